@@ -1,0 +1,244 @@
+//! The command line, as clap parses it. Nothing past `app.rs` sees these types: they are
+//! turned into plain options there.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit_codes;
+
+const ABOUT: &str = "Auto-label folders of images with ONNX detection models, on a CPU or a GPU.";
+
+const LONG_ABOUT: &str = "\
+Auto-label folders of images with ONNX detection models (YOLOv5, YOLOv8/11, YOLOv10/26),
+on a CPU or a GPU, and write one JSON record per image.
+
+  anylabel infer ./images --model nudenet-320n -o results.jsonl
+  anylabel scan ./images | wc -l
+
+ONNX Runtime is found on the machine or installed from PyPI on first use, and catalogue
+models are fetched once, into ~/.anylabeling (ANYLABEL_HOME moves it).";
+
+#[derive(Debug, Parser)]
+#[command(name = "anylabel", version, about = ABOUT, long_about = LONG_ABOUT, after_help = exit_codes::HELP)]
+pub struct Cli {
+    /// Print only errors on stderr (no notes, no progress bar).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print more about what happens; twice for debugging detail. RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Never download anything (ONNX Runtime, catalogue models); fail and say what to do.
+    #[arg(long, global = true, env = "ANYLABEL_OFFLINE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub offline: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the images a run would label: recursive, sorted, common image extensions in any case.
+    Scan(ScanArgs),
+    /// Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]
+    Preload(NotBuilt),
+    /// Label images with a detection model and write one JSON record per image.
+    #[command(after_help = INFER_AFTER_HELP)]
+    Infer(InferArgs),
+    /// Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]
+    Nms(NotBuilt),
+    /// Select records by class, confidence, count and box area. [not built yet]
+    Filter(NotBuilt),
+    /// Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]
+    Export(NotBuilt),
+    /// Measure inference, I/O, NMS, filter and cache speed. [not built yet]
+    Bench(NotBuilt),
+    /// Find ONNX Runtime, or install the official build from PyPI.
+    #[command(subcommand)]
+    Runtime(RuntimeCommand),
+    /// The built-in model catalogue: list, fetch, path.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+/// The arguments of a subcommand that later work fills in: accepted, then refused.
+#[derive(Debug, Args)]
+pub struct NotBuilt {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Folders to walk, image files, or - for a list of paths on stdin (one a line).
+    #[arg(required = true, value_name = "DIR|FILE|-")]
+    pub inputs: Vec<PathBuf>,
+}
+
+const INFER_AFTER_HELP: &str = "\
+Each record is one JSON line: {\"path\", \"width\", \"height\", \"model\", \"detections\":
+[{\"class_id\", \"label\", \"score\", \"bbox\": [x1, y1, x2, y2]}], \"error\"}, with boxes in pixels
+of the original image. An image that cannot be read gets a record with \"error\" set and a
+warning on stderr; the run goes on and exits with code 3.
+
+Models: a .onnx file, an AnyLabeling / X-AnyLabeling model config (.yaml), or a catalogue
+name (`anylabel models list`). A config's thresholds, size and classes are the defaults
+that flags override.
+
+Examples:
+  anylabel infer ./images --model nudenet-320n -o results.jsonl
+  anylabel infer ./scans --model yolov8n-doclaynet --classes Table,Picture --conf 0.4
+  find . -name '*.jpg' | anylabel infer - --model my_model.yaml";
+
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    /// Folders to walk, image files, or - for a list of paths on stdin (one a line).
+    #[arg(required = true, value_name = "DIR|FILE|-")]
+    pub inputs: Vec<PathBuf>,
+
+    /// The model: a .onnx file, a model config .yaml, or a catalogue name.
+    #[arg(short, long, value_name = "MODEL")]
+    pub model: String,
+
+    /// Input size: N for N×N, or H,W. Default: the model's fixed size, else the config's, else 640.
+    #[arg(long, value_name = "N|H,W", value_parser = parse_imgsz)]
+    pub imgsz: Option<[u32; 2]>,
+
+    /// Keep detections with a score above this. Default: the config's, else 0.25.
+    #[arg(long, value_name = "F", value_parser = parse_unit)]
+    pub conf: Option<f32>,
+
+    /// IoU above which NMS drops the lower-scoring box. Default: the config's, else 0.45.
+    #[arg(long, value_name = "F", value_parser = parse_unit)]
+    pub iou: Option<f32>,
+
+    /// At most this many detections per image.
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_det: u32,
+
+    /// Keep only these classes: names or ids, comma-separated. Default: the config's filter_classes.
+    #[arg(long, value_name = "C,...", value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+
+    /// Let boxes of different classes suppress each other in NMS.
+    #[arg(long)]
+    pub agnostic: bool,
+
+    /// Images per inference call, where the model's batch size is not fixed.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub batch: u32,
+
+    /// Inference threads (0: one per physical core, ONNX Runtime's choice).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Decode threads (0: one per CPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Images decoded ahead of inference (default: two batches, and at least two per decode thread).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub prefetch: Option<u32>,
+
+    /// Refuse images with more pixels than this, before decoding them (decompression bombs).
+    #[arg(long, value_name = "N", default_value_t = crate::decode::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+
+    /// Where the model runs. Only the CPU is built so far; auto picks it.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
+
+    /// Write the records to this file (atomically, when the run ends) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// The fastest backend that starts (for now, the CPU).
+    Auto,
+    /// ONNX Runtime's CPU provider.
+    Cpu,
+    /// ONNX Runtime's CUDA provider. [not built yet]
+    Cuda,
+    /// ONNX Runtime's TensorRT provider. [not built yet]
+    Trt,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuntimeCommand {
+    /// Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked).
+    Install,
+    /// Print the ONNX Runtime library anylabel uses (installing it first unless --offline).
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// List the catalogue, with each model's licence and whether it is fetched.
+    List,
+    /// Fetch catalogue models (sha256-checked) so that later runs work offline.
+    Fetch {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Print where a catalogue model is (fetching it first unless --offline).
+    Path {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+fn parse_unit(s: &str) -> Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("{v} is outside 0..1"));
+    }
+    Ok(v)
+}
+
+/// `640` or `480,640` (height, width), each a positive multiple of 32 at most 8192.
+pub fn parse_imgsz(s: &str) -> Result<[u32; 2], String> {
+    let parts: Vec<&str> = s.split([',', 'x']).map(str::trim).collect();
+    let nums: Vec<u32> = parts
+        .iter()
+        .map(|p| {
+            p.parse::<u32>()
+                .map_err(|_| format!("'{s}' is not N or H,W"))
+        })
+        .collect::<Result<_, _>>()?;
+    let [h, w] = match nums.as_slice() {
+        [n] => [*n, *n],
+        [h, w] => [*h, *w],
+        _ => return Err(format!("'{s}' is not N or H,W")),
+    };
+    for v in [h, w] {
+        if v == 0 || v > 8192 || v % 32 != 0 {
+            return Err(format!("{v} is not a multiple of 32 between 32 and 8192"));
+        }
+    }
+    Ok([h, w])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_sizes_and_thresholds() {
+        assert_eq!(parse_imgsz("640"), Ok([640, 640]));
+        assert_eq!(parse_imgsz("480,640"), Ok([480, 640]));
+        assert!(parse_imgsz("641").is_err());
+        assert!(parse_imgsz("a").is_err());
+        assert!(parse_unit("1.5").is_err());
+        assert_eq!(parse_unit("0.3"), Ok(0.3));
+    }
+}

@@ -1,0 +1,416 @@
+//! Reading one image file into packed RGB8 pixels, upright, or saying exactly why not.
+//!
+//! JPEGs are decoded by libjpeg-turbo (islow IDCT, fancy upsampling), the decoder OpenCV
+//! and Pillow use, so the pixels, and therefore the scores, are the ones a Python pipeline
+//! gets; other formats by the `image` crate. The format comes from the content, not the
+//! name, so a PNG saved as `.jpg` is read as the PNG it is. EXIF orientation is applied (the boxes are in the pixels a viewer
+//! shows), and grayscale, alpha, 16-bit and paletted images become 8-bit RGB the way
+//! OpenCV's `imread(IMREAD_COLOR)` makes them (alpha dropped, not blended). Sizes are
+//! checked from the header before any pixel is decoded, so a decompression bomb costs
+//! nothing. A JPEG that stops before its end-of-image marker is an error, not a grey
+//! half-picture.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+/// Pillow's limit (`2 × Image.MAX_IMAGE_PIXELS`): above it an image is refused unread.
+pub const DEFAULT_MAX_PIXELS: u64 = 178_956_970;
+
+/// An upright 8-bit RGB image.
+#[derive(Debug, Clone)]
+pub struct RgbImage {
+    pub width: u32,
+    pub height: u32,
+    /// `width × height × 3` bytes, row by row.
+    pub pixels: Vec<u8>,
+}
+
+/// Limits on what is decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeOptions {
+    /// Images with more pixels than this are refused before decoding.
+    pub max_pixels: u64,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            max_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// Reads and decodes the file at `path`. The error is a reason for a person to read.
+pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<RgbImage, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read the file: {}", io_reason(&e)))?;
+    decode_bytes(&bytes, opts)
+}
+
+/// Decodes an image held in memory.
+pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Result<RgbImage, String> {
+    if bytes.is_empty() {
+        return Err("empty file (0 bytes)".to_string());
+    }
+    let format = match image::guess_format(bytes) {
+        Ok(f) => f,
+        Err(_) => return Err(unknown_format_reason(bytes)),
+    };
+    let name = format_name(format);
+    if !format.reading_enabled() {
+        return Err(format!(
+            "unsupported image format: {name} (convert it to JPEG or PNG to label it)"
+        ));
+    }
+    if format == ImageFormat::Jpeg {
+        if !jpeg_is_complete(bytes) {
+            return Err("truncated JPEG: the data ends before the end-of-image marker".to_string());
+        }
+        match decode_jpeg(bytes, opts) {
+            Ok(Some(img)) => return Ok(img),
+            Ok(None) => {} // CMYK or YCCK: the image crate converts those
+            Err(e) => return Err(e),
+        }
+    }
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    // Enough for the largest allowed image at 16 bits per channel with alpha.
+    limits.max_alloc = Some(opts.max_pixels.saturating_mul(8).max(512 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|e| decode_reason(name, &e))?;
+    let (w, h) = decoder.dimensions();
+    check_size(w, h, name, opts)?;
+    let orientation = decoder.orientation().ok();
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| decode_reason(name, &e))?;
+    let mut rgb = DynamicImage::ImageRgb8(to_rgb8(image));
+    if let Some(o) = orientation {
+        rgb.apply_orientation(o);
+    }
+    let rgb = rgb.into_rgb8();
+    Ok(RgbImage {
+        width: rgb.width(),
+        height: rgb.height(),
+        pixels: rgb.into_raw(),
+    })
+}
+
+/// Decodes a JPEG with libjpeg-turbo and applies its EXIF orientation. `Ok(None)` for
+/// colour spaces libjpeg does not convert to RGB (CMYK, YCCK).
+fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, String> {
+    use mozjpeg::{ColorSpace, Decompress, Marker};
+    let decoded = std::panic::catch_unwind(|| -> Result<Option<RgbImage>, String> {
+        let d = Decompress::with_markers(&[Marker::APP(1)])
+            .from_mem(bytes)
+            .map_err(|e| format!("corrupt JPEG: {e}"))?;
+        let (w, h) = (d.width() as u32, d.height() as u32);
+        check_size(w, h, "JPEG", opts)?;
+        if matches!(d.color_space(), ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK) {
+            return Ok(None);
+        }
+        let orientation = d
+            .markers()
+            .filter(|m| m.marker == Marker::APP(1))
+            .find_map(|m| {
+                m.data
+                    .strip_prefix(b"Exif\0\0")
+                    .and_then(image::metadata::Orientation::from_exif_chunk)
+            });
+        let mut started = d.rgb().map_err(|e| format!("corrupt JPEG: {e}"))?;
+        let pixels: Vec<u8> = started
+            .read_scanlines()
+            .map_err(|e| format!("corrupt JPEG: {e}"))?;
+        started.finish().map_err(|e| format!("corrupt JPEG: {e}"))?;
+        let rgb = image::RgbImage::from_raw(w, h, pixels)
+            .ok_or("corrupt JPEG: fewer rows than its header says")?;
+        let mut img = DynamicImage::ImageRgb8(rgb);
+        if let Some(o) = orientation {
+            img.apply_orientation(o);
+        }
+        let rgb = img.into_rgb8();
+        Ok(Some(RgbImage {
+            width: rgb.width(),
+            height: rgb.height(),
+            pixels: rgb.into_raw(),
+        }))
+    });
+    match decoded {
+        Ok(result) => result,
+        // libjpeg reports fatal errors by unwinding with its message.
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the decoder failed".to_string());
+            Err(format!("corrupt JPEG: {}", msg.trim()))
+        }
+    }
+}
+
+fn check_size(w: u32, h: u32, name: &str, opts: &DecodeOptions) -> Result<(), String> {
+    let pixels = w as u64 * h as u64;
+    if pixels > opts.max_pixels {
+        return Err(format!(
+            "image is {w}×{h} ({:.1} megapixels), over the limit of {:.1} megapixels; \
+             raise --max-pixels to read it",
+            pixels as f64 / 1e6,
+            opts.max_pixels as f64 / 1e6
+        ));
+    }
+    if pixels == 0 {
+        return Err(format!(
+            "corrupt {name}: the header says the image is {w}×{h}"
+        ));
+    }
+    Ok(())
+}
+
+/// 8-bit RGB without copying when the image already is.
+fn to_rgb8(image: DynamicImage) -> image::RgbImage {
+    match image {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        // 16-bit to 8-bit as OpenCV's imread does it (libpng's strip_16): the high byte.
+        DynamicImage::ImageRgb16(_)
+        | DynamicImage::ImageRgba16(_)
+        | DynamicImage::ImageLuma16(_)
+        | DynamicImage::ImageLumaA16(_) => {
+            let rgb16 = image.into_rgb16();
+            let (w, h) = rgb16.dimensions();
+            let raw: Vec<u8> = rgb16
+                .into_raw()
+                .into_iter()
+                .map(|v| (v >> 8) as u8)
+                .collect();
+            image::RgbImage::from_raw(w, h, raw).expect("size is unchanged")
+        }
+        other => other.into_rgb8(),
+    }
+}
+
+fn format_name(f: ImageFormat) -> &'static str {
+    match f {
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::Png => "PNG",
+        ImageFormat::Gif => "GIF",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Tiff => "TIFF",
+        ImageFormat::Bmp => "BMP",
+        ImageFormat::Pnm => "PNM",
+        ImageFormat::Tga => "TGA",
+        ImageFormat::Ico => "ICO",
+        ImageFormat::Avif => "AVIF",
+        ImageFormat::OpenExr => "OpenEXR",
+        ImageFormat::Hdr => "Radiance HDR",
+        ImageFormat::Dds => "DDS",
+        ImageFormat::Farbfeld => "Farbfeld",
+        ImageFormat::Qoi => "QOI",
+        _ => "image",
+    }
+}
+
+/// Names formats that `image` does not sniff, so the reason says what the file is.
+fn unknown_format_reason(b: &[u8]) -> String {
+    let brand =
+        |brands: &[&[u8]]| b.len() >= 12 && &b[4..8] == b"ftyp" && brands.contains(&&b[8..12]);
+    let what = if brand(&[
+        b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+    ]) {
+        Some("HEIC/HEIF")
+    } else if brand(&[b"avif", b"avis"]) {
+        Some("AVIF")
+    } else if b.starts_with(&[0xFF, 0x0A]) || b.starts_with(b"\0\0\0\x0CJXL \r\n\x87\n") {
+        Some("JPEG XL")
+    } else if b.starts_with(b"8BPS") {
+        Some("Photoshop PSD")
+    } else if b.starts_with(b"%PDF") {
+        Some("PDF")
+    } else {
+        None
+    };
+    match what {
+        Some(name) => {
+            format!("unsupported image format: {name} (convert it to JPEG or PNG to label it)")
+        }
+        None => "not an image: the content is not JPEG, PNG, WebP, GIF, BMP, TIFF, PNM, TGA or ICO"
+            .to_string(),
+    }
+}
+
+fn decode_reason(name: &str, e: &image::ImageError) -> String {
+    use image::ImageError as E;
+    match e {
+        E::Limits(l) => format!("{name} is too large to decode: {l}"),
+        E::Unsupported(u) => format!("unsupported {name} variant: {u}"),
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            format!("truncated {name}: the data ends too early")
+        }
+        E::Decoding(d) => {
+            let text = d.to_string();
+            if text.contains("EOF") || text.contains("eof") || text.contains("end of file") {
+                format!("truncated {name}: {text}")
+            } else {
+                format!("corrupt {name}: {text}")
+            }
+        }
+        other => format!("corrupt {name}: {other}"),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    // "Permission denied (os error 13)" reads better without the number.
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Whether a JPEG's marker structure reaches its end-of-image marker. Walks the segments
+/// and skips entropy-coded data (stuffed `FF 00` and restart markers), so data appended
+/// after the image (motion photos, vendor trailers) does not matter.
+pub fn jpeg_is_complete(b: &[u8]) -> bool {
+    let n = b.len();
+    if n < 2 || b[0] != 0xFF || b[1] != 0xD8 {
+        return true; // not a JPEG stream we can reason about: leave it to the decoder
+    }
+    let be16 = |i: usize| -> Option<usize> {
+        (i + 1 < n).then(|| ((b[i] as usize) << 8) | b[i + 1] as usize)
+    };
+    let mut i = 2;
+    loop {
+        while i < n && b[i] != 0xFF {
+            i += 1;
+        }
+        while i < n && b[i] == 0xFF {
+            i += 1;
+        }
+        if i >= n {
+            return false;
+        }
+        let marker = b[i];
+        i += 1;
+        match marker {
+            0xD9 => return true,
+            0xD0..=0xD7 | 0x01 => {}
+            _ => {
+                let Some(len) = be16(i) else { return false };
+                if len < 2 {
+                    return false;
+                }
+                i += len;
+                if i > n {
+                    return false;
+                }
+                if marker == 0xDA {
+                    // Entropy-coded data runs to the next marker that is not a stuffed zero
+                    // or a restart marker.
+                    loop {
+                        match b[i..].iter().position(|&v| v == 0xFF) {
+                            None => return false,
+                            Some(p) => {
+                                let j = i + p;
+                                if j + 1 >= n {
+                                    return false;
+                                }
+                                match b[j + 1] {
+                                    0x00 | 0xD0..=0xD7 | 0xFF => i = j + 1,
+                                    _ => {
+                                        i = j;
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(img: DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    fn gradient(w: u32, h: u32) -> DynamicImage {
+        DynamicImage::ImageRgb8(image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x * 7) as u8, (y * 5) as u8, ((x + y) * 3) as u8])
+        }))
+    }
+
+    #[test]
+    fn reads_by_content_not_by_name() {
+        let png = encode(gradient(20, 10), ImageFormat::Png);
+        let img = decode_bytes(&png, &DecodeOptions::default()).unwrap();
+        assert_eq!((img.width, img.height, img.pixels.len()), (20, 10, 600));
+        assert_eq!(&img.pixels[3..6], &[7, 0, 3]);
+    }
+
+    #[test]
+    fn converts_gray_alpha_and_16_bit() {
+        let gray = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(4, 4, image::Luma([200])));
+        let img = decode_bytes(&encode(gray, ImageFormat::Png), &DecodeOptions::default()).unwrap();
+        assert_eq!(&img.pixels[..3], &[200, 200, 200]);
+        let rgba = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(
+            4,
+            4,
+            image::Rgba([10, 20, 30, 0]),
+        ));
+        let img = decode_bytes(&encode(rgba, ImageFormat::Png), &DecodeOptions::default()).unwrap();
+        assert_eq!(&img.pixels[..3], &[10, 20, 30]); // alpha dropped, as imread does
+        let rgb16 = DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(
+            2,
+            2,
+            image::Rgb([65535u16, 32768, 257]),
+        ));
+        let img =
+            decode_bytes(&encode(rgb16, ImageFormat::Png), &DecodeOptions::default()).unwrap();
+        assert_eq!(&img.pixels[..3], &[255, 128, 1]);
+    }
+
+    #[test]
+    fn refuses_empty_unknown_and_oversized_input() {
+        let opts = DecodeOptions::default();
+        assert_eq!(
+            decode_bytes(b"", &opts).unwrap_err(),
+            "empty file (0 bytes)"
+        );
+        assert!(
+            decode_bytes(b"hello, world", &opts)
+                .unwrap_err()
+                .starts_with("not an image")
+        );
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        assert!(decode_bytes(heic, &opts).unwrap_err().contains("HEIC"));
+        let png = encode(gradient(100, 100), ImageFormat::Png);
+        let err = decode_bytes(&png, &DecodeOptions { max_pixels: 9_999 }).unwrap_err();
+        assert!(
+            err.contains("100×100") && err.contains("--max-pixels"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn finds_truncated_jpegs() {
+        let jpeg = encode(gradient(64, 48), ImageFormat::Jpeg);
+        assert!(jpeg_is_complete(&jpeg));
+        let mut trailing = jpeg.clone();
+        trailing.extend_from_slice(b"appended trailer \xFF\xD8 junk");
+        assert!(jpeg_is_complete(&trailing));
+        for cut in [jpeg.len() - 1, jpeg.len() / 2, 30, 3] {
+            assert!(!jpeg_is_complete(&jpeg[..cut]), "cut at {cut}");
+            let err = decode_bytes(&jpeg[..cut], &DecodeOptions::default()).unwrap_err();
+            assert!(err.starts_with("truncated JPEG"), "{err}");
+        }
+        assert!(decode_bytes(&trailing, &DecodeOptions::default()).is_ok());
+    }
+}

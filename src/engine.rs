@@ -1,0 +1,289 @@
+//! The model as ONNX Runtime runs it: loading, checking its input and output, and
+//! running batches.
+//!
+//! Everything that can be wrong with a model is found in [`Engine::load`] and
+//! [`Engine::prepare`], before any image is read: a file that is not ONNX, an input that
+//! is not an image batch, an output that is not a detection head we know (a dynamic model
+//! is run once on a blank input to learn its output's shape).
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use crate::fetch;
+use crate::head::{Head, HeadHints, fmt_shape};
+use crate::model::{ModelSource, parse_metadata_names};
+
+/// How to run the session.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Intra-op threads; 0 lets ONNX Runtime choose (one per physical core).
+    pub threads: usize,
+}
+
+/// A dimension of the model's input: fixed by the model, or free.
+pub type Dim = Option<usize>;
+
+/// A loaded detection model.
+pub struct Engine {
+    session: Session,
+    /// `name@sha256:<16 hex>`, written into every record.
+    pub id: String,
+    pub sha256: String,
+    /// `[batch, height, width]` of the input as the model declares them.
+    pub input_dims: [Dim; 3],
+    /// The output's shape as the model declares it.
+    pub output_dims: Vec<Dim>,
+    /// Names from the config, else the metadata; filled up to the head's class count.
+    pub class_names: Vec<String>,
+    hints: HeadHints,
+    /// Set by [`Engine::prepare`].
+    pub head: Option<Head>,
+    /// Ultralytics' `imgsz` metadata, if any (`[h, w]`).
+    pub trained_size: Option<[u32; 2]>,
+}
+
+fn dims(shape: &[i64]) -> Vec<Dim> {
+    shape
+        .iter()
+        .map(|&d| (d > 0).then_some(d as usize))
+        .collect()
+}
+
+impl Engine {
+    /// Loads the model and checks that its input is an image batch.
+    pub fn load(
+        env: &ort::environment::Environment,
+        source: &ModelSource,
+        opts: &EngineOptions,
+    ) -> Result<Engine> {
+        let path = &source.onnx;
+        let sha256 = fetch::sha256_file(path)?;
+        let session = build_session(env, path, opts)?;
+
+        let [input] = session.inputs() else {
+            bail!(
+                "model {} has {} inputs; a detection model has one image input",
+                path.display(),
+                session.inputs().len()
+            );
+        };
+        let ValueType::Tensor { ty, shape, .. } = input.dtype() else {
+            bail!(
+                "model {}: input {} is not a tensor",
+                path.display(),
+                input.name()
+            );
+        };
+        let in_dims = dims(shape);
+        if *ty != TensorElementType::Float32 {
+            bail!(
+                "model {}: input {} is {ty:?}; anylabel feeds float32 images (export the model without half precision or int8 input)",
+                path.display(),
+                input.name()
+            );
+        }
+        if in_dims.len() != 4 || in_dims[1].is_some_and(|c| c != 3) {
+            bail!(
+                "model {}: input {} has shape {}; expected an image batch [batch, 3, height, width]",
+                path.display(),
+                input.name(),
+                fmt_shape(&in_dims)
+            );
+        }
+        let output_dims = match session.outputs().first().map(|o| o.dtype()) {
+            Some(ValueType::Tensor {
+                ty: TensorElementType::Float32,
+                shape,
+                ..
+            }) => dims(shape),
+            Some(other) => bail!(
+                "model {}: its first output is {other:?}, not a float32 tensor",
+                path.display()
+            ),
+            None => bail!("model {} has no outputs", path.display()),
+        };
+
+        let metadata: std::collections::HashMap<String, String> = match session.metadata() {
+            Ok(m) => ["task", "names", "imgsz", "end2end"]
+                .iter()
+                .filter_map(|k| m.custom(k).map(|v| (k.to_string(), v)))
+                .collect(),
+            Err(_) => Default::default(),
+        };
+        let meta = |key: &str| metadata.get(key).cloned();
+        if let Some(task) = meta("task")
+            && task != "detect"
+            && task != "segment"
+        {
+            bail!(
+                "model {} is an Ultralytics '{task}' model; anylabel labels with detection models (task 'detect')",
+                path.display()
+            );
+        }
+        let config = source.config.as_ref();
+        let class_names = config
+            .and_then(|c| c.classes.as_ref())
+            .map(|c| c.names())
+            .or_else(|| meta("names").and_then(|n| parse_metadata_names(&n)))
+            .unwrap_or_default();
+        let trained_size = meta("imgsz").and_then(|s| {
+            let v: Vec<u32> = serde_json::from_str(&s).ok()?;
+            match v.as_slice() {
+                [h, w] => Some([*h, *w]),
+                [s] => Some([*s, *s]),
+                _ => None,
+            }
+        });
+        let hints = HeadHints {
+            model_type: config
+                .and_then(|c| c.model_type.as_ref())
+                .map(|t| t.to_lowercase()),
+            classes: (!class_names.is_empty()).then_some(class_names.len()),
+            end2end: meta("end2end").map(|v| v.eq_ignore_ascii_case("true")),
+        };
+        Ok(Engine {
+            session,
+            id: format!("{}@sha256:{}", source.name, &sha256[..16]),
+            sha256,
+            input_dims: [in_dims[0], in_dims[2], in_dims[3]],
+            output_dims,
+            class_names,
+            hints,
+            head: None,
+            trained_size,
+        })
+    }
+
+    /// The batch size the model takes: its fixed one, or `wanted`.
+    pub fn batch_size(&self, wanted: usize) -> usize {
+        self.input_dims[0].unwrap_or(wanted.max(1))
+    }
+
+    /// The input size `[height, width]` to use: the model's fixed one (an explicit size
+    /// that differs is an error), else `wanted`.
+    pub fn input_size(&self, wanted: Option<[u32; 2]>) -> Result<[u32; 2]> {
+        match (self.input_dims[1], self.input_dims[2], wanted) {
+            (Some(h), Some(w), Some([wh, ww])) if (h as u32, w as u32) != (wh, ww) => bail!(
+                "the model's input is fixed at {w}×{h}; it cannot run at {ww}×{wh} (leave out --imgsz)"
+            ),
+            (Some(h), Some(w), _) => Ok([h as u32, w as u32]),
+            (h, w, wanted) => {
+                let [wh, ww] = wanted.unwrap_or([640, 640]);
+                Ok([h.map_or(wh, |v| v as u32), w.map_or(ww, |v| v as u32)])
+            }
+        }
+    }
+
+    /// Recognises the output head, running the model once on a blank input when its
+    /// output shape depends on the input size. Call before the first [`Engine::run`].
+    pub fn prepare(&mut self, size: [u32; 2]) -> Result<Head> {
+        let known =
+            self.output_dims.len() != 3 || self.output_dims[1..].iter().all(Option::is_some);
+        let shape = if known {
+            self.output_dims.clone()
+        } else {
+            let [h, w] = size;
+            let input = vec![0f32; 3 * h as usize * w as usize];
+            let mut out = Vec::new();
+            let d = self.run_raw(&input, [1, 3, h as usize, w as usize], &mut out)?;
+            d.into_iter().map(Some).collect()
+        };
+        let head = Head::recognise(&shape, &self.hints)
+            .map_err(|e| anyhow!("the model's output is not a detection head we know: {e}"))?;
+        if let Some(n) = head.classes() {
+            if self.class_names.len() > n {
+                tracing::warn!(
+                    "{} class names are given but the model scores {n} classes; the extra names are ignored",
+                    self.class_names.len()
+                );
+                self.class_names.truncate(n);
+            }
+            for i in self.class_names.len()..n {
+                self.class_names.push(format!("class_{i}"));
+            }
+        }
+        self.head = Some(head);
+        Ok(head)
+    }
+
+    /// The name of class `id`.
+    pub fn label(&self, id: u32) -> String {
+        self.class_names
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("class_{id}"))
+    }
+
+    /// Runs one batch (`input` holds `shape` = `[n, 3, h, w]` values) and copies the first
+    /// output into `out`, returning its shape.
+    pub fn run(
+        &mut self,
+        input: &[f32],
+        shape: [usize; 4],
+        out: &mut Vec<f32>,
+    ) -> Result<[usize; 3]> {
+        let d = self.run_raw(input, shape, out)?;
+        let [a, b, c] = d[..] else {
+            bail!(
+                "the model's output has shape {:?}; a detection head has 3 dimensions",
+                &d
+            );
+        };
+        Ok([a, b, c])
+    }
+
+    /// [`Engine::run`] for an output of any rank.
+    fn run_raw(
+        &mut self,
+        input: &[f32],
+        shape: [usize; 4],
+        out: &mut Vec<f32>,
+    ) -> Result<Vec<usize>> {
+        let tensor = TensorRef::from_array_view((shape.map(|d| d as i64), input))
+            .map_err(|e| anyhow!("cannot pass the batch to ONNX Runtime: {e}"))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![tensor])
+            .map_err(|e| anyhow!("ONNX Runtime failed to run the model: {e}"))?;
+        let (out_shape, data) = outputs[0]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| anyhow!("the model's output is not a float32 tensor: {e}"))?;
+        let d: Vec<usize> = out_shape.iter().map(|&v| v.max(0) as usize).collect();
+        out.clear();
+        out.extend_from_slice(data);
+        Ok(d)
+    }
+}
+
+fn build_session(
+    env: &ort::environment::Environment,
+    path: &Path,
+    opts: &EngineOptions,
+) -> Result<Session> {
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot set up an ONNX Runtime session: {e}");
+    let mut builder = Session::builder(env).map_err(|e| err(&e))?;
+    builder = builder
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| err(&e))?;
+    if opts.threads > 0 {
+        builder = builder
+            .with_intra_threads(opts.threads)
+            .map_err(|e| err(&e))?;
+    }
+
+    builder.commit_from_file(path).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("Protobuf parsing failed")
+            || text.contains("INVALID_PROTOBUF")
+            || text.contains("Load model")
+        {
+            anyhow!("{} is not a valid ONNX model: {text}", path.display())
+        } else {
+            anyhow!("ONNX Runtime cannot load {}: {text}", path.display())
+        }
+    })
+}

@@ -1,0 +1,244 @@
+//! The letterbox: fit an image into the model's input without changing its aspect ratio.
+//!
+//! It follows Ultralytics' `LetterBox(auto=False)` to the pixel, since that is what the
+//! models were trained and validated with and what AnyLabeling does: scale
+//! `r = min(h_t/h, w_t/w)`, new size `round(w·r) × round(h·r)` (Python's round, ties to
+//! even), a bilinear resize bit-exact with OpenCV's `INTER_LINEAR` ([`crate::resize`]), grey
+//! padding of 114 split as `round(d/2 - 0.1)` before and the rest after, RGB, `/255`, NCHW.
+//!
+//! [`Letterbox`] is the geometry alone, so that boxes are mapped back to the original
+//! image by one function ([`Letterbox::to_original`]) and never by hand elsewhere.
+
+use anyhow::{Result, anyhow};
+
+use crate::resize::Resizer;
+
+/// The grey level of the padding, as Ultralytics and AnyLabeling use it.
+pub const PAD_VALUE: u8 = 114;
+
+/// Where an image of `src` size was placed inside a `dst`-sized model input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Letterbox {
+    pub src_w: u32,
+    pub src_h: u32,
+    pub dst_w: u32,
+    pub dst_h: u32,
+    /// The scale factor `r`.
+    pub gain: f64,
+    /// The size of the resized image inside the input.
+    pub new_w: u32,
+    pub new_h: u32,
+    /// The padding before the image, in input pixels.
+    pub left: u32,
+    pub top: u32,
+}
+
+impl Letterbox {
+    /// The geometry Ultralytics' `LetterBox(auto=False, scaleup=True, center=True)` computes.
+    pub fn new(src_w: u32, src_h: u32, dst_w: u32, dst_h: u32) -> Letterbox {
+        assert!(src_w > 0 && src_h > 0 && dst_w > 0 && dst_h > 0);
+        let gain = f64::min(dst_h as f64 / src_h as f64, dst_w as f64 / src_w as f64);
+        let new_w = ((src_w as f64 * gain).round_ties_even() as u32).clamp(1, dst_w);
+        let new_h = ((src_h as f64 * gain).round_ties_even() as u32).clamp(1, dst_h);
+        let dw = (dst_w - new_w) as f64 / 2.0;
+        let dh = (dst_h - new_h) as f64 / 2.0;
+        let left = (dw - 0.1).round_ties_even().max(0.0) as u32;
+        let top = (dh - 0.1).round_ties_even().max(0.0) as u32;
+        Letterbox {
+            src_w,
+            src_h,
+            dst_w,
+            dst_h,
+            gain,
+            new_w,
+            new_h,
+            left,
+            top,
+        }
+    }
+
+    /// Maps an `[x1, y1, x2, y2]` box from input pixels back to the original image, clipped
+    /// to it.
+    pub fn to_original(&self, b: [f32; 4]) -> [f32; 4] {
+        let (l, t, g) = (self.left as f64, self.top as f64, self.gain);
+        let (w, h) = (self.src_w as f64, self.src_h as f64);
+        let x = |v: f32| ((v as f64 - l) / g).clamp(0.0, w) as f32;
+        let y = |v: f32| ((v as f64 - t) / g).clamp(0.0, h) as f32;
+        [x(b[0]), y(b[1]), x(b[2]), y(b[3])]
+    }
+
+    /// Maps a box from the original image into input pixels (the inverse of
+    /// [`Letterbox::to_original`] for boxes inside the image).
+    pub fn to_input(&self, b: [f32; 4]) -> [f32; 4] {
+        let (l, t, g) = (self.left as f64, self.top as f64, self.gain);
+        let x = |v: f32| (v as f64 * g + l) as f32;
+        let y = |v: f32| (v as f64 * g + t) as f32;
+        [x(b[0]), y(b[1]), x(b[2]), y(b[3])]
+    }
+}
+
+/// Letterboxes RGB images into a normalised CHW `f32` buffer, reusing its scratch memory
+/// from one image to the next. One per worker thread.
+pub struct Preprocessor {
+    resizer: Resizer,
+    resized: Vec<u8>,
+    lut: [f32; 256],
+}
+
+impl Default for Preprocessor {
+    fn default() -> Self {
+        Preprocessor::new()
+    }
+}
+
+impl Preprocessor {
+    pub fn new() -> Preprocessor {
+        let mut lut = [0f32; 256];
+        for (i, v) in lut.iter_mut().enumerate() {
+            // The same float32 division numpy does for `img.astype(np.float32) / 255`.
+            *v = i as f32 / 255.0;
+        }
+        Preprocessor {
+            resizer: Resizer::new(),
+            resized: Vec::new(),
+            lut,
+        }
+    }
+
+    /// Letterboxes the packed RGB8 image `rgb` (`lb.src_w × lb.src_h`) into `out`, which
+    /// holds `3 × dst_h × dst_w` values (one image of an NCHW batch).
+    pub fn run(&mut self, rgb: &[u8], lb: &Letterbox, out: &mut [f32]) -> Result<()> {
+        let (dw, dh) = (lb.dst_w as usize, lb.dst_h as usize);
+        let plane = dw * dh;
+        if out.len() != 3 * plane {
+            return Err(anyhow!(
+                "input buffer holds {} values, expected {}",
+                out.len(),
+                3 * plane
+            ));
+        }
+        let (nw, nh) = (lb.new_w as usize, lb.new_h as usize);
+        let resized: &[u8] = if (lb.new_w, lb.new_h) == (lb.src_w, lb.src_h) {
+            rgb
+        } else {
+            let (sw, sh) = (lb.src_w as usize, lb.src_h as usize);
+            if rgb.len() != sw * sh * 3 {
+                return Err(anyhow!(
+                    "image buffer holds {} bytes, expected {sw}×{sh}×3",
+                    rgb.len()
+                ));
+            }
+            self.resized.resize(nw * nh * 3, 0);
+            self.resizer
+                .resize_rgb8(rgb, sw, sh, &mut self.resized, nw, nh);
+            &self.resized
+        };
+
+        let pad = self.lut[PAD_VALUE as usize];
+        let (left, top) = (lb.left as usize, lb.top as usize);
+        let (r_plane, rest) = out.split_at_mut(plane);
+        let (g_plane, b_plane) = rest.split_at_mut(plane);
+        // Padding rows above and below, in all three planes.
+        for p in [&mut *r_plane, &mut *g_plane, &mut *b_plane] {
+            p[..top * dw].fill(pad);
+            p[(top + nh) * dw..].fill(pad);
+        }
+        // One pass over each source row fills the three planes' rows.
+        for y in 0..nh {
+            let at = (top + y) * dw;
+            let (r, g, b) = (
+                &mut r_plane[at..at + dw],
+                &mut g_plane[at..at + dw],
+                &mut b_plane[at..at + dw],
+            );
+            for p in [&mut *r, &mut *g, &mut *b] {
+                p[..left].fill(pad);
+                p[left + nw..].fill(pad);
+            }
+            let src = &resized[y * nw * 3..(y + 1) * nw * 3];
+            let (r, g, b) = (
+                &mut r[left..left + nw],
+                &mut g[left..left + nw],
+                &mut b[left..left + nw],
+            );
+            for (x, px) in src.chunks_exact(3).enumerate() {
+                r[x] = self.lut[px[0] as usize];
+                g[x] = self.lut[px[1] as usize];
+                b[x] = self.lut[px[2] as usize];
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_matches_ultralytics() {
+        // 1920×1080 into 640: r = 1/3, 640×360, dh = 140 -> top 140 (round(139.9)).
+        let lb = Letterbox::new(1920, 1080, 640, 640);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 360, 0, 140));
+        // 500×333 into 640: r = 1.28, 640×426.24 -> 426, dh = 107 -> top round(106.9) = 107.
+        let lb = Letterbox::new(500, 333, 640, 640);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 426, 0, 107));
+        // An odd padding: 640×639 -> dh = 0.5, top = round(0.4) = 0, the pixel goes below.
+        let lb = Letterbox::new(640, 639, 640, 640);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 639, 0, 0));
+        // 5×2 into 5×5: r = 1, dh = 1.5, top = round(1.4) = 1, two rows below.
+        let lb = Letterbox::new(5, 2, 5, 5);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (5, 2, 0, 1));
+        // Python's round(2.5) is 2 (ties to even): 4×5 into 2×4 gives r = 0.5, 2 × 2.5 -> 2×2.
+        let lb = Letterbox::new(4, 5, 2, 4);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (2, 2, 0, 1));
+        // 4×5 into 10×10: r = 2, 8×10, dw = 1, left = round(0.9) = 1.
+        let lb = Letterbox::new(4, 5, 10, 10);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (8, 10, 1, 0));
+    }
+
+    #[test]
+    fn boxes_round_trip_and_clip() {
+        let lb = Letterbox::new(1280, 720, 640, 640);
+        let b = [100.0, 50.5, 1000.25, 700.0];
+        let back = lb.to_original(lb.to_input(b));
+        for (a, e) in back.iter().zip(b) {
+            assert!((a - e).abs() < 1e-3, "{back:?} vs {b:?}");
+        }
+        // A box reaching into the padding is clipped to the image.
+        let clipped = lb.to_original([-10.0, 0.0, 700.0, 640.0]);
+        assert_eq!(clipped, [0.0, 0.0, 1280.0, 720.0]);
+    }
+
+    #[test]
+    fn pads_with_grey_and_keeps_pixels_at_the_same_size() {
+        // A 4×2 red image into 4×4: no resize, one row of padding above and below.
+        let rgb: Vec<u8> = [255u8, 0, 0].repeat(8);
+        let lb = Letterbox::new(4, 2, 4, 4);
+        assert_eq!((lb.top, lb.left, lb.new_w, lb.new_h), (1, 0, 4, 2));
+        let mut out = vec![0f32; 3 * 16];
+        Preprocessor::new().run(&rgb, &lb, &mut out).unwrap();
+        let pad = 114.0 / 255.0;
+        let r = &out[..16];
+        let g = &out[16..32];
+        assert_eq!(&r[..4], &[pad; 4]);
+        assert_eq!(&r[4..12], &[1.0; 8]);
+        assert_eq!(&r[12..], &[pad; 4]);
+        assert_eq!(&g[4..12], &[0.0; 8]);
+    }
+
+    #[test]
+    fn bilinear_resize_has_opencv_geometry() {
+        // Upscaling a 2-pixel ramp 0..255 to 4 pixels with half-pixel centres, as
+        // cv2.resize(INTER_LINEAR) does, gives 0, 64, 191, 255.
+        let rgb = vec![0u8, 0, 0, 255, 255, 255];
+        let lb = Letterbox::new(2, 1, 4, 2);
+        assert_eq!((lb.new_w, lb.new_h), (4, 2));
+        let mut out = vec![0f32; 3 * 8];
+        Preprocessor::new().run(&rgb, &lb, &mut out).unwrap();
+        let row: Vec<u8> = out[..4].iter().map(|v| (v * 255.0).round() as u8).collect();
+        for (got, want) in row.iter().zip([0u8, 64, 191, 255]) {
+            assert!(got.abs_diff(want) <= 1, "{row:?}");
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! anylabel: auto-label folders of images with ONNX detection models.
+//!
+//! The library does the work; `main.rs` only parses the command line and calls
+//! [`app::run`]. The pipeline's stages each have their module: [`scan`] finds images,
+//! [`decode`] reads them, [`letterbox`] fits them to the model, [`engine`] runs ONNX
+//! Runtime, [`head`] and [`nms`] turn outputs into boxes, [`record`] is what comes out.
+//! [`pipeline`] joins them with bounded channels.
+
+pub mod app;
+pub mod catalogue;
+pub mod cli;
+pub mod decode;
+pub mod engine;
+pub mod exit_codes;
+pub mod fetch;
+pub mod head;
+pub mod home;
+pub mod letterbox;
+pub mod model;
+pub mod nms;
+pub mod pipeline;
+pub mod progress;
+pub mod pypi;
+pub mod record;
+pub mod resize;
+pub mod runtime;
+pub mod scan;
