@@ -1,0 +1,309 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'anylabel'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'anylabel' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List the images a run would label: recursive, sorted, common image extensions in any case')
+            [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]')
+            [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
+            [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]')
+            [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area. [not built yet]')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')
+            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
+            [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;scan' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;preload' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;infer' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'The model: a .onnx file, a model config .yaml, or a catalogue name')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'The model: a .onnx file, a model config .yaml, or a catalogue name')
+            [CompletionResult]::new('--imgsz', '--imgsz', [CompletionResultType]::ParameterName, 'Input size: N for N×N, or H,W. Default: the model''s fixed size, else the config''s, else 640')
+            [CompletionResult]::new('--conf', '--conf', [CompletionResultType]::ParameterName, 'Keep detections with a score above this. Default: the config''s, else 0.25')
+            [CompletionResult]::new('--iou', '--iou', [CompletionResultType]::ParameterName, 'IoU above which NMS drops the lower-scoring box. Default: the config''s, else 0.45')
+            [CompletionResult]::new('--max-det', '--max-det', [CompletionResultType]::ParameterName, 'At most this many detections per image')
+            [CompletionResult]::new('--classes', '--classes', [CompletionResultType]::ParameterName, 'Keep only these classes: names or ids, comma-separated. Default: the config''s filter_classes')
+            [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'Images per inference call, where the model''s batch size is not fixed')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Inference threads (0: one per physical core, ONNX Runtime''s choice)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Decode threads (0: one per CPU)')
+            [CompletionResult]::new('--prefetch', '--prefetch', [CompletionResultType]::ParameterName, 'Images decoded ahead of inference (default: two batches, and at least two per decode thread)')
+            [CompletionResult]::new('--max-pixels', '--max-pixels', [CompletionResultType]::ParameterName, 'Refuse images with more pixels than this, before decoding them (decompression bombs)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. Only the CPU is built so far; auto picks it')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
+            [CompletionResult]::new('--agnostic', '--agnostic', [CompletionResultType]::ParameterName, 'Let boxes of different classes suppress each other in NMS')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'anylabel;nms' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;filter' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;export' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;bench' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;runtime' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;runtime;install' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;runtime;path' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;runtime;help' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;runtime;help;install' {
+            break
+        }
+        'anylabel;runtime;help;path' {
+            break
+        }
+        'anylabel;runtime;help;help' {
+            break
+        }
+        'anylabel;models' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the catalogue, with each model''s licence and whether it is fetched')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Fetch catalogue models (sha256-checked) so that later runs work offline')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print where a catalogue model is (fetching it first unless --offline)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;models;list' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;models;fetch' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;models;path' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;models;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the catalogue, with each model''s licence and whether it is fetched')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Fetch catalogue models (sha256-checked) so that later runs work offline')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print where a catalogue model is (fetching it first unless --offline)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;models;help;list' {
+            break
+        }
+        'anylabel;models;help;fetch' {
+            break
+        }
+        'anylabel;models;help;path' {
+            break
+        }
+        'anylabel;models;help;help' {
+            break
+        }
+        'anylabel;help' {
+            [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List the images a run would label: recursive, sorted, common image extensions in any case')
+            [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]')
+            [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
+            [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]')
+            [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area. [not built yet]')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]')
+            [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')
+            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
+            [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;help;scan' {
+            break
+        }
+        'anylabel;help;preload' {
+            break
+        }
+        'anylabel;help;infer' {
+            break
+        }
+        'anylabel;help;nms' {
+            break
+        }
+        'anylabel;help;filter' {
+            break
+        }
+        'anylabel;help;export' {
+            break
+        }
+        'anylabel;help;bench' {
+            break
+        }
+        'anylabel;help;runtime' {
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)')
+            break
+        }
+        'anylabel;help;runtime;install' {
+            break
+        }
+        'anylabel;help;runtime;path' {
+            break
+        }
+        'anylabel;help;models' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the catalogue, with each model''s licence and whether it is fetched')
+            [CompletionResult]::new('fetch', 'fetch', [CompletionResultType]::ParameterValue, 'Fetch catalogue models (sha256-checked) so that later runs work offline')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print where a catalogue model is (fetching it first unless --offline)')
+            break
+        }
+        'anylabel;help;models;list' {
+            break
+        }
+        'anylabel;help;models;fetch' {
+            break
+        }
+        'anylabel;help;models;path' {
+            break
+        }
+        'anylabel;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,143 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_anylabel_global_optspecs
+    string join \n q/quiet v/verbose offline h/help V/version
+end
+
+function __fish_anylabel_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_anylabel_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_anylabel_using_subcommand
+    set -l cmd (__fish_anylabel_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c anylabel -n "__fish_anylabel_needs_command" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_needs_command" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_needs_command" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c anylabel -n "__fish_anylabel_needs_command" -s V -l version -d 'Print version'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "scan" -d 'List the images a run would label: recursive, sorted, common image extensions in any case'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "filter" -d 'Select records by class, confidence, count and box area. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s m -l model -d 'The model: a .onnx file, a model config .yaml, or a catalogue name' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l imgsz -d 'Input size: N for N×N, or H,W. Default: the model\'s fixed size, else the config\'s, else 640' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l conf -d 'Keep detections with a score above this. Default: the config\'s, else 0.25' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l iou -d 'IoU above which NMS drops the lower-scoring box. Default: the config\'s, else 0.45' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l max-det -d 'At most this many detections per image' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l classes -d 'Keep only these classes: names or ids, comma-separated. Default: the config\'s filter_classes' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l batch -d 'Images per inference call, where the model\'s batch size is not fixed' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l threads -d 'Inference threads (0: one per physical core, ONNX Runtime\'s choice)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l workers -d 'Decode threads (0: one per CPU)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l prefetch -d 'Images decoded ahead of inference (default: two batches, and at least two per decode thread)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l max-pixels -d 'Refuse images with more pixels than this, before decoding them (decompression bombs)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l backend -d 'Where the model runs. Only the CPU is built so far; auto picks it' -r -f -a "auto\t'The fastest backend that starts (for now, the CPU)'
+cpu\t'ONNX Runtime\'s CPU provider'
+cuda\t'ONNX Runtime\'s CUDA provider. [not built yet]'
+trt\t'ONNX Runtime\'s TensorRT provider. [not built yet]'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s o -l output -d 'Write the records to this file (atomically, when the run ends) instead of stdout' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l agnostic -d 'Let boxes of different classes suppress each other in NMS'
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -f -a "install" -d 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -f -a "path" -d 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from path" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -f -a "list" -d 'List the catalogue, with each model\'s licence and whether it is fetched'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -f -a "fetch" -d 'Fetch catalogue models (sha256-checked) so that later runs work offline'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -f -a "path" -d 'Print where a catalogue model is (fetching it first unless --offline)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from list" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from fetch" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from fetch" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from fetch" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from fetch" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from path" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the catalogue, with each model\'s licence and whether it is fetched'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "fetch" -d 'Fetch catalogue models (sha256-checked) so that later runs work offline'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print where a catalogue model is (fetching it first unless --offline)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand models; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "scan" -d 'List the images a run would label: recursive, sorted, common image extensions in any case'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "filter" -d 'Select records by class, confidence, count and box area. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "install" -d 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "path" -d 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "list" -d 'List the catalogue, with each model\'s licence and whether it is fetched'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "fetch" -d 'Fetch catalogue models (sha256-checked) so that later runs work offline'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "path" -d 'Print where a catalogue model is (fetching it first unless --offline)'

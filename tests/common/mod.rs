@@ -1,0 +1,77 @@
+//! Helpers shared by the end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixtures() -> PathBuf {
+    root().join("fixtures").join("images")
+}
+
+pub fn test_model(name: &str) -> PathBuf {
+    root().join("tests").join("models").join(name)
+}
+
+/// The anylabel home the tests share: ONNX Runtime and the catalogue models are fetched
+/// into it once (the first test that needs them does it; a lock keeps the others waiting).
+/// `ANYLABEL_TEST_HOME` moves it.
+pub fn home() -> PathBuf {
+    match std::env::var_os("ANYLABEL_TEST_HOME") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("anylabel-home"),
+    }
+}
+
+/// `anylabel` with the shared test home and no inherited ONNX Runtime path.
+pub fn anylabel() -> Command {
+    let mut cmd = Command::cargo_bin("anylabel").expect("the binary is built");
+    cmd.env("ANYLABEL_HOME", home())
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("RUST_LOG")
+        .env_remove("ANYLABEL_OFFLINE");
+    cmd
+}
+
+/// Writes an RGB PNG with a gradient, so it is a real image of the given size.
+pub fn write_png(path: &Path, w: u32, h: u32) {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    img.save(path).expect("write png");
+}
+
+/// The records of a JSONL text.
+pub fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON record: {l}: {e}")))
+        .collect()
+}
+
+/// `[class_id, score, x1, y1, x2, y2]` of a record's detections, rounded for comparison.
+pub fn boxes(record: &serde_json::Value) -> Vec<(u64, f64, [f64; 4])> {
+    record["detections"]
+        .as_array()
+        .expect("detections")
+        .iter()
+        .map(|d| {
+            let b: Vec<f64> = d["bbox"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            (
+                d["class_id"].as_u64().unwrap(),
+                (d["score"].as_f64().unwrap() * 1e4).round() / 1e4,
+                [b[0], b[1], b[2], b[3]],
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,280 @@
+//! anylabel against a pipeline we did not write: the same model through Python
+//! `onnxruntime` and `opencv-python-headless` (imread, an Ultralytics-style letterbox,
+//! `cv2.dnn.NMSBoxesBatched`), on the bundled fixtures (`tests/python/reference.py`).
+//!
+//! Needs a Python with the packages of `tests/python/requirements.txt`, named by
+//! `ANYLABEL_TEST_PYTHON`; `scripts/test.sh` makes one. The catalogue models and ONNX
+//! Runtime are fetched into the shared test home on first use.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{anylabel, fixtures, records};
+use serde_json::Value;
+
+fn python() -> PathBuf {
+    match std::env::var_os("ANYLABEL_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => panic!(
+            "the cross-checks need a Python with onnxruntime and opencv-python-headless \
+             (tests/python/requirements.txt): set ANYLABEL_TEST_PYTHON to it, or run scripts/test.sh, which does"
+        ),
+    }
+}
+
+fn iou(a: &[f64], b: &[f64]) -> f64 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+fn dets(r: &Value) -> Vec<(u64, f64, Vec<f64>)> {
+    r["detections"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    let b = d["bbox"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_f64().unwrap())
+                        .collect();
+                    (
+                        d["class_id"].as_u64().unwrap(),
+                        d["score"].as_f64().unwrap(),
+                        b,
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs both on the fixtures and checks the issue's criterion: at least 99% of the
+/// reference boxes have a box of the same class with IoU >= 0.9 and a score within 0.01,
+/// and no more than 1% extra boxes.
+fn cross_check(model: &str, imgsz: u32) {
+    let out = anylabel()
+        .arg("infer")
+        .arg(fixtures())
+        .args(["--model", model, "--imgsz", &imgsz.to_string()])
+        .assert()
+        .success();
+    let ours = records(&out.get_output().stdout);
+    let names: Vec<String> = ours
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        names.len() >= 40,
+        "the fixtures hold {} images",
+        names.len()
+    );
+
+    let model_path = anylabel()
+        .args(["models", "path", model])
+        .assert()
+        .success();
+    let model_path = String::from_utf8_lossy(&model_path.get_output().stdout)
+        .trim()
+        .to_string();
+    let reference = Command::new(python())
+        .arg(common::root().join("tests/python/reference.py"))
+        .args([
+            "--model",
+            &model_path,
+            "--imgsz",
+            &imgsz.to_string(),
+            &imgsz.to_string(),
+            "--root",
+        ])
+        .arg(fixtures())
+        .args(&names)
+        .output()
+        .expect("run the Python reference");
+    assert!(
+        reference.status.success(),
+        "the reference failed: {}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    let theirs = records(&reference.stdout);
+
+    let (mut total, mut matched, mut extra, mut unreadable) = (0usize, 0usize, 0usize, Vec::new());
+    let mut report = Vec::new();
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert_eq!(o["path"], t["path"]);
+        if t.get("error").is_some_and(|e| !e.is_null()) {
+            unreadable.push(t["path"].as_str().unwrap().to_string());
+            continue;
+        }
+        assert!(
+            o["error"].is_null(),
+            "{} failed here but not in Python: {}",
+            o["path"],
+            o["error"]
+        );
+        assert_eq!(
+            (&o["width"], &o["height"]),
+            (&t["width"], &t["height"]),
+            "{}",
+            o["path"]
+        );
+        let (od, td) = (dets(o), dets(t));
+        let mut used = vec![false; od.len()];
+        for (tc, ts, tb) in &td {
+            total += 1;
+            let best = od
+                .iter()
+                .enumerate()
+                .filter(|(i, (oc, os, ob))| {
+                    !used[*i] && oc == tc && (os - ts).abs() <= 0.01 && iou(ob, tb) >= 0.9
+                })
+                .max_by(|a, b| iou(&a.1.2, tb).total_cmp(&iou(&b.1.2, tb)));
+            match best {
+                Some((i, _)) => {
+                    used[i] = true;
+                    matched += 1;
+                }
+                None => report.push(format!(
+                    "  missing in {}: class {tc} score {ts:.4} box {tb:.1?}",
+                    o["path"]
+                )),
+            }
+        }
+        for (i, (oc, os, ob)) in od.iter().enumerate() {
+            if !used[i] {
+                extra += 1;
+                report.push(format!(
+                    "  extra in {}: class {oc} score {os:.4} box {ob:.1?}",
+                    o["path"]
+                ));
+            }
+        }
+    }
+    let summary = format!(
+        "{model} at {imgsz}: {} images, {total} reference boxes, {matched} matched ({:.2}%), {extra} extra; \
+         images OpenCV cannot read (not compared): {unreadable:?}\n{}",
+        ours.len(),
+        100.0 * matched as f64 / total.max(1) as f64,
+        report.join("\n")
+    );
+    eprintln!("{summary}");
+    std::fs::create_dir_all(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    std::fs::write(
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("crosscheck-{model}.txt")),
+        &summary,
+    )
+    .unwrap();
+    assert!(
+        total >= 20,
+        "too few reference boxes for a meaningful check:\n{summary}"
+    );
+    assert!(
+        matched as f64 >= 0.99 * total as f64,
+        "fewer than 99% of the reference boxes matched:\n{summary}"
+    );
+    assert!(
+        extra as f64 <= 0.01 * total as f64,
+        "more than 1% extra boxes:\n{summary}"
+    );
+}
+
+#[test]
+fn nudenet_at_640_matches_python_onnxruntime_and_opencv() {
+    cross_check("nudenet-320n", 640);
+}
+
+#[test]
+fn doclaynet_at_1024_matches_python_onnxruntime_and_opencv() {
+    cross_check("yolov8n-doclaynet", 1024);
+}
+
+/// The letterbox (decode, EXIF orientation, resize, padding) gives the same bytes as
+/// OpenCV's imread and the Ultralytics-style letterbox in Python, for every fixture.
+#[test]
+fn letterbox_is_bit_exact_with_opencv_on_every_fixture() {
+    use anylabel::decode::{DecodeOptions, decode_file};
+    use anylabel::letterbox::{Letterbox, Preprocessor};
+    use anylabel::scan::{Input, scan};
+
+    let items: Vec<_> = scan(vec![Input::Dir(fixtures())])
+        .map(Result::unwrap)
+        .collect();
+    let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+    let out = tempfile::tempdir().unwrap();
+    for (h, w) in [(640usize, 640usize), (480, 800)] {
+        let status = Command::new(python())
+            .arg(common::root().join("tests/python/reference.py"))
+            .args([
+                "--imgsz",
+                &h.to_string(),
+                &w.to_string(),
+                "--letterbox-only",
+            ])
+            .arg(out.path())
+            .arg("--root")
+            .arg(fixtures())
+            .args(&names)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut pre = Preprocessor::new();
+        let mut tensor = vec![0f32; 3 * h * w];
+        let mut differing = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let theirs = std::fs::read(out.path().join(format!("{i}.rgb"))).unwrap();
+            let img = decode_file(&item.path, &DecodeOptions::default()).unwrap();
+            let lb = Letterbox::new(img.width, img.height, w as u32, h as u32);
+            pre.run(&img.pixels, &lb, &mut tensor).unwrap();
+            let plane = h * w;
+            let diff = (0..plane * 3)
+                .filter(|&k| {
+                    let (p, c) = (k / 3, k % 3);
+                    (tensor[c * plane + p] * 255.0).round() as u8 != theirs[k]
+                })
+                .count();
+            if diff > 0 {
+                differing.push(format!("{}: {diff} values differ", item.name));
+            }
+        }
+        assert!(
+            differing.is_empty(),
+            "at {w}×{h}:\n{}",
+            differing.join("\n")
+        );
+    }
+}
+
+/// The bilinear resize against cv2.resize(INTER_LINEAR) on ~500 size pairs and sources,
+/// with the SIMD kernels and with the portable code (tests/python/resize_check.py).
+#[test]
+fn resize_is_bit_exact_with_opencv_on_many_sizes() {
+    // cargo test builds the examples next to the test binaries.
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("resize_check");
+    assert!(bin.is_file(), "{} is not built", bin.display());
+    let out = Command::new(python())
+        .arg(common::root().join("tests/python/resize_check.py"))
+        .arg("--bin")
+        .arg(&bin)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{text}");
+    assert!(out.status.success(), "{text}");
+}

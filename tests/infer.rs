@@ -1,0 +1,555 @@
+//! `infer` end to end on small generated models with known outputs, and on every kind of
+//! bad input: each bad image gets its record and a warning, the run goes on, the exit code
+//! says so; a bad model stops everything before any work.
+
+mod common;
+
+use std::path::Path;
+
+use common::{anylabel, boxes, records, test_model, write_png};
+use predicates::prelude::*;
+
+fn v5() -> String {
+    test_model("yolov5_head.onnx").display().to_string()
+}
+
+/// A folder with one 640×480 image, `img.png`.
+fn one_image() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("img.png"), 640, 480);
+    dir
+}
+
+#[test]
+fn decodes_a_yolov5_head_applies_nms_and_maps_boxes_back() {
+    let dir = one_image();
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5()])
+        .assert()
+        .success();
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    assert_eq!(
+        (
+            r["path"].as_str(),
+            r["width"].as_u64(),
+            r["height"].as_u64()
+        ),
+        (Some("img.png"), Some(640), Some(480))
+    );
+    assert!(
+        r["model"]
+            .as_str()
+            .unwrap()
+            .starts_with("yolov5_head@sha256:")
+    );
+    assert!(r["error"].is_null());
+    // Sorted by score; the 0.72 cat overlapping the 0.81 cat is gone; the 0.72 dog stays;
+    // the box reaching above the image is clipped.
+    assert_eq!(
+        boxes(r),
+        vec![
+            (2, 0.9025, [610.0, 0.0, 640.0, 30.0]),
+            (0, 0.81, [100.0, 100.0, 200.0, 200.0]),
+            (1, 0.72, [105.0, 105.0, 205.0, 205.0]),
+            (2, 0.3, [375.0, 190.0, 425.0, 250.0]),
+        ]
+    );
+    let labels: Vec<&str> = r["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["bird", "cat", "dog", "bird"]);
+}
+
+#[test]
+fn agnostic_nms_classes_and_thresholds() {
+    let dir = one_image();
+    let run = |extra: &[&str]| {
+        let out = anylabel()
+            .arg("infer")
+            .arg(dir.path())
+            .args(["--model", &v5()])
+            .args(extra)
+            .assert()
+            .success();
+        boxes(&records(&out.get_output().stdout)[0])
+            .iter()
+            .map(|b| (b.0, b.1))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&["--agnostic"]), vec![(2, 0.9025), (0, 0.81), (2, 0.3)]);
+    assert_eq!(run(&["--classes", "bird"]), vec![(2, 0.9025), (2, 0.3)]);
+    assert_eq!(run(&["--classes", "0,dog"]), vec![(0, 0.81), (1, 0.72)]);
+    assert_eq!(run(&["--conf", "0.75"]), vec![(2, 0.9025), (0, 0.81)]);
+    assert_eq!(run(&["--max-det", "1"]), vec![(2, 0.9025)]);
+    // With IoU 0.9 the two cats (IoU 0.82) no longer suppress each other.
+    assert_eq!(
+        run(&["--iou", "0.9"]),
+        vec![(2, 0.9025), (0, 0.81), (0, 0.72), (1, 0.72), (2, 0.3)]
+    );
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "--classes", "horse"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("unknown class 'horse'")
+                .and(predicate::str::contains("cat, dog, bird")),
+        );
+}
+
+#[test]
+fn batches_give_the_same_records_as_single_images() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..5 {
+        write_png(&dir.path().join(format!("{i}.png")), 640, 480);
+    }
+    let single = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5()])
+        .assert()
+        .success();
+    let batched = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "--batch", "2"])
+        .assert()
+        .success();
+    assert_eq!(
+        records(&single.get_output().stdout),
+        records(&batched.get_output().stdout)
+    );
+    assert_eq!(records(&single.get_output().stdout).len(), 5);
+}
+
+#[test]
+fn decodes_an_nms_free_head_with_a_fixed_input_size() {
+    let dir = one_image();
+    let model = test_model("yolov10_head.onnx");
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    let r = &records(&out.get_output().stdout)[0];
+    assert_eq!(
+        boxes(r),
+        vec![
+            (1, 0.9, [100.0, 100.0, 200.0, 200.0]),
+            (2, 0.5, [20.0, 20.0, 40.0, 40.0])
+        ]
+    );
+    assert_eq!(r["detections"][0]["label"], "b");
+    // Its input is fixed at 320: another size is refused before any work.
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .arg("--model")
+        .arg(&model)
+        .args(["--imgsz", "640"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains("fixed at 320×320"));
+}
+
+#[test]
+fn a_model_config_yaml_sets_classes_and_thresholds() {
+    let dir = one_image();
+    let cfg = tempfile::tempdir().unwrap();
+    std::fs::copy(test_model("yolov5_head.onnx"), cfg.path().join("head.onnx")).unwrap();
+    std::fs::write(
+        cfg.path().join("head.yaml"),
+        "type: yolov5\nname: animals\ndisplay_name: Animals\nmodel_path: head.onnx\n\
+         input_width: 640\ninput_height: 640\nnms_threshold: 0.45\nconfidence_threshold: 0.5\n\
+         classes:\n  - kitten\n  - puppy\n  - parrot\n",
+    )
+    .unwrap();
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .arg("--model")
+        .arg(cfg.path().join("head.yaml"))
+        .assert()
+        .success();
+    let r = &records(&out.get_output().stdout)[0];
+    assert!(r["model"].as_str().unwrap().starts_with("animals@sha256:"));
+    let got: Vec<(u64, &str)> = r["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["class_id"].as_u64().unwrap(),
+                d["label"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // confidence_threshold 0.5 drops the 0.3 parrot; the config's names are used.
+    assert_eq!(got, vec![(2, "parrot"), (0, "kitten"), (1, "puppy")]);
+    // A flag overrides the config.
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .arg("--model")
+        .arg(cfg.path().join("head.yaml"))
+        .args(["--conf", "0.25"])
+        .assert()
+        .success();
+    assert_eq!(
+        records(&out.get_output().stdout)[0]["detections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+}
+
+#[test]
+fn bad_models_fail_before_any_work() {
+    let dir = one_image();
+    let not_onnx = dir.path().join("model.onnx");
+    std::fs::write(&not_onnx, "this is not a model").unwrap();
+    let output = dir.path().join("results.jsonl");
+    let cases: Vec<(String, &str)> = vec![
+        ("/no/such/model.onnx".to_string(), "not found"),
+        (not_onnx.display().to_string(), "is not a valid ONNX model"),
+        (
+            test_model("classifier_output.onnx").display().to_string(),
+            "not a detection head",
+        ),
+    ];
+    for (model, message) in cases {
+        anylabel()
+            .arg("infer")
+            .arg(dir.path().join("img.png"))
+            .args(["--model", &model, "-o"])
+            .arg(&output)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(message));
+        assert!(
+            !output.exists(),
+            "no output is written when the model is bad"
+        );
+    }
+}
+
+/// The bad inputs the issue names, next to two good images.
+fn bad_inputs(dir: &Path) -> Vec<(&'static str, &'static str)> {
+    write_png(&dir.join("a_good.png"), 640, 480);
+    write_png(&dir.join("z_good.png"), 320, 240);
+    // A PNG named .jpg is read as the PNG it is.
+    write_png(&dir.join("png_named.jpg"), 64, 48);
+    let mut jpeg = Vec::new();
+    image::RgbImage::from_pixel(64, 48, image::Rgb([10, 200, 30]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut jpeg),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    std::fs::write(dir.join("truncated.jpg"), &jpeg[..jpeg.len() / 2]).unwrap();
+    let mut corrupt = jpeg.clone();
+    // Keep the markers, wreck the frame header (SOF0 follows the quantisation tables).
+    let sof = corrupt.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+    corrupt[sof + 5..sof + 9].fill(0); // height and width 0
+    std::fs::write(dir.join("corrupt.jpg"), &corrupt).unwrap();
+    std::fs::write(dir.join("empty.jpg"), b"").unwrap();
+    std::fs::write(
+        dir.join("text_named.png"),
+        b"just some text, not an image\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("phone.heic"),
+        b"\0\0\0\x18ftypheic\0\0\0\0mif1heic and then data",
+    )
+    .unwrap();
+    // A decompression bomb: a PNG header claiming 100000×100000 pixels.
+    let mut bomb = Vec::new();
+    bomb.extend_from_slice(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR");
+    let ihdr = [
+        &100_000u32.to_be_bytes()[..],
+        &100_000u32.to_be_bytes()[..],
+        &[8, 2, 0, 0, 0],
+    ]
+    .concat();
+    bomb.extend_from_slice(&ihdr);
+    let mut crc_input = b"IHDR".to_vec();
+    crc_input.extend_from_slice(&ihdr);
+    bomb.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+    // and the start of its data, as a real bomb has: a few KB of zlib-compressed zeros.
+    let idat = [
+        &[0x78u8, 0x9C][..],
+        &[0x63, 0x60, 0x18, 0x05, 0xA3, 0x60, 0x14, 0x0C][..],
+    ]
+    .concat();
+    bomb.extend_from_slice(&(idat.len() as u32).to_be_bytes());
+    let mut chunk = b"IDAT".to_vec();
+    chunk.extend_from_slice(&idat);
+    bomb.extend_from_slice(&chunk);
+    bomb.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    std::fs::write(dir.join("bomb.png"), &bomb).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("nowhere.jpg"), dir.join("dangling_link.jpg")).unwrap();
+    std::fs::create_dir(dir.join("folder.jpg")).unwrap();
+    vec![
+        ("bomb.png", "over the limit"),
+        ("corrupt.jpg", "corrupt JPEG"),
+        ("dangling_link.jpg", "cannot read the file"),
+        ("empty.jpg", "empty file"),
+        ("phone.heic", "unsupported image format: HEIC"),
+        ("text_named.png", "not an image"),
+        ("truncated.jpg", "truncated JPEG"),
+    ]
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn every_bad_input_gets_its_record_and_a_warning_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = bad_inputs(dir.path());
+    let out_file = dir.path().join("out").join("results.jsonl");
+    std::fs::create_dir(out_file.parent().unwrap()).unwrap();
+    let assert = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "-o"])
+        .arg(&out_file)
+        .assert()
+        .code(3);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let recs = records(&std::fs::read(&out_file).unwrap());
+    let paths: Vec<&str> = recs.iter().map(|r| r["path"].as_str().unwrap()).collect();
+    // Every file with an image extension has exactly one record, in sorted order; the
+    // folder named folder.jpg is a folder, not an image.
+    assert_eq!(
+        paths,
+        [
+            "a_good.png",
+            "bomb.png",
+            "corrupt.jpg",
+            "dangling_link.jpg",
+            "empty.jpg",
+            "phone.heic",
+            "png_named.jpg",
+            "text_named.png",
+            "truncated.jpg",
+            "z_good.png"
+        ]
+    );
+    for (name, reason) in &expected {
+        let r = recs.iter().find(|r| r["path"] == *name).unwrap();
+        let error = r["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no error: {r}"));
+        assert!(
+            error.contains(reason),
+            "{name}: {error:?} does not say {reason:?}"
+        );
+        assert_eq!(r["detections"], serde_json::json!([]));
+        assert!(
+            stderr.contains(&format!("warning: {}: ", dir.path().join(name).display())),
+            "no warning names {name}:\n{stderr}"
+        );
+    }
+    for good in ["a_good.png", "z_good.png", "png_named.jpg"] {
+        let r = recs.iter().find(|r| r["path"] == good).unwrap();
+        assert!(r["error"].is_null(), "{good}: {r}");
+    }
+    assert_eq!(
+        recs.iter().find(|r| r["path"] == "a_good.png").unwrap()["detections"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    assert!(stderr.contains("7 failed"), "{stderr}");
+    // The output appeared whole, with no temporary file left beside it.
+    let names: Vec<_> = std::fs::read_dir(out_file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["results.jsonl"]);
+}
+
+#[test]
+fn the_pixel_limit_is_a_flag() {
+    let dir = one_image();
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "--max-pixels", "1000"])
+        .assert()
+        .code(3);
+    let r = &records(&out.get_output().stdout)[0];
+    assert!(r["error"].as_str().unwrap().contains("640×480"));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = one_image();
+    let locked = dir.path().join("locked.png");
+    write_png(&locked, 32, 32);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&locked).is_ok() {
+        eprintln!(
+            "skipped: running as root, a mode-000 file is still readable (dangling links cover this case)"
+        );
+        return;
+    }
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5()])
+        .assert()
+        .code(3);
+    let recs = records(&out.get_output().stdout);
+    assert!(
+        recs[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Permission denied")
+    );
+}
+
+#[test]
+fn reads_a_list_of_paths_on_stdin_and_single_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("x.png"), 640, 480);
+    write_png(&dir.path().join("y.png"), 640, 480);
+    let list = format!(
+        "{}\n\n{}\n",
+        dir.path().join("y.png").display(),
+        dir.path().join("x.png").display()
+    );
+    let out = anylabel()
+        .args(["infer", "-", "--model", &v5()])
+        .write_stdin(list)
+        .assert()
+        .success();
+    let paths: Vec<String> = records(&out.get_output().stdout)
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            dir.path().join("y.png").display().to_string(),
+            dir.path().join("x.png").display().to_string()
+        ]
+    );
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path().join("x.png"))
+        .args(["--model", &v5()])
+        .assert()
+        .success();
+    assert_eq!(records(&out.get_output().stdout).len(), 1);
+}
+
+#[test]
+fn a_closed_pipe_stops_the_run_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..40 {
+        write_png(&dir.path().join(format!("{i:02}.png")), 64, 48);
+    }
+    let bin = assert_cmd::cargo::cargo_bin("anylabel");
+    let script = format!(
+        "'{}' infer '{}' --model '{}' | head -n 1 > /dev/null; echo ${{PIPESTATUS[0]}}",
+        bin.display(),
+        dir.path().display(),
+        v5()
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("ANYLABEL_HOME", common::home())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "0",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn records_have_exactly_the_fields_the_json_schema_lists() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("docs/results.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let names = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        k.sort();
+        k
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write_png(&dir.path().join("img.png"), 640, 480);
+    std::fs::write(dir.path().join("bad.png"), b"nope").unwrap();
+    let out = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5()])
+        .assert()
+        .code(3);
+    let recs = records(&out.get_output().stdout);
+    assert_eq!(recs.len(), 2);
+    let det_schema = &schema["properties"]["detections"]["items"];
+    for r in &recs {
+        assert_eq!(keys(r), names(&schema["required"]));
+        assert_eq!(keys(r), keys(&schema["properties"]));
+        for d in r["detections"].as_array().unwrap() {
+            assert_eq!(keys(d), names(&det_schema["required"]));
+            assert_eq!(d["bbox"].as_array().unwrap().len(), 4);
+        }
+    }
+    let model_pattern = schema["properties"]["model"]["pattern"].as_str().unwrap();
+    assert_eq!(model_pattern, "^.+@sha256:[0-9a-f]{16}$");
+    let model = recs[0]["model"].as_str().unwrap();
+    let hash = model.rsplit_once("@sha256:").unwrap().1;
+    assert!(
+        hash.len() == 16
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    );
+}
