@@ -212,24 +212,19 @@ fn feed(
                 let path = item.path.clone();
                 let buffer = recycled.try_recv().ok();
                 pool.spawn(move || {
-                    let t0 = Instant::now();
-                    let decoded = decode_file(&path, &decode_opts);
-                    let decode = t0.elapsed();
-                    let t1 = Instant::now();
-                    let image = decoded.and_then(|img| {
-                        let lb = Letterbox::new(img.width, img.height, w, h);
-                        let mut out = buffer.unwrap_or_default();
-                        out.resize(plane, 0.0);
-                        PREPROCESSOR
-                            .with_borrow_mut(|p| p.run(&img.pixels, &lb, &mut out))
-                            .map_err(|e| format!("cannot letterbox the image: {e}"))?;
-                        Ok((out, lb))
+                    // A decoder that panics on a hostile file costs that file, not the run.
+                    let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        prepare(&path, buffer, &decode_opts, [w, h], plane)
+                    }))
+                    .unwrap_or_else(|panic| Prepared {
+                        image: Err(format!(
+                            "the decoder crashed on this file: {}",
+                            panic_message(&*panic)
+                        )),
+                        decode: Duration::ZERO,
+                        letterbox: Duration::ZERO,
                     });
-                    let _ = tx.send(Prepared {
-                        image,
-                        decode,
-                        letterbox: t1.elapsed(),
-                    });
+                    let _ = tx.send(prepared);
                 });
                 pending.send(Pending::Image { item, answer: rx })
             }
@@ -239,6 +234,42 @@ fn feed(
             return;
         }
     }
+}
+
+/// Decodes and letterboxes one image (on a decode thread).
+fn prepare(
+    path: &std::path::Path,
+    buffer: Option<Vec<f32>>,
+    opts: &DecodeOptions,
+    [w, h]: [u32; 2],
+    plane: usize,
+) -> Prepared {
+    let t0 = Instant::now();
+    let decoded = decode_file(path, opts);
+    let decode = t0.elapsed();
+    let t1 = Instant::now();
+    let image = decoded.and_then(|img| {
+        let lb = Letterbox::new(img.width, img.height, w, h);
+        let mut out = buffer.unwrap_or_default();
+        out.resize(plane, 0.0);
+        PREPROCESSOR
+            .with_borrow_mut(|p| p.run(&img.pixels, &lb, &mut out))
+            .map_err(|e| format!("cannot letterbox the image: {e}"))?;
+        Ok((out, lb))
+    });
+    Prepared {
+        image,
+        decode,
+        letterbox: t1.elapsed(),
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 /// One image waiting for its batch to run.
