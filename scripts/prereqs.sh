@@ -3,7 +3,7 @@
 #
 # anylabel decodes JPEGs with libjpeg-turbo, whose SIMD code is assembled by `nasm`.
 # Without nasm (and no way to install it) the portable C decoder is built instead: the
-# same pixels, about three times slower.
+# same pixels, about half as fast (docs/building.md).
 
 CARGO_FEATURES=""
 if ! command -v nasm >/dev/null 2>&1; then

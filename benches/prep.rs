@@ -1,0 +1,65 @@
+//! What preparing an image costs: decoding (libjpeg-turbo for JPEGs) and the letterbox
+//! (resize, padding, normalisation), per image, on one thread, over the fixtures.
+//!
+//! ```text
+//! cargo bench --bench prep -- [--imgsz 640] [--rounds 5] [DIR]
+//! cargo bench --bench prep --no-default-features     # the portable JPEG decoder
+//! ```
+
+use std::time::Instant;
+
+use anylabel::decode::{DecodeOptions, decode_bytes};
+use anylabel::letterbox::{Letterbox, Preprocessor};
+use anylabel::scan::{Input, scan};
+
+fn main() {
+    let (mut imgsz, mut rounds, mut dir) = (640u32, 5usize, "fixtures/images".to_string());
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--imgsz" => imgsz = args.next().unwrap().parse().unwrap(),
+            "--rounds" => rounds = args.next().unwrap().parse().unwrap(),
+            "--bench" => {}
+            other => dir = other.to_string(),
+        }
+    }
+    let files: Vec<(String, Vec<u8>)> = scan(vec![Input::Dir(dir.clone().into())])
+        .flatten()
+        .map(|i| (i.name, std::fs::read(&i.path).unwrap()))
+        .collect();
+    let mut pre = Preprocessor::new();
+    let mut out = vec![0f32; 3 * (imgsz * imgsz) as usize];
+    let opts = DecodeOptions::default();
+    for (kind, filter) in [("JPEG", true), ("other formats", false)] {
+        let chosen: Vec<&(String, Vec<u8>)> = files
+            .iter()
+            .filter(|(n, _)| n.to_lowercase().ends_with(".jpg") == filter)
+            .collect();
+        let (mut decode, mut letterbox, mut pixels) = (Vec::new(), Vec::new(), 0u64);
+        for _ in 0..rounds {
+            let (mut d, mut l) = (0.0, 0.0);
+            pixels = 0;
+            for (_, bytes) in &chosen {
+                let t = Instant::now();
+                let img = decode_bytes(bytes, &opts).unwrap();
+                d += t.elapsed().as_secs_f64();
+                pixels += img.width as u64 * img.height as u64;
+                let t = Instant::now();
+                let lb = Letterbox::new(img.width, img.height, imgsz, imgsz);
+                pre.run(&img.pixels, &lb, &mut out).unwrap();
+                l += t.elapsed().as_secs_f64();
+            }
+            decode.push(d * 1e3 / chosen.len() as f64);
+            letterbox.push(l * 1e3 / chosen.len() as f64);
+        }
+        decode.sort_by(f64::total_cmp);
+        letterbox.sort_by(f64::total_cmp);
+        println!(
+            "{} {kind} ({:.2} megapixels on average): decode {:.2} ms/image, letterbox to {imgsz} {:.2} ms/image (medians of {rounds} rounds)",
+            chosen.len(),
+            pixels as f64 / chosen.len() as f64 / 1e6,
+            decode[rounds / 2],
+            letterbox[rounds / 2]
+        );
+    }
+}
