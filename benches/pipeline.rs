@@ -12,16 +12,17 @@
 //!                                 [--threads 0] [--workers 0] [--rounds 3] [DIR]
 //! ```
 
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use anylabel::decode::{DecodeOptions, decode_file};
-use anylabel::engine::{Engine, EngineOptions};
+use anylabel::engine::{Engine, EngineOptions, ModelInfo};
 use anylabel::home::Home;
 use anylabel::letterbox::{Letterbox, Preprocessor};
-use anylabel::pipeline::{self, InferOptions, Sink};
+use anylabel::pipeline::{self, EngineSlot, InferOptions, Sink};
 use anylabel::record::Record;
 use anylabel::scan::{Input, scan};
-use anylabel::{model, runtime};
+use anylabel::{fetch, model, runtime};
 
 struct Discard;
 
@@ -60,14 +61,14 @@ fn main() -> anyhow::Result<()> {
     anylabel::progress::init(anylabel::progress::Verbosity::Quiet);
     let home = Home::from_env()?;
     let source = model::resolve(&model_name, &home, false)?;
-    let rt = runtime::ensure(&home, false)?;
-    let env = runtime::init(&rt)?;
-    let mut engine = Engine::load(&env, &source, &EngineOptions { threads })?;
-    let size = engine.input_size(Some([imgsz, imgsz]))?;
-    engine.prepare(size)?;
+    let env = runtime::environment(&home, false)?;
+    let (engine, facts) = Engine::load(env, &source.onnx, &EngineOptions { threads })?;
+    let info = ModelInfo::new(&facts, &source, &fetch::sha256_file(&source.onnx)?)?;
+    let mut slot = EngineSlot::Loaded(engine);
+    let size = info.input_size(Some([imgsz, imgsz]))?;
     let [h, w] = size;
     let plane = 3 * h as usize * w as usize;
-    let n = engine.batch_size(batch);
+    let n = info.batch_size(batch);
 
     // The same images the pipeline reads, letterboxed once, in advance.
     let mut pre = Preprocessor::new();
@@ -90,11 +91,11 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
     let mut out = Vec::new();
-    engine.run(&batches[0], [n, 3, h as usize, w as usize], &mut out)?; // warm-up
+    slot.get()?
+        .run(&batches[0], [n, 3, h as usize, w as usize], &mut Vec::new())?; // warm-up
 
     let opts = InferOptions {
         inputs: vec![Input::Dir(dir.clone().into())],
-        imgsz: Some(size),
         conf: 0.25,
         iou: 0.45,
         max_det: 300,
@@ -109,27 +110,43 @@ fn main() -> anyhow::Result<()> {
     // The machine's speed drifts (shared CPUs), so each round times the two back to back,
     // in alternating order, and the ratio is taken per round.
     let (mut limit, mut full, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let stop = AtomicBool::new(false);
+    let shape = [n, 3, h as usize, w as usize];
+    let mut time_limit = |slot: &mut EngineSlot| -> anyhow::Result<Duration> {
+        let t = Instant::now();
+        for b in &batches {
+            slot.get()?.run(b, shape, &mut out)?;
+        }
+        Ok(t.elapsed())
+    };
     for round in 0..rounds {
-        let mut time_limit = || -> anyhow::Result<Duration> {
-            let t = Instant::now();
-            for b in &batches {
-                engine.run(b, [n, 3, h as usize, w as usize], &mut out)?;
-            }
-            Ok(t.elapsed())
-        };
         let (l, f);
         if round % 2 == 0 {
-            l = time_limit()?;
-            f = pipeline::run(&mut engine, size, &opts, &mut Discard, &bar)?.elapsed;
+            l = time_limit(&mut slot)?;
+            f = pipeline::run(
+                &mut slot,
+                &info,
+                size,
+                &opts,
+                None,
+                &stop,
+                &mut Discard,
+                &bar,
+            )?
+            .elapsed;
         } else {
-            f = pipeline::run(&mut engine, size, &opts, &mut Discard, &bar)?.elapsed;
-            l = {
-                let t = Instant::now();
-                for b in &batches {
-                    engine.run(b, [n, 3, h as usize, w as usize], &mut out)?;
-                }
-                t.elapsed()
-            };
+            f = pipeline::run(
+                &mut slot,
+                &info,
+                size,
+                &opts,
+                None,
+                &stop,
+                &mut Discard,
+                &bar,
+            )?
+            .elapsed;
+            l = time_limit(&mut slot)?;
         }
         limit.push(l);
         full.push(f);
@@ -144,7 +161,7 @@ fn main() -> anyhow::Result<()> {
     let mut f: Vec<f64> = full.iter().map(rate).collect();
     println!(
         "{images} images from {dir}, {} at {w}×{h}, batch {n}, {rounds} rounds",
-        engine.id
+        info.id
     );
     println!(
         "  session alone (the limit): {:>7.2} images/s median ({:.2} .. {:.2})",

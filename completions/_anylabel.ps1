@@ -31,7 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List the images a run would label: recursive, sorted, common image extensions in any case')
-            [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]')
+            [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode')
             [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
             [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]')
             [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area. [not built yet]')
@@ -39,6 +39,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
+            [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -53,6 +54,13 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;preload' {
+            [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Also report how many images already have results for this model in the cache')
+            [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Also report how many images already have results for this model in the cache')
+            [CompletionResult]::new('--imgsz', '--imgsz', [CompletionResultType]::ParameterName, 'With --model: the input size the results would be at')
+            [CompletionResult]::new('--iou', '--iou', [CompletionResultType]::ParameterName, 'With --model: the NMS IoU the results would be at')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that read and decode (0: one per CPU)')
+            [CompletionResult]::new('--max-pixels', '--max-pixels', [CompletionResultType]::ParameterName, 'Images with more pixels than this count as undecodable, as in `infer`')
+            [CompletionResult]::new('--agnostic', '--agnostic', [CompletionResultType]::ParameterName, 'With --model: results of class-agnostic NMS')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
@@ -79,6 +87,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
             [CompletionResult]::new('--agnostic', '--agnostic', [CompletionResultType]::ParameterName, 'Let boxes of different classes suppress each other in NMS')
+            [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Neither read nor write the result cache (~/.anylabeling/cache.db, or ANYLABEL_CACHE; ANYLABEL_CACHE=off is the same as this flag)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
@@ -239,9 +248,103 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
         'anylabel;models;help;help' {
             break
         }
+        'anylabel;cache' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Where the cache is, its size, what it holds, and its hit rate since it was created')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the cache''s integrity (SQLite''s integrity_check, and every stored result)')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Evict the least recently used results until the cache is at most SIZE (e.g. 500MB, 2GB)')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Delete everything in the cache')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the cache file''s path')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;cache;stats' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;cache;verify' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;cache;prune' {
+            [CompletionResult]::new('--max-size', '--max-size', [CompletionResultType]::ParameterName, 'max-size')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;cache;clear' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;cache;path' {
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'anylabel;cache;help' {
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Where the cache is, its size, what it holds, and its hit rate since it was created')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the cache''s integrity (SQLite''s integrity_check, and every stored result)')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Evict the least recently used results until the cache is at most SIZE (e.g. 500MB, 2GB)')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Delete everything in the cache')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the cache file''s path')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'anylabel;cache;help;stats' {
+            break
+        }
+        'anylabel;cache;help;verify' {
+            break
+        }
+        'anylabel;cache;help;prune' {
+            break
+        }
+        'anylabel;cache;help;clear' {
+            break
+        }
+        'anylabel;cache;help;path' {
+            break
+        }
+        'anylabel;cache;help;help' {
+            break
+        }
         'anylabel;help' {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List the images a run would label: recursive, sorted, common image extensions in any case')
-            [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]')
+            [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode')
             [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
             [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]')
             [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area. [not built yet]')
@@ -249,6 +352,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
+            [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -297,6 +401,29 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;help;models;path' {
+            break
+        }
+        'anylabel;help;cache' {
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Where the cache is, its size, what it holds, and its hit rate since it was created')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check the cache''s integrity (SQLite''s integrity_check, and every stored result)')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Evict the least recently used results until the cache is at most SIZE (e.g. 500MB, 2GB)')
+            [CompletionResult]::new('clear', 'clear', [CompletionResultType]::ParameterValue, 'Delete everything in the cache')
+            [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the cache file''s path')
+            break
+        }
+        'anylabel;help;cache;stats' {
+            break
+        }
+        'anylabel;help;cache;verify' {
+            break
+        }
+        'anylabel;help;cache;prune' {
+            break
+        }
+        'anylabel;help;cache;clear' {
+            break
+        }
+        'anylabel;help;cache;path' {
             break
         }
         'anylabel;help;help' {

@@ -19,6 +19,9 @@ _anylabel() {
             anylabel,bench)
                 cmd="anylabel__subcmd__bench"
                 ;;
+            anylabel,cache)
+                cmd="anylabel__subcmd__cache"
+                ;;
             anylabel,export)
                 cmd="anylabel__subcmd__export"
                 ;;
@@ -46,8 +49,47 @@ _anylabel() {
             anylabel,scan)
                 cmd="anylabel__subcmd__scan"
                 ;;
+            anylabel__subcmd__cache,clear)
+                cmd="anylabel__subcmd__cache__subcmd__clear"
+                ;;
+            anylabel__subcmd__cache,help)
+                cmd="anylabel__subcmd__cache__subcmd__help"
+                ;;
+            anylabel__subcmd__cache,path)
+                cmd="anylabel__subcmd__cache__subcmd__path"
+                ;;
+            anylabel__subcmd__cache,prune)
+                cmd="anylabel__subcmd__cache__subcmd__prune"
+                ;;
+            anylabel__subcmd__cache,stats)
+                cmd="anylabel__subcmd__cache__subcmd__stats"
+                ;;
+            anylabel__subcmd__cache,verify)
+                cmd="anylabel__subcmd__cache__subcmd__verify"
+                ;;
+            anylabel__subcmd__cache__subcmd__help,clear)
+                cmd="anylabel__subcmd__cache__subcmd__help__subcmd__clear"
+                ;;
+            anylabel__subcmd__cache__subcmd__help,help)
+                cmd="anylabel__subcmd__cache__subcmd__help__subcmd__help"
+                ;;
+            anylabel__subcmd__cache__subcmd__help,path)
+                cmd="anylabel__subcmd__cache__subcmd__help__subcmd__path"
+                ;;
+            anylabel__subcmd__cache__subcmd__help,prune)
+                cmd="anylabel__subcmd__cache__subcmd__help__subcmd__prune"
+                ;;
+            anylabel__subcmd__cache__subcmd__help,stats)
+                cmd="anylabel__subcmd__cache__subcmd__help__subcmd__stats"
+                ;;
+            anylabel__subcmd__cache__subcmd__help,verify)
+                cmd="anylabel__subcmd__cache__subcmd__help__subcmd__verify"
+                ;;
             anylabel__subcmd__help,bench)
                 cmd="anylabel__subcmd__help__subcmd__bench"
+                ;;
+            anylabel__subcmd__help,cache)
+                cmd="anylabel__subcmd__help__subcmd__cache"
                 ;;
             anylabel__subcmd__help,export)
                 cmd="anylabel__subcmd__help__subcmd__export"
@@ -75,6 +117,21 @@ _anylabel() {
                 ;;
             anylabel__subcmd__help,scan)
                 cmd="anylabel__subcmd__help__subcmd__scan"
+                ;;
+            anylabel__subcmd__help__subcmd__cache,clear)
+                cmd="anylabel__subcmd__help__subcmd__cache__subcmd__clear"
+                ;;
+            anylabel__subcmd__help__subcmd__cache,path)
+                cmd="anylabel__subcmd__help__subcmd__cache__subcmd__path"
+                ;;
+            anylabel__subcmd__help__subcmd__cache,prune)
+                cmd="anylabel__subcmd__help__subcmd__cache__subcmd__prune"
+                ;;
+            anylabel__subcmd__help__subcmd__cache,stats)
+                cmd="anylabel__subcmd__help__subcmd__cache__subcmd__stats"
+                ;;
+            anylabel__subcmd__help__subcmd__cache,verify)
+                cmd="anylabel__subcmd__help__subcmd__cache__subcmd__verify"
                 ;;
             anylabel__subcmd__help__subcmd__models,fetch)
                 cmd="anylabel__subcmd__help__subcmd__models__subcmd__fetch"
@@ -140,7 +197,7 @@ _anylabel() {
 
     case "${cmd}" in
         anylabel)
-            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export bench runtime models help"
+            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export bench runtime models cache help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -156,6 +213,192 @@ _anylabel() {
         anylabel__subcmd__bench)
             opts="-q -v -h --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache)
+            opts="-q -v -h --quiet --verbose --offline --help stats verify prune clear path help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__clear)
+            opts="-q -v -h --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__help)
+            opts="stats verify prune clear path help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__help__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__help__subcmd__path)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__path)
+            opts="-q -v -h --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__prune)
+            opts="-q -v -h --max-size --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__stats)
+            opts="-q -v -h --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__cache__subcmd__verify)
+            opts="-q -v -h --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -196,7 +439,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help)
-            opts="scan preload infer nms filter export bench runtime models help"
+            opts="scan preload infer nms filter export bench runtime models cache help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -212,6 +455,90 @@ _anylabel() {
         anylabel__subcmd__help__subcmd__bench)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__cache)
+            opts="stats verify prune clear path"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__cache__subcmd__clear)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__cache__subcmd__path)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__cache__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__cache__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__cache__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -420,7 +747,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__infer)
-            opts="-m -o -q -v -h --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --backend --output --quiet --verbose --offline --help"
+            opts="-m -o -q -v -h --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --backend --output --no-cache --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -634,12 +961,36 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__preload)
-            opts="-q -v -h --quiet --verbose --offline --help"
+            opts="-m -q -v -h --model --imgsz --iou --agnostic --workers --max-pixels --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --imgsz)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iou)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-pixels)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -5,18 +5,24 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Backend, Cli, Command, InferArgs, ModelsCommand, RuntimeCommand, ScanArgs};
+use crate::cache::Cache;
+use crate::cli::{
+    Backend, CacheCommand, Cli, Command, InferArgs, ModelsCommand, PreloadArgs, RuntimeCommand,
+    ScanArgs,
+};
+use crate::config::Config;
 use crate::decode::DecodeOptions;
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::{Engine, EngineOptions, ModelFacts, ModelInfo};
 use crate::home::Home;
-use crate::pipeline::{self, InferOptions, JsonLines, Summary};
+use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, JsonLines, Sink, Summary};
 use crate::progress::{self, Verbosity};
 use crate::scan::{Input, scan};
-use crate::{catalogue, exit_codes, model, runtime};
+use crate::{catalogue, exit_codes, fetch, model, runtime};
 
 /// Runs the command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
@@ -32,7 +38,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Infer(args) => infer_command(args, cli.offline),
         Command::Runtime(cmd) => runtime_command(cmd, cli.offline),
         Command::Models(cmd) => models_command(cmd, cli.offline),
-        Command::Preload(_) => not_built("preload", "the result cache and preload"),
+        Command::Preload(args) => preload_command(args, cli.offline),
+        Command::Cache(cmd) => cache_command(cmd),
         Command::Nms(_) => not_built("nms", "the fast NMS kernels"),
         Command::Filter(_) => not_built("filter", "filter and export"),
         Command::Export(_) => not_built("export", "filter and export"),
@@ -91,6 +98,171 @@ fn scan_command(args: ScanArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(if errors > 0 {
+        exit_codes::PARTIAL
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+fn cache_command(cmd: CacheCommand) -> Result<u8> {
+    let home = Home::from_env()?;
+    let path = Cache::default_path(&home)
+        .ok_or_else(|| anyhow!("the cache is off (ANYLABEL_CACHE=off)"))?;
+    if let CacheCommand::Path = cmd {
+        println!("{}", path.display());
+        return Ok(exit_codes::SUCCESS);
+    }
+    let mut cache = Cache::open(&path)?;
+    match cmd {
+        CacheCommand::Stats => {
+            let s = cache.stats()?;
+            let lookups = s.hits + s.misses;
+            println!("cache:     {}", path.display());
+            println!("size:      {:.1} MB on disk", s.bytes as f64 / 1e6);
+            println!("files:     {} in the (path, size, mtime) index", s.files);
+            println!(
+                "images:    {} known contents, {} of them undecodable",
+                s.images, s.undecodable
+            );
+            println!("results:   {}", s.results);
+            if lookups > 0 {
+                println!(
+                    "hit rate:  {:.1}% of {lookups} images since the cache was created",
+                    100.0 * s.hits as f64 / lookups as f64
+                );
+            }
+            for (description, _, n, bytes) in &s.per_params {
+                println!(
+                    "  {n:>9} results, {:>8.1} MB of detections: {description}",
+                    *bytes as f64 / 1e6
+                );
+            }
+        }
+        CacheCommand::Verify => {
+            let problems = cache.verify()?;
+            if problems.is_empty() {
+                println!("ok: {} is sound", path.display());
+            } else {
+                for p in &problems {
+                    println!("{p}");
+                }
+                bail!(
+                    "the cache {} is damaged; `anylabel cache clear` starts it afresh",
+                    path.display()
+                );
+            }
+        }
+        CacheCommand::Prune { max_size } => {
+            let before = cache.disk_bytes();
+            let evicted = cache.prune(max_size)?;
+            println!(
+                "evicted {evicted} results; {:.1} MB -> {:.1} MB",
+                before as f64 / 1e6,
+                cache.disk_bytes() as f64 / 1e6
+            );
+        }
+        CacheCommand::Clear => {
+            cache.clear()?;
+            println!("cleared {}", path.display());
+        }
+        CacheCommand::Path => unreachable!(),
+    }
+    Ok(exit_codes::SUCCESS)
+}
+
+fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
+    let inputs = parse_inputs(&args.inputs)?;
+    let home = Home::from_env()?;
+    let path = Cache::default_path(&home).ok_or_else(|| {
+        anyhow!("preload fills the cache, and the cache is off (ANYLABEL_CACHE=off)")
+    })?;
+    let mut cache = Cache::open(&path)?;
+    // With --model, the key its results would be stored under.
+    let coverage = match &args.model {
+        Some(m) => {
+            let source = model::resolve(m, &home, offline)?;
+            let sha256 = fetch::sha256_file(&source.onnx)?;
+            let engine_opts = EngineOptions::default();
+            let (facts, _) =
+                model_facts(&source, &sha256, Some(&cache), &home, offline, &engine_opts)?;
+            let info = ModelInfo::new(&facts, &source, &sha256)?;
+            let config = source.config.clone().unwrap_or_default();
+            let config_size = match (config.input_height, config.input_width) {
+                (Some(h), Some(w)) => Some([h, w]),
+                _ => None,
+            };
+            let size = info.input_size(args.imgsz.or(config_size))?;
+            let opts = InferOptions {
+                inputs: Vec::new(),
+                conf: 0.25,
+                iou: args.iou.or(config.nms_threshold).unwrap_or(0.45),
+                max_det: 300,
+                classes: None,
+                agnostic: args.agnostic || config.agnostic.unwrap_or(false),
+                batch: 1,
+                prefetch: None,
+                workers: 0,
+                decode: DecodeOptions::default(),
+            };
+            let key = CacheRun::new(Cache::open(&path)?, &info, size, &opts)?.key;
+            Some((info.id, size, key))
+        }
+        None => None,
+    };
+    let bar = progress_bar(&inputs);
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut write_error = None;
+    let summary = crate::preload::preload(
+        inputs,
+        &mut cache,
+        &DecodeOptions {
+            max_pixels: args.max_pixels,
+        },
+        args.workers,
+        &bar,
+        |path, reason| {
+            tracing::warn!("{}: {reason}", path.display());
+            if write_error.is_none()
+                && let Err(e) = writeln!(out, "{}\t{reason}", path.display())
+            {
+                write_error = Some(e);
+            }
+        },
+    );
+    bar.finish_and_clear();
+    progress::clear();
+    let summary = summary?;
+    out.flush()?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let secs = summary.elapsed.as_secs_f64();
+    progress::note(&format!(
+        "preloaded {} images ({:.1} MB) in {secs:.2} s ({:.0} images/s, {:.0} MB/s): {} will not decode",
+        summary.images,
+        summary.bytes as f64 / 1e6,
+        summary.images as f64 / secs.max(1e-9),
+        summary.bytes as f64 / 1e6 / secs.max(1e-9),
+        summary.bad.len()
+    ));
+    if let Some((id, size, key)) = coverage {
+        let have = summary
+            .contents
+            .iter()
+            .filter(|c| {
+                crate::cache::with_reader(&path, |r| Ok(r.result(c, &key)?.is_some()))
+                    .unwrap_or(false)
+            })
+            .count();
+        progress::note(&format!(
+            "{have} of {} decodable images already have results for {id} at {}×{} in the cache",
+            summary.contents.len(),
+            size[1],
+            size[0]
+        ));
+    }
+    Ok(if !summary.bad.is_empty() || summary.scan_errors > 0 {
         exit_codes::PARTIAL
     } else {
         exit_codes::SUCCESS
@@ -178,12 +350,11 @@ impl Output {
                 if p.is_dir() {
                     bail!("output {} is a folder; give a file name", p.display());
                 }
+                let name = p
+                    .file_name()
+                    .map_or("results".into(), |n| n.to_string_lossy().into_owned());
                 let temp = tempfile::Builder::new()
-                    .prefix(&format!(
-                        ".{}.",
-                        p.file_name()
-                            .map_or("results".into(), |n| n.to_string_lossy())
-                    ))
+                    .prefix(&format!(".{name}."))
                     .suffix(".partial")
                     .tempfile_in(&dir)
                     .with_context(|| {
@@ -193,11 +364,87 @@ impl Output {
                             dir.display()
                         )
                     })?;
+                // Held while this run writes; a partial file nobody holds is left over from a
+                // run that was killed, and goes.
+                let _ = temp.as_file().try_lock();
+                remove_abandoned_partials(&dir, &name, temp.path());
                 Ok(Output::File {
                     dest: p.to_path_buf(),
                     temp,
                 })
             }
+        }
+    }
+}
+
+/// The model's facts, from the cache when it has them, else from loading the model
+/// (then kept in the cache). Returns the engine too when it had to be loaded.
+fn model_facts(
+    source: &model::ModelSource,
+    sha256: &str,
+    cache: Option<&Cache>,
+    home: &Home,
+    offline: bool,
+    opts: &EngineOptions,
+) -> Result<(ModelFacts, Option<Engine>)> {
+    if let Some(text) = cache.and_then(|c| c.model_facts(sha256).ok().flatten())
+        && let Ok(facts) = serde_json::from_str::<ModelFacts>(&text)
+    {
+        return Ok((facts, None));
+    }
+    let env = runtime::environment(home, offline)?;
+    let (engine, facts) = Engine::load(env, &source.onnx, opts)?;
+    if let Some(c) = cache
+        && let Err(e) = c.store_model_facts(sha256, &serde_json::to_string(&facts)?)
+    {
+        tracing::debug!("cannot keep the model's facts in the cache: {e:#}");
+    }
+    Ok((facts, Some(engine)))
+}
+
+/// Ctrl-C asks the run to stop at the next batch boundary; a second one stops at once.
+fn stop_flag() -> &'static AtomicBool {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                std::process::exit(exit_codes::INTERRUPTED as i32);
+            }
+        });
+    });
+    &STOP
+}
+
+fn open_cache(home: &Home, no_cache: bool) -> Result<Option<Cache>> {
+    if no_cache {
+        return Ok(None);
+    }
+    match Cache::default_path(home) {
+        Some(path) => Ok(Some(Cache::open(&path)?)),
+        None => Ok(None),
+    }
+}
+
+/// Deletes `.NAME.*.partial` files in `dir` that no running process holds.
+fn remove_abandoned_partials(dir: &Path, name: &str, ours: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for e in entries.flatten() {
+        let file_name = e.file_name().to_string_lossy().into_owned();
+        if !file_name.starts_with(&prefix) || !file_name.ends_with(".partial") || e.path() == ours {
+            continue;
+        }
+        if let Ok(f) = std::fs::File::open(e.path())
+            && f.try_lock().is_ok()
+        {
+            tracing::debug!(
+                "removing {}, left by a run that was stopped",
+                e.path().display()
+            );
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -213,49 +460,55 @@ fn infer_command(args: InferArgs, offline: bool) -> Result<u8> {
             }
         );
     }
+    let stop = stop_flag();
     let inputs = parse_inputs(&args.inputs)?;
     let output = Output::open(args.output.as_deref())?;
     let home = Home::from_env()?;
+    let config_file = Config::load(&home)?;
+    let max_size = config_file.cache_max_size()?;
 
     // The model first: a missing model is reported before anything is installed.
     let source = model::resolve(&args.model, &home, offline)?;
-    let rt = runtime::ensure(&home, offline)?;
-    tracing::debug!(
-        "ONNX Runtime {} from {} ({})",
-        rt.version.as_deref().unwrap_or("?"),
-        rt.library.display(),
-        rt.source
-    );
-    let env = runtime::init(&rt)?;
-    let mut engine = Engine::load(
-        &env,
+    let sha256 = fetch::sha256_file(&source.onnx)?;
+    let cache = open_cache(&home, args.no_cache)?;
+    let engine_opts = EngineOptions {
+        threads: args.threads,
+    };
+    let t = std::time::Instant::now();
+    let (facts, engine) = model_facts(
         &source,
-        &EngineOptions {
-            threads: args.threads,
-        },
+        &sha256,
+        cache.as_ref(),
+        &home,
+        offline,
+        &engine_opts,
     )?;
+    let upfront_load = if engine.is_some() {
+        t.elapsed()
+    } else {
+        std::time::Duration::ZERO
+    };
+    let info = ModelInfo::new(&facts, &source, &sha256)?;
 
     let config = source.config.clone().unwrap_or_default();
     let config_size = match (config.input_height, config.input_width) {
         (Some(h), Some(w)) => Some([h, w]),
         _ => None,
     };
-    let size = engine.input_size(args.imgsz.or(config_size))?;
-    let head = engine.prepare(size)?;
+    let size = info.input_size(args.imgsz.or(config_size))?;
     let classes = match args.classes.as_ref().or(config.filter_classes.as_ref()) {
-        Some(list) => Some(resolve_classes(list, &engine.class_names)?),
+        Some(list) => Some(resolve_classes(list, &info.class_names)?),
         None => None,
     };
-    if engine.input_dims[0].is_some_and(|b| b as u32 != args.batch) && args.batch > 1 {
+    if info.input_dims[0].is_some_and(|b| b as u32 != args.batch) && args.batch > 1 {
         tracing::warn!(
             "the model's batch size is fixed at {}; --batch {} is ignored",
-            engine.input_dims[0].unwrap_or(1),
+            info.input_dims[0].unwrap_or(1),
             args.batch
         );
     }
     let opts = InferOptions {
         inputs: inputs.clone(),
-        imgsz: Some(size),
         conf: args.conf.or(config.confidence_threshold).unwrap_or(0.25),
         iou: args.iou.or(config.nms_threshold).unwrap_or(0.45),
         max_det: args.max_det as usize,
@@ -270,34 +523,82 @@ fn infer_command(args: InferArgs, offline: bool) -> Result<u8> {
     };
     tracing::debug!(
         "{}: {}, input {}×{}, conf {}, iou {}, batch {}",
-        engine.id,
-        head.describe(),
+        info.id,
+        info.head.describe(),
         size[1],
         size[0],
         opts.conf,
         opts.iou,
-        engine.batch_size(opts.batch)
+        info.batch_size(opts.batch)
     );
+    let mut cache_run = match cache {
+        Some(c) => Some(CacheRun::new(c, &info, size, &opts)?),
+        None => None,
+    };
+    let mut slot = match engine {
+        Some(e) => EngineSlot::Loaded(e),
+        None => {
+            let (home, source) = (home.clone(), source.clone());
+            EngineSlot::Lazy(Box::new(move || {
+                let env = runtime::environment(&home, offline)?;
+                Ok(Engine::load(env, &source.onnx, &engine_opts)?.0)
+            }))
+        }
+    };
 
     let bar = progress_bar(&inputs);
+    let mut run = |sink: &mut dyn Sink| {
+        pipeline::run(
+            &mut slot,
+            &info,
+            size,
+            &opts,
+            cache_run.as_mut(),
+            stop,
+            sink,
+            &bar,
+        )
+    };
     let summary = match &output {
         Output::Stdout => {
             let stdout = std::io::stdout();
-            let mut sink = JsonLines(BufWriter::with_capacity(1 << 16, stdout.lock()));
-            pipeline::run(&mut engine, size, &opts, &mut sink, &bar)
+            run(&mut JsonLines(BufWriter::with_capacity(
+                1 << 16,
+                stdout.lock(),
+            )))
         }
         Output::File { temp, .. } => {
             let file = temp
                 .as_file()
                 .try_clone()
                 .context("cannot write the output")?;
-            let mut sink = JsonLines(BufWriter::with_capacity(1 << 16, file));
-            pipeline::run(&mut engine, size, &opts, &mut sink, &bar)
+            run(&mut JsonLines(BufWriter::with_capacity(1 << 16, file)))
         }
     };
     bar.finish_and_clear();
     progress::clear();
-    let summary = summary?;
+    let mut summary = summary?;
+    summary.times.load += upfront_load;
+    summary.model_loaded |= !upfront_load.is_zero();
+    report(&summary, &info.id, size, info.batch_size(opts.batch));
+    if summary.interrupted {
+        let resume = match &cache_run {
+            Some(c) => format!(
+                "every result computed so far is in the cache ({}): run the same command again to finish",
+                c.cache.path().display()
+            ),
+            None => "the cache was off, so a new run starts from the beginning".to_string(),
+        };
+        let output_note = match &output {
+            Output::File { dest, .. } => format!("; {} was not written", dest.display()),
+            Output::Stdout => String::new(),
+        };
+        tracing::warn!(
+            "interrupted after {} images{output_note}; {resume}",
+            summary.images
+        );
+        return Ok(exit_codes::INTERRUPTED);
+    }
     if let Output::File { dest, temp } = output {
         temp.as_file()
             .sync_all()
@@ -310,7 +611,16 @@ fn infer_command(args: InferArgs, offline: bool) -> Result<u8> {
             )
         })?;
     }
-    report(&summary, &engine.id, size, engine.batch_size(opts.batch));
+    if let (Some(limit), Some(c)) = (max_size, cache_run.as_mut()) {
+        let before = c.cache.disk_bytes();
+        if before > limit {
+            let evicted = c.cache.prune(limit)?;
+            progress::note(&format!(
+                "cache: evicted the {evicted} least recently used results to stay under {} MB",
+                limit / 1_000_000
+            ));
+        }
+    }
     Ok(if summary.failed > 0 || summary.scan_errors > 0 {
         exit_codes::PARTIAL
     } else {
@@ -398,16 +708,39 @@ fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize) {
         line.push_str("; stopped early: the output was closed");
     }
     progress::note(&line);
+    if s.cached {
+        let rate = if s.images > 0 {
+            100.0 * s.cache_hits as f64 / s.images as f64
+        } else {
+            0.0
+        };
+        progress::note(&format!(
+            "cache: {} of {} images answered from the cache ({rate:.0}% hit rate){}",
+            s.cache_hits,
+            s.images,
+            if s.model_loaded {
+                ""
+            } else {
+                "; the model was not loaded"
+            }
+        ));
+    } else {
+        progress::note("cache: off");
+    }
     let t = &s.times;
     progress::note(&format!(
-        "time per stage: decode {:.2} s and letterbox {:.2} s (summed over {} threads), inference {:.2} s \
-         in {} batches, post-processing {:.3} s, writing {:.3} s; inference waited {:.2} s for images",
+        "time per stage: cache lookup {:.2} s, decode {:.2} s and letterbox {:.2} s (summed over {} threads), \
+         model load {:.2} s, inference {:.2} s in {} batches, post-processing {:.3} s, cache writes {:.3} s, \
+         writing {:.3} s; inference waited {:.2} s for images",
+        t.lookup.as_secs_f64(),
         t.decode.as_secs_f64(),
         t.letterbox.as_secs_f64(),
         s.workers,
+        t.load.as_secs_f64(),
         t.inference.as_secs_f64(),
         s.batches,
         t.postprocess.as_secs_f64(),
+        t.store.as_secs_f64(),
         t.write.as_secs_f64(),
         t.waiting.as_secs_f64()
     ));

@@ -42,8 +42,9 @@ pub struct Cli {
 pub enum Command {
     /// List the images a run would label: recursive, sorted, common image extensions in any case.
     Scan(ScanArgs),
-    /// Read, hash and decode every image ahead of a run, listing the ones that will not decode. [not built yet]
-    Preload(NotBuilt),
+    /// Read, hash and decode every image ahead of a run, listing the ones that will not decode.
+    #[command(after_help = PRELOAD_AFTER_HELP)]
+    Preload(PreloadArgs),
     /// Label images with a detection model and write one JSON record per image.
     #[command(after_help = INFER_AFTER_HELP)]
     Infer(InferArgs),
@@ -61,6 +62,71 @@ pub enum Command {
     /// The built-in model catalogue: list, fetch, path.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear.
+    #[command(subcommand, after_help = CACHE_AFTER_HELP)]
+    Cache(CacheCommand),
+}
+
+const PRELOAD_AFTER_HELP: &str = "\
+Hashes and sizes go into the result cache's index, so the next `infer` on the same files
+skips hashing, knows the files that will not decode, and reads from the page cache.
+Files that will not decode are printed on stdout, one `PATH<TAB>REASON` a line; the exit
+code is then 3. With --model, it also says how many of the images the cache already
+holds results for with that model (at the given --imgsz, --iou and --agnostic).";
+
+const CACHE_AFTER_HELP: &str = "\
+The cache keeps, per image content and per model and parameters, the detections down to a
+confidence of 0.01, so `infer` with any --conf at or above it, any --max-det and any
+--classes is answered from it. ANYLABEL_CACHE moves it (or turns it off: ANYLABEL_CACHE=off);
+a size limit in ~/.anylabeling/config.toml ([cache] max_size = \"5GB\") or
+ANYLABEL_CACHE_MAX_SIZE evicts the least recently used results after each run.";
+
+#[derive(Debug, Args)]
+pub struct PreloadArgs {
+    /// Folders to walk, image files, or - for a list of paths on stdin (one a line).
+    #[arg(required = true, value_name = "DIR|FILE|-")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Also report how many images already have results for this model in the cache.
+    #[arg(short, long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// With --model: the input size the results would be at.
+    #[arg(long, value_name = "N|H,W", value_parser = parse_imgsz)]
+    pub imgsz: Option<[u32; 2]>,
+
+    /// With --model: the NMS IoU the results would be at.
+    #[arg(long, value_name = "F", value_parser = parse_unit)]
+    pub iou: Option<f32>,
+
+    /// With --model: results of class-agnostic NMS.
+    #[arg(long)]
+    pub agnostic: bool,
+
+    /// Threads that read and decode (0: one per CPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Images with more pixels than this count as undecodable, as in `infer`.
+    #[arg(long, value_name = "N", default_value_t = crate::decode::DEFAULT_MAX_PIXELS)]
+    pub max_pixels: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Where the cache is, its size, what it holds, and its hit rate since it was created.
+    Stats,
+    /// Check the cache's integrity (SQLite's integrity_check, and every stored result).
+    Verify,
+    /// Evict the least recently used results until the cache is at most SIZE (e.g. 500MB, 2GB).
+    Prune {
+        #[arg(long, value_name = "SIZE", value_parser = crate::cache::parse_size)]
+        max_size: u64,
+    },
+    /// Delete everything in the cache.
+    Clear,
+    /// Print the cache file's path.
+    Path,
 }
 
 /// The arguments of a subcommand that later work fills in: accepted, then refused.
@@ -153,6 +219,11 @@ pub struct InferArgs {
     /// Write the records to this file (atomically, when the run ends) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Neither read nor write the result cache (~/.anylabeling/cache.db, or ANYLABEL_CACHE;
+    /// ANYLABEL_CACHE=off is the same as this flag).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -27,6 +27,45 @@ pub struct RgbImage {
     pub pixels: Vec<u8>,
 }
 
+/// Why an image could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    pub kind: DecodeErrorKind,
+    /// A reason for a person to read, such as `truncated JPEG: ...`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeErrorKind {
+    /// The file could not be read (permissions, a dangling link, an I/O error).
+    Unreadable,
+    /// The image is larger than `--max-pixels`: a property of the run, not of the file.
+    OverLimit,
+    /// The content is not a decodable image: the same bytes always fail the same way.
+    Content,
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl From<&str> for DecodeError {
+    fn from(reason: &str) -> DecodeError {
+        reason.to_string().into()
+    }
+}
+
+impl From<String> for DecodeError {
+    fn from(reason: String) -> DecodeError {
+        DecodeError {
+            kind: DecodeErrorKind::Content,
+            reason,
+        }
+    }
+}
+
 /// Limits on what is decoded.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
@@ -43,30 +82,46 @@ impl Default for DecodeOptions {
 }
 
 /// Reads and decodes the file at `path`. The error is a reason for a person to read.
-pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<RgbImage, String> {
-    let bytes =
-        std::fs::read(path).map_err(|e| format!("cannot read the file: {}", io_reason(&e)))?;
-    decode_bytes(&bytes, opts)
+pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<RgbImage, DecodeError> {
+    decode_bytes(&read_file(path)?, opts)
+}
+
+/// Reads a file, with the error a record carries when it cannot be read.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, DecodeError> {
+    std::fs::read(path).map_err(|e| unreadable(&e))
+}
+
+/// The error of a file that cannot be read.
+pub fn unreadable(e: &std::io::Error) -> DecodeError {
+    DecodeError {
+        kind: DecodeErrorKind::Unreadable,
+        reason: format!("cannot read the file: {}", io_reason(e)),
+    }
 }
 
 /// Decodes an image held in memory.
-pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Result<RgbImage, String> {
+pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Result<RgbImage, DecodeError> {
     if bytes.is_empty() {
-        return Err("empty file (0 bytes)".to_string());
+        return Err("empty file (0 bytes)".to_string().into());
     }
     let format = match image::guess_format(bytes) {
         Ok(f) => f,
-        Err(_) => return Err(unknown_format_reason(bytes)),
+        Err(_) => return Err(unknown_format_reason(bytes).into()),
     };
     let name = format_name(format);
     if !format.reading_enabled() {
         return Err(format!(
             "unsupported image format: {name} (convert it to JPEG or PNG to label it)"
-        ));
+        )
+        .into());
     }
     if format == ImageFormat::Jpeg {
         if !jpeg_is_complete(bytes) {
-            return Err("truncated JPEG: the data ends before the end-of-image marker".to_string());
+            return Err(
+                "truncated JPEG: the data ends before the end-of-image marker"
+                    .to_string()
+                    .into(),
+            );
         }
         match decode_jpeg(bytes, opts) {
             Ok(Some(img)) => return Ok(img),
@@ -99,9 +154,9 @@ pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Result<RgbImage, Stri
 
 /// Decodes a JPEG with libjpeg-turbo and applies its EXIF orientation. `Ok(None)` for
 /// colour spaces libjpeg does not convert to RGB (CMYK, YCCK).
-fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, String> {
+fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, DecodeError> {
     use mozjpeg::{ColorSpace, Decompress, Marker};
-    let decoded = std::panic::catch_unwind(|| -> Result<Option<RgbImage>, String> {
+    let decoded = std::panic::catch_unwind(|| -> Result<Option<RgbImage>, DecodeError> {
         let d = Decompress::with_markers(&[Marker::APP(1)])
             .from_mem(bytes)
             .map_err(|e| format!("corrupt JPEG: {e}"))?;
@@ -145,25 +200,26 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, S
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "the decoder failed".to_string());
-            Err(format!("corrupt JPEG: {}", msg.trim()))
+            Err(format!("corrupt JPEG: {}", msg.trim()).into())
         }
     }
 }
 
-fn check_size(w: u32, h: u32, name: &str, opts: &DecodeOptions) -> Result<(), String> {
+fn check_size(w: u32, h: u32, name: &str, opts: &DecodeOptions) -> Result<(), DecodeError> {
     let pixels = w as u64 * h as u64;
     if pixels > opts.max_pixels {
-        return Err(format!(
-            "image is {w}×{h} ({:.1} megapixels), over the limit of {:.1} megapixels; \
-             raise --max-pixels to read it",
-            pixels as f64 / 1e6,
-            opts.max_pixels as f64 / 1e6
-        ));
+        return Err(DecodeError {
+            kind: DecodeErrorKind::OverLimit,
+            reason: format!(
+                "image is {w}×{h} ({:.1} megapixels), over the limit of {:.1} megapixels; \
+                 raise --max-pixels to read it",
+                pixels as f64 / 1e6,
+                opts.max_pixels as f64 / 1e6
+            ),
+        });
     }
     if pixels == 0 {
-        return Err(format!(
-            "corrupt {name}: the header says the image is {w}×{h}"
-        ));
+        return Err(format!("corrupt {name}: the header says the image is {w}×{h}").into());
     }
     Ok(())
 }
@@ -381,21 +437,32 @@ mod tests {
     fn refuses_empty_unknown_and_oversized_input() {
         let opts = DecodeOptions::default();
         assert_eq!(
-            decode_bytes(b"", &opts).unwrap_err(),
+            decode_bytes(b"", &opts).unwrap_err().reason,
             "empty file (0 bytes)"
         );
         assert!(
             decode_bytes(b"hello, world", &opts)
                 .unwrap_err()
+                .reason
                 .starts_with("not an image")
         );
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
-        assert!(decode_bytes(heic, &opts).unwrap_err().contains("HEIC"));
+        let err = decode_bytes(heic, &opts).unwrap_err();
+        assert!(err.reason.contains("HEIC") && err.kind == DecodeErrorKind::Content);
         let png = encode(gradient(100, 100), ImageFormat::Png);
         let err = decode_bytes(&png, &DecodeOptions { max_pixels: 9_999 }).unwrap_err();
         assert!(
-            err.contains("100×100") && err.contains("--max-pixels"),
+            err.reason.contains("100×100") && err.reason.contains("--max-pixels"),
             "{err}"
+        );
+        assert_eq!(err.kind, DecodeErrorKind::OverLimit);
+        let err = decode_file(Path::new("/no/such/file.png"), &opts).unwrap_err();
+        assert_eq!(
+            (err.kind, err.reason.as_str()),
+            (
+                DecodeErrorKind::Unreadable,
+                "cannot read the file: No such file or directory"
+            )
         );
     }
 
@@ -409,7 +476,7 @@ mod tests {
         for cut in [jpeg.len() - 1, jpeg.len() / 2, 30, 3] {
             assert!(!jpeg_is_complete(&jpeg[..cut]), "cut at {cut}");
             let err = decode_bytes(&jpeg[..cut], &DecodeOptions::default()).unwrap_err();
-            assert!(err.starts_with("truncated JPEG"), "{err}");
+            assert!(err.reason.starts_with("truncated JPEG"), "{err}");
         }
         assert!(decode_bytes(&trailing, &DecodeOptions::default()).is_ok());
     }

@@ -1,10 +1,12 @@
-//! The model as ONNX Runtime runs it: loading, checking its input and output, and
-//! running batches.
+//! The model as ONNX Runtime runs it, and what anylabel knows about it.
 //!
-//! Everything that can be wrong with a model is found in [`Engine::load`] and
-//! [`Engine::prepare`], before any image is read: a file that is not ONNX, an input that
-//! is not an image batch, an output that is not a detection head we know (a dynamic model
-//! is run once on a blank input to learn its output's shape).
+//! [`Engine::load`] opens the ONNX file, checks that its input is an image batch and reads
+//! what the file says about itself into [`ModelFacts`] (a model whose output shape
+//! depends on the input size is run once on a blank input to learn it). The facts are
+//! kept in the result cache, so a later run whose images are all cached never loads the
+//! model. [`ModelInfo::new`] combines the facts with the model config into what a run uses
+//! (class names, the output head); everything that can be wrong with a model is found
+//! there or in `load`, before any image is read.
 
 use std::path::Path;
 
@@ -12,8 +14,8 @@ use anyhow::{Result, anyhow, bail};
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorElementType, TensorRef, ValueType};
+use serde::{Deserialize, Serialize};
 
-use crate::fetch;
 use crate::head::{Head, HeadHints, fmt_shape};
 use crate::model::{ModelSource, parse_metadata_names};
 
@@ -27,23 +29,108 @@ pub struct EngineOptions {
 /// A dimension of the model's input: fixed by the model, or free.
 pub type Dim = Option<usize>;
 
-/// A loaded detection model.
-pub struct Engine {
-    session: Session,
+/// What an ONNX detection model says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelFacts {
+    /// `[batch, height, width]` of the input as the model declares them.
+    pub input_dims: [Dim; 3],
+    /// The first output's shape: declared, or seen on a probe run when it depends on the
+    /// input size.
+    pub output_shape: Vec<Dim>,
+    /// Ultralytics metadata: `names`, `imgsz`, `end2end`, `task`.
+    pub names: Option<Vec<String>>,
+    pub imgsz: Option<[u32; 2]>,
+    pub end2end: Option<bool>,
+    pub task: Option<String>,
+}
+
+/// The model as one run uses it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
     /// `name@sha256:<16 hex>`, written into every record.
     pub id: String,
     pub sha256: String,
-    /// `[batch, height, width]` of the input as the model declares them.
     pub input_dims: [Dim; 3],
-    /// The output's shape as the model declares it.
-    pub output_dims: Vec<Dim>,
-    /// Names from the config, else the metadata; filled up to the head's class count.
+    /// From the config, else the metadata, filled up to the head's class count.
     pub class_names: Vec<String>,
-    hints: HeadHints,
-    /// Set by [`Engine::prepare`].
-    pub head: Option<Head>,
-    /// Ultralytics' `imgsz` metadata, if any (`[h, w]`).
-    pub trained_size: Option<[u32; 2]>,
+    pub head: Head,
+}
+
+impl ModelInfo {
+    /// Combines the file's facts with the config; fails for models we cannot label with.
+    pub fn new(facts: &ModelFacts, source: &ModelSource, sha256: &str) -> Result<ModelInfo> {
+        let path = source.onnx.display();
+        if let Some(task) = facts.task.as_deref()
+            && task != "detect"
+            && task != "segment"
+        {
+            bail!(
+                "model {path} is an Ultralytics '{task}' model; anylabel labels with detection models (task 'detect')"
+            );
+        }
+        let config = source.config.as_ref();
+        let mut class_names = config
+            .and_then(|c| c.classes.as_ref())
+            .map(|c| c.names())
+            .or_else(|| facts.names.clone())
+            .unwrap_or_default();
+        let hints = HeadHints {
+            model_type: config
+                .and_then(|c| c.model_type.as_ref())
+                .map(|t| t.to_lowercase()),
+            classes: (!class_names.is_empty()).then_some(class_names.len()),
+            end2end: facts.end2end,
+        };
+        let head = Head::recognise(&facts.output_shape, &hints)
+            .map_err(|e| anyhow!("the model's output is not a detection head we know: {e}"))?;
+        if let Some(n) = head.classes() {
+            if class_names.len() > n {
+                tracing::warn!(
+                    "{} class names are given but the model scores {n} classes; the extra names are ignored",
+                    class_names.len()
+                );
+                class_names.truncate(n);
+            }
+            for i in class_names.len()..n {
+                class_names.push(format!("class_{i}"));
+            }
+        }
+        Ok(ModelInfo {
+            id: format!("{}@sha256:{}", source.name, &sha256[..16]),
+            sha256: sha256.to_string(),
+            input_dims: facts.input_dims,
+            class_names,
+            head,
+        })
+    }
+
+    /// The batch size the model takes: its fixed one, or `wanted`.
+    pub fn batch_size(&self, wanted: usize) -> usize {
+        self.input_dims[0].unwrap_or(wanted.max(1))
+    }
+
+    /// The input size `[height, width]` to use: the model's fixed one (an explicit size
+    /// that differs is an error), else `wanted`, else 640.
+    pub fn input_size(&self, wanted: Option<[u32; 2]>) -> Result<[u32; 2]> {
+        match (self.input_dims[1], self.input_dims[2], wanted) {
+            (Some(h), Some(w), Some([wh, ww])) if (h as u32, w as u32) != (wh, ww) => bail!(
+                "the model's input is fixed at {w}×{h}; it cannot run at {ww}×{wh} (leave out --imgsz)"
+            ),
+            (Some(h), Some(w), _) => Ok([h as u32, w as u32]),
+            (h, w, wanted) => {
+                let [wh, ww] = wanted.unwrap_or([640, 640]);
+                Ok([h.map_or(wh, |v| v as u32), w.map_or(ww, |v| v as u32)])
+            }
+        }
+    }
+
+    /// The name of class `id`.
+    pub fn label(&self, id: u32) -> String {
+        self.class_names
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("class_{id}"))
+    }
 }
 
 fn dims(shape: &[i64]) -> Vec<Dim> {
@@ -53,17 +140,19 @@ fn dims(shape: &[i64]) -> Vec<Dim> {
         .collect()
 }
 
+/// A loaded ONNX Runtime session.
+pub struct Engine {
+    session: Session,
+}
+
 impl Engine {
-    /// Loads the model and checks that its input is an image batch.
+    /// Loads the model, checks that its input is an image batch, and reads its facts.
     pub fn load(
         env: &ort::environment::Environment,
-        source: &ModelSource,
+        path: &Path,
         opts: &EngineOptions,
-    ) -> Result<Engine> {
-        let path = &source.onnx;
-        let sha256 = fetch::sha256_file(path)?;
+    ) -> Result<(Engine, ModelFacts)> {
         let session = build_session(env, path, opts)?;
-
         let [input] = session.inputs() else {
             bail!(
                 "model {} has {} inputs; a detection model has one image input",
@@ -94,7 +183,7 @@ impl Engine {
                 fmt_shape(&in_dims)
             );
         }
-        let output_dims = match session.outputs().first().map(|o| o.dtype()) {
+        let declared = match session.outputs().first().map(|o| o.dtype()) {
             Some(ValueType::Tensor {
                 ty: TensorElementType::Float32,
                 shape,
@@ -106,7 +195,6 @@ impl Engine {
             ),
             None => bail!("model {} has no outputs", path.display()),
         };
-
         let metadata: std::collections::HashMap<String, String> = match session.metadata() {
             Ok(m) => ["task", "names", "imgsz", "end2end"]
                 .iter()
@@ -114,108 +202,40 @@ impl Engine {
                 .collect(),
             Err(_) => Default::default(),
         };
-        let meta = |key: &str| metadata.get(key).cloned();
-        if let Some(task) = meta("task")
-            && task != "detect"
-            && task != "segment"
-        {
-            bail!(
-                "model {} is an Ultralytics '{task}' model; anylabel labels with detection models (task 'detect')",
-                path.display()
-            );
-        }
-        let config = source.config.as_ref();
-        let class_names = config
-            .and_then(|c| c.classes.as_ref())
-            .map(|c| c.names())
-            .or_else(|| meta("names").and_then(|n| parse_metadata_names(&n)))
-            .unwrap_or_default();
-        let trained_size = meta("imgsz").and_then(|s| {
-            let v: Vec<u32> = serde_json::from_str(&s).ok()?;
-            match v.as_slice() {
-                [h, w] => Some([*h, *w]),
-                [s] => Some([*s, *s]),
-                _ => None,
-            }
-        });
-        let hints = HeadHints {
-            model_type: config
-                .and_then(|c| c.model_type.as_ref())
-                .map(|t| t.to_lowercase()),
-            classes: (!class_names.is_empty()).then_some(class_names.len()),
-            end2end: meta("end2end").map(|v| v.eq_ignore_ascii_case("true")),
-        };
-        Ok(Engine {
-            session,
-            id: format!("{}@sha256:{}", source.name, &sha256[..16]),
-            sha256,
-            input_dims: [in_dims[0], in_dims[2], in_dims[3]],
-            output_dims,
-            class_names,
-            hints,
-            head: None,
-            trained_size,
-        })
-    }
-
-    /// The batch size the model takes: its fixed one, or `wanted`.
-    pub fn batch_size(&self, wanted: usize) -> usize {
-        self.input_dims[0].unwrap_or(wanted.max(1))
-    }
-
-    /// The input size `[height, width]` to use: the model's fixed one (an explicit size
-    /// that differs is an error), else `wanted`.
-    pub fn input_size(&self, wanted: Option<[u32; 2]>) -> Result<[u32; 2]> {
-        match (self.input_dims[1], self.input_dims[2], wanted) {
-            (Some(h), Some(w), Some([wh, ww])) if (h as u32, w as u32) != (wh, ww) => bail!(
-                "the model's input is fixed at {w}×{h}; it cannot run at {ww}×{wh} (leave out --imgsz)"
-            ),
-            (Some(h), Some(w), _) => Ok([h as u32, w as u32]),
-            (h, w, wanted) => {
-                let [wh, ww] = wanted.unwrap_or([640, 640]);
-                Ok([h.map_or(wh, |v| v as u32), w.map_or(ww, |v| v as u32)])
-            }
-        }
-    }
-
-    /// Recognises the output head, running the model once on a blank input when its
-    /// output shape depends on the input size. Call before the first [`Engine::run`].
-    pub fn prepare(&mut self, size: [u32; 2]) -> Result<Head> {
-        let known =
-            self.output_dims.len() != 3 || self.output_dims[1..].iter().all(Option::is_some);
-        let shape = if known {
-            self.output_dims.clone()
-        } else {
-            let [h, w] = size;
-            let input = vec![0f32; 3 * h as usize * w as usize];
+        let mut engine = Engine { session };
+        let input_dims = [in_dims[0], in_dims[2], in_dims[3]];
+        // A detection head's shape that is not known until the model runs: probe it.
+        let output_shape = if declared.len() == 3 && declared[1..].iter().any(Option::is_none) {
+            let (h, w) = (input_dims[1].unwrap_or(640), input_dims[2].unwrap_or(640));
+            let n = input_dims[0].unwrap_or(1);
+            let probe = vec![0f32; n * 3 * h * w];
             let mut out = Vec::new();
-            let d = self.run_raw(&input, [1, 3, h as usize, w as usize], &mut out)?;
-            d.into_iter().map(Some).collect()
+            engine
+                .run_raw(&probe, [n, 3, h, w], &mut out)?
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            declared
         };
-        let head = Head::recognise(&shape, &self.hints)
-            .map_err(|e| anyhow!("the model's output is not a detection head we know: {e}"))?;
-        if let Some(n) = head.classes() {
-            if self.class_names.len() > n {
-                tracing::warn!(
-                    "{} class names are given but the model scores {n} classes; the extra names are ignored",
-                    self.class_names.len()
-                );
-                self.class_names.truncate(n);
-            }
-            for i in self.class_names.len()..n {
-                self.class_names.push(format!("class_{i}"));
-            }
-        }
-        self.head = Some(head);
-        Ok(head)
-    }
-
-    /// The name of class `id`.
-    pub fn label(&self, id: u32) -> String {
-        self.class_names
-            .get(id as usize)
-            .cloned()
-            .unwrap_or_else(|| format!("class_{id}"))
+        let facts = ModelFacts {
+            input_dims,
+            output_shape,
+            names: metadata.get("names").and_then(|n| parse_metadata_names(n)),
+            imgsz: metadata.get("imgsz").and_then(|s| {
+                let v: Vec<u32> = serde_json::from_str(s).ok()?;
+                match v.as_slice() {
+                    [h, w] => Some([*h, *w]),
+                    [s] => Some([*s, *s]),
+                    _ => None,
+                }
+            }),
+            end2end: metadata
+                .get("end2end")
+                .map(|v| v.eq_ignore_ascii_case("true")),
+            task: metadata.get("task").cloned(),
+        };
+        Ok((engine, facts))
     }
 
     /// Runs one batch (`input` holds `shape` = `[n, 3, h, w]` values) and copies the first

@@ -16,10 +16,15 @@ pub const USAGE: u8 = 2;
 /// warning on stderr. Everything else was labelled.
 pub const PARTIAL: u8 = 3;
 
+/// Stopped by Ctrl-C (128 + SIGINT, as shells report it). What was computed is in the
+/// cache; running the same command again finishes the job.
+pub const INTERRUPTED: u8 = 130;
+
 /// The text shown under `anylabel --help`.
 pub const HELP: &str = "\
 Exit codes:
   0  success: every input was processed
   1  error: the command could not run (model, runtime or output problem)
   2  usage error on the command line
-  3  finished, but some inputs failed (their records carry `error`)";
+  3  finished, but some inputs failed (their records carry `error`)
+  130  interrupted (Ctrl-C); run the same command again to resume from the cache";

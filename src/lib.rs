@@ -7,8 +7,10 @@
 //! [`pipeline`] joins them with bounded channels.
 
 pub mod app;
+pub mod cache;
 pub mod catalogue;
 pub mod cli;
+pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod exit_codes;
@@ -19,6 +21,7 @@ pub mod letterbox;
 pub mod model;
 pub mod nms;
 pub mod pipeline;
+pub mod preload;
 pub mod progress;
 pub mod pypi;
 pub mod record;

@@ -1,18 +1,25 @@
 //! `infer`: the streaming pipeline from the directory walk to records.
 //!
 //! ```text
-//! scan ──> decode + letterbox ──> batch ──> ONNX Runtime ──> head + NMS ──> records
-//! (feeder   (rayon pool, one task     (this thread)                       (in scan order)
-//!  thread)   per image, in flight
-//!            at most `prefetch`)
+//! scan ──> cache lookup ──> decode + letterbox ──> batch ──> ONNX Runtime ──> head + NMS ──> records
+//! (feeder   (decode threads: one task per image,     (the inference thread, which also writes
+//!  thread)   at most `prefetch` in flight)            the cache and the records, in scan order)
 //! ```
 //!
-//! The feeder walks the inputs and hands each image to a decode worker, queueing the
-//! worker's one-shot answer in a bounded channel, in scan order. The inference loop takes
-//! answers in that order, so records come out in scan order with no reordering buffer, and
-//! the bound on the channel is the bound on memory: at most `prefetch` letterboxed images
-//! exist at once, whether the folder holds a hundred images or ten million.
+//! The feeder walks the inputs and hands each image to a decode thread, queueing the
+//! thread's one-shot answer in a bounded channel, in scan order. A decode thread first
+//! asks the cache: an unchanged file is known by its `(path, size, mtime)`, and when its
+//! content already has a result for this model and these parameters, that is the answer,
+//! with no decoding and no inference. Otherwise it decodes and letterboxes the image. The
+//! inference thread takes the answers in scan order, so records come out in scan order
+//! with no reordering buffer, and the bound on the channel is the bound on memory. A run
+//! whose images are all cached never loads the model.
+//!
+//! Fresh detections are computed down to the cache's floor ([`cache::FLOOR`]), stored, and
+//! then filtered to `--conf`, `--max-det` and `--classes` by the same function
+//! ([`cache::answer`]) that answers from the cache, so a cached answer is the fresh one.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -21,20 +28,21 @@ use anyhow::{Result, anyhow};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use indicatif::ProgressBar;
 
-use crate::decode::{DecodeOptions, decode_file};
-use crate::engine::Engine;
-use crate::head::{DecodeParams, Decoder, Head};
+use crate::cache::{
+    self, Ask, Batch, Cache, Content, FileStamp, ImageFacts, Stored, StoredDetection, with_reader,
+};
+use crate::decode::{DecodeErrorKind, DecodeOptions, decode_bytes, read_file};
+use crate::engine::{Engine, ModelInfo};
+use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
 use crate::nms::{Candidates, NmsParams, nms};
 use crate::record::{Detection, Record};
 use crate::scan::{Input, Item, ScanError, scan};
 
-/// Everything `infer` needs besides the model.
+/// Everything `infer` needs besides the model and the cache.
 #[derive(Debug, Clone)]
 pub struct InferOptions {
     pub inputs: Vec<Input>,
-    /// `[height, width]` of the model input; `None` takes the model's own or 640.
-    pub imgsz: Option<[u32; 2]>,
     pub conf: f32,
     pub iou: f32,
     pub max_det: usize,
@@ -47,6 +55,73 @@ pub struct InferOptions {
     /// Decode threads; 0 uses one per CPU.
     pub workers: usize,
     pub decode: DecodeOptions,
+}
+
+/// The cache as one run uses it: the open cache and the key of this run's parameters.
+pub struct CacheRun {
+    pub cache: Cache,
+    pub key: Content,
+}
+
+impl CacheRun {
+    /// The key of everything that changes a result: the model, the input size, the
+    /// letterbox and precision, NMS's IoU and agnostic flag (and, for agnostic NMS, the
+    /// class filter, since there classes interact). Registers it in the cache.
+    pub fn new(
+        mut cache: Cache,
+        info: &ModelInfo,
+        size: [u32; 2],
+        opts: &InferOptions,
+    ) -> Result<CacheRun> {
+        let classes = match (&opts.classes, opts.agnostic) {
+            (Some(c), true) => {
+                let mut c = c.clone();
+                c.sort_unstable();
+                format!("agnostic NMS over classes {c:?}")
+            }
+            (None, true) => "agnostic NMS".to_string(),
+            (_, false) => "class-aware NMS".to_string(),
+        };
+        let description = format!(
+            "pipeline rev {}; model {}; input {}x{}; letterbox ultralytics; precision fp32; iou {:?}; {classes}",
+            cache::PIPELINE_REVISION,
+            info.sha256,
+            size[1],
+            size[0],
+            opts.iou
+        );
+        let key = cache::content_hash(description.as_bytes());
+        cache.set_params(key, &info.sha256, &description)?;
+        Ok(CacheRun { cache, key })
+    }
+}
+
+/// The engine, loaded now or on first need (a run answered entirely from the cache
+/// never loads it).
+pub enum EngineSlot<'a> {
+    Loaded(Engine),
+    Lazy(Box<dyn FnOnce() -> Result<Engine> + 'a>),
+    Unavailable,
+}
+
+impl EngineSlot<'_> {
+    /// The engine, loading it first if needed.
+    pub fn get(&mut self) -> Result<&mut Engine> {
+        if let EngineSlot::Lazy(_) = self {
+            let EngineSlot::Lazy(load) = std::mem::replace(self, EngineSlot::Unavailable) else {
+                unreachable!()
+            };
+            *self = EngineSlot::Loaded(load()?);
+        }
+        match self {
+            EngineSlot::Loaded(e) => Ok(e),
+            _ => Err(anyhow!("the model could not be loaded")),
+        }
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        matches!(self, EngineSlot::Loaded(_))
+    }
 }
 
 /// Where records go. `Err` with `ErrorKind::BrokenPipe` ends the run quietly.
@@ -70,13 +145,19 @@ impl<W: std::io::Write> Sink for JsonLines<W> {
     }
 }
 
-/// Time spent in each stage. Decode and letterbox are summed over the worker threads.
+/// Time spent in each stage. Lookup, decode and letterbox are summed over the decode threads.
 #[derive(Debug, Default, Clone)]
 pub struct StageTimes {
+    /// Hashing and cache reads.
+    pub lookup: Duration,
     pub decode: Duration,
     pub letterbox: Duration,
+    /// Loading the model, when a run needed it.
+    pub load: Duration,
     pub inference: Duration,
     pub postprocess: Duration,
+    /// Cache writes.
+    pub store: Duration,
     pub write: Duration,
     /// Time the inference loop waited for decoded images: the pipeline's idle time.
     pub waiting: Duration,
@@ -88,6 +169,10 @@ pub struct Summary {
     pub images: usize,
     pub failed: usize,
     pub detections: usize,
+    /// Images answered from the cache (failures known from before included).
+    pub cache_hits: usize,
+    /// Whether a cache was in use.
+    pub cached: bool,
     /// Folders or list entries that could not be walked or read.
     pub scan_errors: usize,
     pub batches: usize,
@@ -96,10 +181,41 @@ pub struct Summary {
     pub workers: usize,
     /// The output was closed early (a broken pipe): the run stopped there.
     pub stopped_early: bool,
+    /// Stopped by Ctrl-C at a batch boundary.
+    pub interrupted: bool,
+    pub model_loaded: bool,
+}
+
+/// What a decode thread found out about one image.
+enum Outcome {
+    /// Answered by the cache: no decoding, no inference.
+    Cached {
+        content: Content,
+        width: u32,
+        height: u32,
+        detections: Vec<StoredDetection>,
+    },
+    /// Known from an earlier run not to decode.
+    KnownBad { reason: String },
+    /// Decoded and letterboxed: needs inference.
+    Image {
+        tensor: Vec<f32>,
+        lb: Letterbox,
+        content: Option<Content>,
+    },
+    /// Could not be decoded; `content` is set when the failure belongs to the content and
+    /// can be remembered.
+    Failed {
+        reason: String,
+        content: Option<Content>,
+    },
 }
 
 struct Prepared {
-    image: Result<(Vec<f32>, Letterbox), String>,
+    outcome: Outcome,
+    /// A file the `(path, size, mtime)` index did not know.
+    new_file: Option<(FileStamp, Content)>,
+    lookup: Duration,
     decode: Duration,
     letterbox: Duration,
 }
@@ -112,24 +228,64 @@ enum Pending {
     ScanError(ScanError),
 }
 
+/// What every decode task needs.
+struct Context {
+    decode: DecodeOptions,
+    /// `[width, height]` of the model input.
+    size: [u32; 2],
+    cache: Option<(PathBuf, Content)>,
+    ask: Ask,
+}
+
 thread_local! {
     static PREPROCESSOR: std::cell::RefCell<Preprocessor> = std::cell::RefCell::new(Preprocessor::new());
 }
 
+/// The answer `ask` gets for the detections of one run (`allowed` applies after NMS when
+/// NMS is class-aware; for agnostic NMS the filter is applied before NMS instead).
+fn ask_for(opts: &InferOptions, class_count: usize) -> Ask {
+    Ask {
+        conf: opts.conf,
+        max_det: opts.max_det,
+        allowed: if opts.agnostic {
+            None
+        } else {
+            allowed_classes(opts.classes.as_deref(), class_count)
+        },
+    }
+}
+
+fn allowed_classes(ids: Option<&[u32]>, class_count: usize) -> Option<Vec<bool>> {
+    ids.map(|ids| {
+        let n = ids
+            .iter()
+            .map(|&i| i as usize + 1)
+            .max()
+            .unwrap_or(0)
+            .max(class_count);
+        let mut allowed = vec![false; n];
+        for &i in ids {
+            allowed[i as usize] = true;
+        }
+        allowed
+    })
+}
+
 /// Runs inference over every input and sends the records to `sink`, in scan order.
-/// The engine must have been [prepared](Engine::prepare) for `size`.
+/// `stop` is checked at each batch boundary (Ctrl-C).
+#[allow(clippy::too_many_arguments)]
 pub fn run(
-    engine: &mut Engine,
+    engine: &mut EngineSlot,
+    info: &ModelInfo,
     size: [u32; 2],
     opts: &InferOptions,
+    cache: Option<&mut CacheRun>,
+    stop: &AtomicBool,
     sink: &mut dyn Sink,
     bar: &ProgressBar,
 ) -> Result<Summary> {
     let started = Instant::now();
-    let head = engine
-        .head
-        .ok_or_else(|| anyhow!("the engine was not prepared"))?;
-    let batch = engine.batch_size(opts.batch);
+    let batch = info.batch_size(opts.batch);
     let workers = if opts.workers == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
@@ -143,64 +299,58 @@ pub fn run(
         .map_err(|e| anyhow!("cannot start the decode threads: {e}"))?;
 
     let [h, w] = size;
-    let plane = 3 * h as usize * w as usize;
+    let ctx = Arc::new(Context {
+        decode: opts.decode,
+        size: [w, h],
+        cache: cache
+            .as_ref()
+            .map(|c| (c.cache.path().to_path_buf(), c.key)),
+        ask: ask_for(opts, info.class_names.len()),
+    });
     let (recycle_tx, recycle_rx) = bounded::<Vec<f32>>(prefetch + batch + 1);
-    let stop = Arc::new(AtomicBool::new(false));
+    let feeder_stop = Arc::new(AtomicBool::new(false));
     let (pending_tx, pending_rx) = bounded::<Pending>(prefetch);
 
     let mut summary = Summary {
         workers,
+        cached: cache.is_some(),
         ..Summary::default()
     };
     std::thread::scope(|s| -> Result<()> {
-        let feeder_stop = Arc::clone(&stop);
         let inputs = opts.inputs.clone();
-        let decode_opts = opts.decode;
-        let pool = &pool;
-        s.spawn(move || {
-            feed(
-                inputs,
-                pool,
-                pending_tx,
-                recycle_rx,
-                feeder_stop,
-                decode_opts,
-                [w, h],
-                plane,
-            )
-        });
-
-        let result = consume(
+        let (pool, fs, c) = (&pool, Arc::clone(&feeder_stop), Arc::clone(&ctx));
+        s.spawn(move || feed(inputs, pool, pending_tx, recycle_rx, fs, c));
+        let mut consumer = Consumer {
             engine,
-            head,
+            info,
             batch,
-            [h as usize, w as usize],
-            opts,
-            &pending_rx,
-            &recycle_tx,
+            hw: [h as usize, w as usize],
+            post: Post::new(info, opts),
+            ask: &ctx.ask,
+            cache,
             sink,
             bar,
-            &mut summary,
-        );
+            stop,
+            summary: &mut summary,
+        };
+        let result = consumer.run(&pending_rx, &recycle_tx);
         // Whatever happened, let the feeder finish: it stops at its next send.
-        stop.store(true, Ordering::Relaxed);
+        feeder_stop.store(true, Ordering::Relaxed);
         drop(pending_rx);
         result
     })?;
     summary.elapsed = started.elapsed();
+    summary.model_loaded = engine.is_loaded();
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn feed(
     inputs: Vec<Input>,
     pool: &rayon::ThreadPool,
     pending: Sender<Pending>,
     recycled: Receiver<Vec<f32>>,
     stop: Arc<AtomicBool>,
-    decode_opts: DecodeOptions,
-    [w, h]: [u32; 2],
-    plane: usize,
+    ctx: Arc<Context>,
 ) {
     for found in scan(inputs) {
         if stop.load(Ordering::Relaxed) {
@@ -211,16 +361,22 @@ fn feed(
                 let (tx, rx) = bounded(1);
                 let path = item.path.clone();
                 let buffer = recycled.try_recv().ok();
+                let ctx = Arc::clone(&ctx);
                 pool.spawn(move || {
                     // A decoder that panics on a hostile file costs that file, not the run.
                     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        prepare(&path, buffer, &decode_opts, [w, h], plane)
+                        prepare(&path, buffer, &ctx)
                     }))
                     .unwrap_or_else(|panic| Prepared {
-                        image: Err(format!(
-                            "the decoder crashed on this file: {}",
-                            panic_message(&*panic)
-                        )),
+                        outcome: Outcome::Failed {
+                            reason: format!(
+                                "the decoder crashed on this file: {}",
+                                panic_message(&*panic)
+                            ),
+                            content: None,
+                        },
+                        new_file: None,
+                        lookup: Duration::ZERO,
                         decode: Duration::ZERO,
                         letterbox: Duration::ZERO,
                     });
@@ -236,32 +392,141 @@ fn feed(
     }
 }
 
-/// Decodes and letterboxes one image (on a decode thread).
-fn prepare(
-    path: &std::path::Path,
-    buffer: Option<Vec<f32>>,
-    opts: &DecodeOptions,
-    [w, h]: [u32; 2],
-    plane: usize,
-) -> Prepared {
-    let t0 = Instant::now();
-    let decoded = decode_file(path, opts);
-    let decode = t0.elapsed();
-    let t1 = Instant::now();
-    let image = decoded.and_then(|img| {
-        let lb = Letterbox::new(img.width, img.height, w, h);
-        let mut out = buffer.unwrap_or_default();
-        out.resize(plane, 0.0);
-        PREPROCESSOR
-            .with_borrow_mut(|p| p.run(&img.pixels, &lb, &mut out))
-            .map_err(|e| format!("cannot letterbox the image: {e}"))?;
-        Ok((out, lb))
-    });
-    Prepared {
-        image,
-        decode,
-        letterbox: t1.elapsed(),
+/// Looks one image up in the cache, then decodes and letterboxes it if needed (on a
+/// decode thread).
+fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
+    let mut prepared = Prepared {
+        outcome: Outcome::Failed {
+            reason: String::new(),
+            content: None,
+        },
+        new_file: None,
+        lookup: Duration::ZERO,
+        decode: Duration::ZERO,
+        letterbox: Duration::ZERO,
+    };
+    let t = Instant::now();
+    let mut bytes = None;
+    let mut content = None;
+    if let Some((cache_path, key)) = &ctx.cache {
+        let looked_up = lookup(
+            path,
+            cache_path,
+            key,
+            &ctx.ask,
+            &mut bytes,
+            &mut prepared.new_file,
+        );
+        prepared.lookup = t.elapsed();
+        match looked_up {
+            Ok(Lookup::Answered(outcome)) => {
+                prepared.outcome = outcome;
+                return prepared;
+            }
+            Ok(Lookup::Miss(c)) => content = Some(c),
+            Err(e) => {
+                prepared.outcome = Outcome::Failed {
+                    reason: e.reason,
+                    content: None,
+                };
+                return prepared;
+            }
+        }
     }
+    let t = Instant::now();
+    let decoded = match bytes {
+        Some(b) => decode_bytes(&b, &ctx.decode),
+        None => read_file(path).and_then(|b| decode_bytes(&b, &ctx.decode)),
+    };
+    prepared.decode = t.elapsed();
+    let img = match decoded {
+        Ok(img) => img,
+        Err(e) => {
+            // A limit is a property of the run, an unreadable file of the moment: only
+            // failures of the content itself are remembered.
+            let content = content.filter(|_| e.kind == DecodeErrorKind::Content);
+            prepared.outcome = Outcome::Failed {
+                reason: e.reason,
+                content,
+            };
+            return prepared;
+        }
+    };
+    let t = Instant::now();
+    let [w, h] = ctx.size;
+    let lb = Letterbox::new(img.width, img.height, w, h);
+    let mut tensor = buffer.unwrap_or_default();
+    tensor.resize(3 * w as usize * h as usize, 0.0);
+    let done = PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, &lb, &mut tensor));
+    prepared.letterbox = t.elapsed();
+    prepared.outcome = match done {
+        Ok(()) => Outcome::Image {
+            tensor,
+            lb,
+            content,
+        },
+        Err(e) => Outcome::Failed {
+            reason: format!("cannot letterbox the image: {e}"),
+            content: None,
+        },
+    };
+    prepared
+}
+
+enum Lookup {
+    Answered(Outcome),
+    /// Not answerable from the cache; the content hash to store the result under.
+    Miss(Content),
+}
+
+fn lookup(
+    path: &Path,
+    cache_path: &Path,
+    key: &Content,
+    ask: &Ask,
+    bytes: &mut Option<Vec<u8>>,
+    new_file: &mut Option<(FileStamp, Content)>,
+) -> Result<Lookup, crate::decode::DecodeError> {
+    let stamp = FileStamp::of(path).map_err(|e| crate::decode::unreadable(&e))?;
+    // A cache that cannot be read is a cache miss, not a failed image.
+    let known = with_reader(cache_path, |r| r.content_of(&stamp)).unwrap_or_else(|e| {
+        tracing::debug!("cache lookup failed: {e:#}");
+        None
+    });
+    let content = match known {
+        Some(c) => c,
+        None => {
+            let b = read_file(path)?;
+            let c = cache::content_hash(&b);
+            *bytes = Some(b);
+            *new_file = Some((stamp, c));
+            c
+        }
+    };
+    let answered = with_reader(cache_path, |r| {
+        let Some(facts) = r.image(&content)? else {
+            return Ok(None);
+        };
+        if let Some(reason) = facts.error {
+            return Ok(Some(Outcome::KnownBad { reason }));
+        }
+        Ok(r.result(&content, key)?
+            .and_then(|stored| cache::answer(&stored, ask))
+            .map(|detections| Outcome::Cached {
+                content,
+                width: facts.width,
+                height: facts.height,
+                detections,
+            }))
+    })
+    .unwrap_or_else(|e| {
+        tracing::debug!("cache lookup failed: {e:#}");
+        None
+    });
+    Ok(match answered {
+        Some(outcome) => Lookup::Answered(outcome),
+        None => Lookup::Miss(content),
+    })
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
@@ -275,127 +540,247 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// One image waiting for its batch to run.
 struct Slot {
     item: Item,
-    image: Result<(Vec<f32>, Letterbox), String>,
+    outcome: Outcome,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn consume(
-    engine: &mut Engine,
-    head: Head,
+/// The inference thread.
+struct Consumer<'r, 'e> {
+    engine: &'r mut EngineSlot<'e>,
+    info: &'r ModelInfo,
     batch: usize,
-    [h, w]: [usize; 2],
-    opts: &InferOptions,
-    pending: &Receiver<Pending>,
-    recycle: &Sender<Vec<f32>>,
-    sink: &mut dyn Sink,
-    bar: &ProgressBar,
-    summary: &mut Summary,
-) -> Result<()> {
-    let plane = 3 * h * w;
-    let mut post = Post::new(engine, head, opts);
-    let mut window: Vec<Slot> = Vec::with_capacity(batch * 2);
-    let mut ready = 0usize;
-    let mut batch_input: Vec<f32> = Vec::new();
-    let mut output: Vec<f32> = Vec::new();
-    loop {
-        let t = Instant::now();
-        let next = pending.recv();
-        let end = next.is_err();
-        match next {
-            Ok(Pending::Image { item, answer }) => {
-                let prepared = answer.recv().unwrap_or_else(|_| Prepared {
-                    image: Err("the decoder stopped unexpectedly on this image".to_string()),
-                    decode: Duration::ZERO,
-                    letterbox: Duration::ZERO,
-                });
-                summary.times.waiting += t.elapsed();
-                summary.times.decode += prepared.decode;
-                summary.times.letterbox += prepared.letterbox;
-                ready += prepared.image.is_ok() as usize;
-                window.push(Slot {
-                    item,
-                    image: prepared.image,
-                });
-            }
-            Ok(Pending::ScanError(e)) => {
-                summary.times.waiting += t.elapsed();
-                summary.scan_errors += 1;
-                tracing::warn!("{}: {}", e.path.display(), e.reason);
-            }
-            Err(_) => {}
-        }
-        if ready < batch && !end {
-            continue;
-        }
-        // Run the batch: the successfully prepared images of the window, in order.
-        let mut outputs: Option<[usize; 3]> = None;
-        if ready > 0 {
-            let t = Instant::now();
-            let images: Vec<&Vec<f32>> = window
-                .iter()
-                .filter_map(|s| s.image.as_ref().ok().map(|(t, _)| t))
-                .collect();
-            let n = engine.batch_size(ready);
-            let dims = if n == 1 {
-                engine.run(images[0], [1, 3, h, w], &mut output)?
-            } else {
-                batch_input.clear();
-                batch_input.reserve(n * plane);
-                for img in &images {
-                    batch_input.extend_from_slice(img);
-                }
-                batch_input.resize(n * plane, 0.0); // a fixed batch larger than what is left
-                engine.run(&batch_input, [n, 3, h, w], &mut output)?
-            };
-            summary.times.inference += t.elapsed();
-            summary.batches += 1;
-            outputs = Some(dims);
-        }
-        let t = Instant::now();
-        let mut records = Vec::with_capacity(window.len());
-        let mut index = 0;
-        for slot in window.drain(..) {
-            let record = match slot.image {
-                Ok((tensor, lb)) => {
-                    let dims = outputs.expect("a batch ran");
-                    let detections = post.detections(engine, &output, dims, index, &lb);
-                    index += 1;
-                    let _ = recycle.try_send(tensor);
-                    Record {
-                        path: slot.item.name,
-                        width: lb.src_w,
-                        height: lb.src_h,
-                        model: engine.id.clone(),
-                        detections,
-                        error: None,
-                    }
-                }
-                Err(reason) => {
-                    tracing::warn!("{}: {reason}", slot.item.path.display());
-                    Record::failed(slot.item.name, engine.id.clone(), reason)
-                }
-            };
-            records.push(record);
-        }
-        summary.times.postprocess += t.elapsed();
-        ready = 0;
+    hw: [usize; 2],
+    post: Post,
+    ask: &'r Ask,
+    cache: Option<&'r mut CacheRun>,
+    sink: &'r mut dyn Sink,
+    bar: &'r ProgressBar,
+    stop: &'r AtomicBool,
+    summary: &'r mut Summary,
+}
 
-        let t = Instant::now();
-        for record in &records {
-            summary.images += 1;
-            summary.failed += record.error.is_some() as usize;
-            summary.detections += record.detections.len();
-            if let Err(e) = sink.write(record) {
-                return handle_write_error(e, summary);
+impl Consumer<'_, '_> {
+    fn run(&mut self, pending: &Receiver<Pending>, recycle: &Sender<Vec<f32>>) -> Result<()> {
+        let [h, w] = self.hw;
+        let plane = 3 * h * w;
+        // A window of answers in scan order: a batch of images to run, and the cached or
+        // failed ones between them. Bounded, so cached answers stream out too.
+        let max_window = (4 * self.batch).max(64);
+        let mut window: Vec<Slot> = Vec::with_capacity(max_window);
+        let mut new_files = Vec::new();
+        let mut ready = 0usize;
+        let mut batch_input: Vec<f32> = Vec::new();
+        let mut output: Vec<f32> = Vec::new();
+        loop {
+            let t = Instant::now();
+            let next = pending.recv();
+            let end = next.is_err();
+            match next {
+                Ok(Pending::Image { item, answer }) => {
+                    let prepared = answer.recv().unwrap_or_else(|_| Prepared {
+                        outcome: Outcome::Failed {
+                            reason: "the decoder stopped unexpectedly on this image".to_string(),
+                            content: None,
+                        },
+                        new_file: None,
+                        lookup: Duration::ZERO,
+                        decode: Duration::ZERO,
+                        letterbox: Duration::ZERO,
+                    });
+                    let times = &mut self.summary.times;
+                    times.waiting += t.elapsed();
+                    times.lookup += prepared.lookup;
+                    times.decode += prepared.decode;
+                    times.letterbox += prepared.letterbox;
+                    ready += matches!(prepared.outcome, Outcome::Image { .. }) as usize;
+                    new_files.extend(prepared.new_file);
+                    window.push(Slot {
+                        item,
+                        outcome: prepared.outcome,
+                    });
+                }
+                Ok(Pending::ScanError(e)) => {
+                    self.summary.times.waiting += t.elapsed();
+                    self.summary.scan_errors += 1;
+                    tracing::warn!("{}: {}", e.path.display(), e.reason);
+                }
+                Err(_) => {}
+            }
+            if ready < self.batch && window.len() < max_window && !end {
+                continue;
+            }
+
+            // Run the images of the window that need the model, in one batch.
+            let mut dims = None;
+            if ready > 0 {
+                let engine = match self.engine {
+                    EngineSlot::Loaded(e) => e,
+                    _ => {
+                        let t = Instant::now();
+                        let e = self.engine.get()?;
+                        self.summary.times.load += t.elapsed();
+                        e
+                    }
+                };
+                let t = Instant::now();
+                let images: Vec<&Vec<f32>> = window
+                    .iter()
+                    .filter_map(|s| match &s.outcome {
+                        Outcome::Image { tensor, .. } => Some(tensor),
+                        _ => None,
+                    })
+                    .collect();
+                let n = self.info.batch_size(ready);
+                dims = Some(if n == 1 {
+                    engine.run(images[0], [1, 3, h, w], &mut output)?
+                } else {
+                    batch_input.clear();
+                    batch_input.reserve(n * plane);
+                    for img in &images {
+                        batch_input.extend_from_slice(img);
+                    }
+                    batch_input.resize(n * plane, 0.0); // a fixed batch larger than what is left
+                    engine.run(&batch_input, [n, 3, h, w], &mut output)?
+                });
+                self.summary.times.inference += t.elapsed();
+                self.summary.batches += 1;
+            }
+
+            let t = Instant::now();
+            let mut store = Batch {
+                files: std::mem::take(&mut new_files),
+                ..Batch::default()
+            };
+            let mut records = Vec::with_capacity(window.len());
+            let mut index = 0;
+            for slot in window.drain(..) {
+                records.push(self.record(slot, &output, dims, &mut index, &mut store, recycle));
+            }
+            self.summary.times.postprocess += t.elapsed();
+            ready = 0;
+
+            if let Some(c) = self.cache.as_deref_mut() {
+                let t = Instant::now();
+                if let Err(e) = c.cache.write(&store) {
+                    // Losing the cache must not lose the run: say so once and go on without it.
+                    tracing::warn!(
+                        "cannot write to the cache {} ({e:#}); going on without it",
+                        c.cache.path().display()
+                    );
+                    self.cache = None;
+                }
+                self.summary.times.store += t.elapsed();
+            }
+
+            let t = Instant::now();
+            for record in &records {
+                self.summary.images += 1;
+                self.summary.failed += record.error.is_some() as usize;
+                self.summary.detections += record.detections.len();
+                if let Err(e) = self.sink.write(record) {
+                    return handle_write_error(e, self.summary);
+                }
+            }
+            if let Err(e) = self.sink.flush() {
+                return handle_write_error(e, self.summary);
+            }
+            self.summary.times.write += t.elapsed();
+            self.bar.inc(records.len() as u64);
+            if end {
+                return Ok(());
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                self.summary.interrupted = true;
+                return Ok(());
             }
         }
-        if let Err(e) = sink.flush() {
-            return handle_write_error(e, summary);
-        }
-        summary.times.write += t.elapsed();
-        bar.inc(records.len() as u64);
-        if end {
-            return Ok(());
+    }
+
+    /// The record of one image, and what the cache learns from it.
+    fn record(
+        &mut self,
+        slot: Slot,
+        output: &[f32],
+        dims: Option<[usize; 3]>,
+        index: &mut usize,
+        store: &mut Batch,
+        recycle: &Sender<Vec<f32>>,
+    ) -> Record {
+        let id = self.info.id.clone();
+        let record = |width, height, dets: Vec<StoredDetection>, info: &ModelInfo| Record {
+            path: slot.item.name.clone(),
+            width,
+            height,
+            model: id.clone(),
+            detections: dets
+                .into_iter()
+                .map(|(class_id, score, bbox)| Detection {
+                    class_id,
+                    label: info.label(class_id),
+                    score,
+                    bbox,
+                })
+                .collect(),
+            error: None,
+        };
+        match slot.outcome {
+            Outcome::Cached {
+                content,
+                width,
+                height,
+                detections,
+            } => {
+                store.touched.push(content);
+                store.hits += 1;
+                self.summary.cache_hits += 1;
+                record(width, height, detections, self.info)
+            }
+            Outcome::Image {
+                tensor,
+                lb,
+                content,
+            } => {
+                let stored = self
+                    .post
+                    .detections(output, dims.expect("a batch ran"), *index, &lb);
+                *index += 1;
+                let _ = recycle.try_send(tensor);
+                let detections =
+                    cache::answer(&stored, self.ask).expect("fresh results answer their own run");
+                if let Some(content) = content {
+                    store.images.push((
+                        content,
+                        ImageFacts {
+                            width: lb.src_w,
+                            height: lb.src_h,
+                            error: None,
+                        },
+                    ));
+                    store.results.push((content, stored));
+                    store.misses += 1;
+                }
+                record(lb.src_w, lb.src_h, detections, self.info)
+            }
+            Outcome::KnownBad { reason } => {
+                store.hits += 1;
+                self.summary.cache_hits += 1;
+                tracing::warn!("{}: {reason}", slot.item.path.display());
+                Record::failed(slot.item.name, id, reason)
+            }
+            Outcome::Failed { reason, content } => {
+                if let Some(content) = content {
+                    store.images.push((
+                        content,
+                        ImageFacts {
+                            width: 0,
+                            height: 0,
+                            error: Some(reason.clone()),
+                        },
+                    ));
+                }
+                store.misses += 1;
+                tracing::warn!("{}: {reason}", slot.item.path.display());
+                Record::failed(slot.item.name, id, reason)
+            }
         }
     }
 }
@@ -408,45 +793,41 @@ fn handle_write_error(e: std::io::Error, summary: &mut Summary) -> Result<()> {
     Err(anyhow!("cannot write the results: {e}"))
 }
 
-/// Head decoding, NMS and mapping back to the original image, with reused scratch space.
+/// Head decoding and NMS down to the cache's floor, mapped back to the original image,
+/// with reused scratch space.
 struct Post {
-    head: Head,
     decoder: Decoder,
+    info_head: crate::head::Head,
     params: DecodeParams,
     nms: NmsParams,
+    floor: f32,
     candidates: Candidates,
     order: Vec<usize>,
     keep: Vec<usize>,
 }
 
 impl Post {
-    fn new(engine: &Engine, head: Head, opts: &InferOptions) -> Post {
-        let allowed = opts.classes.as_ref().map(|ids| {
-            let n = ids
-                .iter()
-                .map(|&i| i as usize + 1)
-                .max()
-                .unwrap_or(0)
-                .max(engine.class_names.len());
-            let mut allowed = vec![false; n];
-            for &i in ids {
-                allowed[i as usize] = true;
-            }
-            allowed
-        });
+    fn new(info: &ModelInfo, opts: &InferOptions) -> Post {
+        let floor = cache::FLOOR.min(opts.conf);
         Post {
-            head,
             decoder: Decoder::default(),
+            info_head: info.head,
             params: DecodeParams {
-                conf: opts.conf,
-                allowed,
+                conf: floor,
+                // Agnostic NMS lets classes suppress each other, so the filter must come first.
+                allowed: if opts.agnostic {
+                    allowed_classes(opts.classes.as_deref(), info.class_names.len())
+                } else {
+                    None
+                },
             },
             nms: NmsParams {
                 iou: opts.iou,
-                max_det: opts.max_det,
+                max_det: opts.max_det.max(cache::MIN_CAP),
                 agnostic: opts.agnostic,
                 max_candidates: 30_000,
             },
+            floor,
             candidates: Candidates::default(),
             order: Vec::new(),
             keep: Vec::new(),
@@ -455,15 +836,14 @@ impl Post {
 
     fn detections(
         &mut self,
-        engine: &Engine,
         output: &[f32],
         dims: [usize; 3],
         index: usize,
         lb: &Letterbox,
-    ) -> Vec<Detection> {
+    ) -> Stored {
         self.candidates.clear();
         self.decoder.decode(
-            self.head,
+            self.info_head,
             output,
             dims,
             index,
@@ -471,7 +851,7 @@ impl Post {
             &mut self.candidates,
         );
         let c = &self.candidates;
-        if self.head.needs_nms() {
+        if self.info_head.needs_nms() {
             nms(c, &self.nms, &mut self.order, &mut self.keep);
         } else {
             self.keep.clear();
@@ -480,14 +860,15 @@ impl Post {
                 .sort_by(|&a, &b| c.scores[b].total_cmp(&c.scores[a]));
             self.keep.truncate(self.nms.max_det);
         }
-        self.keep
-            .iter()
-            .map(|&k| Detection {
-                class_id: c.classes[k],
-                label: engine.label(c.classes[k]),
-                score: c.scores[k],
-                bbox: lb.to_original(c.boxes[k]),
-            })
-            .collect()
+        Stored {
+            floor: self.floor,
+            cap: self.nms.max_det,
+            truncated: self.keep.len() >= self.nms.max_det,
+            detections: self
+                .keep
+                .iter()
+                .map(|&k| (c.classes[k], c.scores[k], lb.to_original(c.boxes[k])))
+                .collect(),
+        }
     }
 }

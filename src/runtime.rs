@@ -454,6 +454,24 @@ pub fn init(rt: &Runtime) -> Result<ort::environment::Environment> {
         })
 }
 
+/// The process's ONNX Runtime environment, found or installed and started on first use.
+/// (ONNX Runtime allows one environment per process; sessions borrow it.)
+pub fn environment(home: &Home, offline: bool) -> Result<&'static ort::environment::Environment> {
+    static ENV: std::sync::OnceLock<ort::environment::Environment> = std::sync::OnceLock::new();
+    if let Some(env) = ENV.get() {
+        return Ok(env);
+    }
+    let rt = ensure(home, offline)?;
+    tracing::debug!(
+        "ONNX Runtime {} from {} ({})",
+        rt.version.as_deref().unwrap_or("?"),
+        rt.library.display(),
+        rt.source
+    );
+    let env = init(&rt)?;
+    Ok(ENV.get_or_init(|| env))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,13 +28,24 @@ pub fn home() -> PathBuf {
     }
 }
 
-/// `anylabel` with the shared test home and no inherited ONNX Runtime path.
+/// `anylabel` with the shared test home, no inherited ONNX Runtime path, and the result
+/// cache off, so that every test computes what it checks (the cache tests use
+/// [`anylabel_cached`]).
 pub fn anylabel() -> Command {
     let mut cmd = Command::cargo_bin("anylabel").expect("the binary is built");
     cmd.env("ANYLABEL_HOME", home())
+        .env("ANYLABEL_CACHE", "off")
         .env_remove("ORT_DYLIB_PATH")
         .env_remove("RUST_LOG")
-        .env_remove("ANYLABEL_OFFLINE");
+        .env_remove("ANYLABEL_OFFLINE")
+        .env_remove("ANYLABEL_CACHE_MAX_SIZE");
+    cmd
+}
+
+/// `anylabel` with the result cache at `cache`.
+pub fn anylabel_cached(cache: &Path) -> Command {
+    let mut cmd = anylabel();
+    cmd.env("ANYLABEL_CACHE", cache);
     cmd
 }
 
@@ -74,4 +85,16 @@ pub fn boxes(record: &serde_json::Value) -> Vec<(u64, f64, [f64; 4])> {
             )
         })
         .collect()
+}
+
+/// [`anylabel_cached`] as a plain `std::process::Command`, for tests that spawn and kill it.
+pub fn spawnable_cached(cache: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("anylabel"));
+    cmd.env("ANYLABEL_HOME", home())
+        .env("ANYLABEL_CACHE", cache)
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("RUST_LOG")
+        .env_remove("ANYLABEL_OFFLINE")
+        .env_remove("ANYLABEL_CACHE_MAX_SIZE");
+    cmd
 }

@@ -1,0 +1,916 @@
+//! The result cache: nothing is computed twice.
+//!
+//! One SQLite file (`~/.anylabeling/cache.db`, WAL mode, so several processes read and
+//! write it at once) holds three things:
+//!
+//! - `files`: `(path, size, mtime)` → the content hash, so an unchanged file is not even
+//!   read again to be hashed;
+//! - `images`: content hash → what decoding found (size after EXIF orientation, or why it
+//!   could not be decoded);
+//! - `results`: (content hash, parameters) → the detections after NMS, kept down to a low
+//!   confidence floor. The parameters are everything that changes the output: the model's
+//!   sha256, the input size, the letterbox, precision, the NMS IoU and agnostic flag.
+//!   Greedy NMS only suppresses downwards, so the detections a run at any `--conf` at or
+//!   above the floor would keep are exactly the stored ones above that `--conf`
+//!   ([`answer`]); `--max-det` and a class filter apply after.
+//!
+//! The content hash is xxh3-128 of the file's bytes, so a renamed or copied file is still
+//! a hit and a changed file is a miss. Writes go in one transaction per batch; the schema
+//! carries a version (`PRAGMA user_version`) and migrations.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+/// Detections are stored down to this score (or the run's `--conf`, if lower).
+pub const FLOOR: f32 = 0.01;
+/// At least this many detections are kept per image when storing (more if `--max-det`
+/// asks for more).
+pub const MIN_CAP: usize = 300;
+/// Bump when a change to decoding, the letterbox or post-processing changes results, so
+/// that results computed by an older anylabel are not served.
+pub const PIPELINE_REVISION: u32 = 1;
+
+/// The environment variable that moves the cache file; `off` disables the cache.
+pub const CACHE_ENV: &str = "ANYLABEL_CACHE";
+
+/// xxh3-128 of a file's bytes.
+pub type Content = [u8; 16];
+
+pub fn content_hash(bytes: &[u8]) -> Content {
+    xxhash_rust::xxh3::xxh3_128(bytes).to_le_bytes()
+}
+
+const SCHEMA_VERSION: i64 = 1;
+const MIGRATIONS: &[&str] = &[
+    // 0 -> 1
+    "CREATE TABLE files (
+         path TEXT PRIMARY KEY,
+         size INTEGER NOT NULL,
+         mtime_ns INTEGER NOT NULL,
+         content BLOB NOT NULL
+     );
+     CREATE TABLE images (
+         content BLOB PRIMARY KEY,
+         width INTEGER NOT NULL,
+         height INTEGER NOT NULL,
+         error TEXT
+     ) WITHOUT ROWID;
+     CREATE TABLE params (
+         key BLOB PRIMARY KEY,
+         model_sha256 TEXT NOT NULL,
+         description TEXT NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE results (
+         content BLOB NOT NULL,
+         key BLOB NOT NULL,
+         floor REAL NOT NULL,
+         cap INTEGER NOT NULL,
+         truncated INTEGER NOT NULL,
+         detections BLOB NOT NULL,
+         used INTEGER NOT NULL,
+         PRIMARY KEY (content, key)
+     ) WITHOUT ROWID;
+     CREATE INDEX results_used ON results (used);
+     CREATE TABLE models (
+         sha256 TEXT PRIMARY KEY,
+         facts TEXT NOT NULL
+     ) WITHOUT ROWID;
+     CREATE TABLE counters (
+         name TEXT PRIMARY KEY,
+         value INTEGER NOT NULL
+     ) WITHOUT ROWID;",
+];
+
+/// Where a file was, as the `files` index knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileStamp {
+    /// Absolute path.
+    pub path: String,
+    pub size: u64,
+    pub mtime_ns: i64,
+}
+
+impl FileStamp {
+    /// Reads the stamp of `path` from the file system.
+    pub fn of(path: &Path) -> std::io::Result<FileStamp> {
+        let meta = std::fs::metadata(path)?;
+        let abs = std::path::absolute(path)?;
+        let mtime_ns = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i64);
+        Ok(FileStamp {
+            path: abs.to_string_lossy().into_owned(),
+            size: meta.len(),
+            mtime_ns,
+        })
+    }
+}
+
+/// One stored detection: class, score, `[x1, y1, x2, y2]` in original pixels.
+pub type StoredDetection = (u32, f32, [f32; 4]);
+
+/// A stored result row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored {
+    pub floor: f32,
+    pub cap: usize,
+    /// NMS stopped at `cap`: there may have been more detections above the floor.
+    pub truncated: bool,
+    /// Highest score first.
+    pub detections: Vec<StoredDetection>,
+}
+
+/// What a run asks of the stored detections.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    pub conf: f32,
+    pub max_det: usize,
+    /// Keep only these classes (applied after NMS; only valid for class-aware NMS, where
+    /// classes do not interact).
+    pub allowed: Option<Vec<bool>>,
+}
+
+/// The detections a fresh run with `ask` would produce, or `None` when the stored row
+/// cannot tell (its floor is above `--conf`, or it was cut off before `--max-det` boxes
+/// above `--conf`).
+pub fn answer(stored: &Stored, ask: &Ask) -> Option<Vec<StoredDetection>> {
+    if stored.floor > ask.conf {
+        return None;
+    }
+    let above: Vec<&StoredDetection> = stored
+        .detections
+        .iter()
+        .filter(|d| d.1 > ask.conf)
+        .collect();
+    // Cut off while every stored box was still above --conf: boxes past the cap may exist.
+    if stored.truncated && above.len() == stored.detections.len() && above.len() < ask.max_det {
+        return None;
+    }
+    Some(
+        above
+            .into_iter()
+            .filter(|d| {
+                ask.allowed
+                    .as_ref()
+                    .is_none_or(|a| a.get(d.0 as usize).copied().unwrap_or(false))
+            })
+            .take(ask.max_det)
+            .cloned()
+            .collect(),
+    )
+}
+
+fn encode_detections(d: &[StoredDetection]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(d.len() * 24);
+    for (class, score, b) in d {
+        out.extend_from_slice(&class.to_le_bytes());
+        out.extend_from_slice(&score.to_le_bytes());
+        for v in b {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    out
+}
+
+fn decode_detections(b: &[u8]) -> Option<Vec<StoredDetection>> {
+    if !b.len().is_multiple_of(24) {
+        return None;
+    }
+    let f = |c: &[u8]| f32::from_le_bytes(c.try_into().unwrap());
+    Some(
+        b.chunks_exact(24)
+            .map(|c| {
+                (
+                    u32::from_le_bytes(c[0..4].try_into().unwrap()),
+                    f(&c[4..8]),
+                    [f(&c[8..12]), f(&c[12..16]), f(&c[16..20]), f(&c[20..24])],
+                )
+            })
+            .collect(),
+    )
+}
+
+/// What decoding found about a content hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageFacts {
+    pub width: u32,
+    pub height: u32,
+    pub error: Option<String>,
+}
+
+/// Everything one batch adds to the cache, written in one transaction.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub files: Vec<(FileStamp, Content)>,
+    pub images: Vec<(Content, ImageFacts)>,
+    pub results: Vec<(Content, Stored)>,
+    /// Results served from the cache, to mark as recently used.
+    pub touched: Vec<Content>,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+            && self.images.is_empty()
+            && self.results.is_empty()
+            && self.touched.is_empty()
+    }
+}
+
+/// An open cache.
+pub struct Cache {
+    conn: Connection,
+    path: PathBuf,
+    /// The parameters results are written under ([`Cache::set_params`]).
+    key: Option<Content>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // Another process may hold the write lock for a moment: wait rather than fail.
+    conn.busy_timeout(Duration::from_secs(120))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+impl Cache {
+    /// The cache file to use: `ANYLABEL_CACHE`, else `cache.db` in the home. `None` when
+    /// `ANYLABEL_CACHE=off`.
+    pub fn default_path(home: &crate::home::Home) -> Option<PathBuf> {
+        match std::env::var_os(CACHE_ENV) {
+            Some(v) if v == "off" => None,
+            Some(v) if !v.is_empty() => Some(PathBuf::from(v)),
+            _ => Some(home.root().join("cache.db")),
+        }
+    }
+
+    /// Opens (creating and migrating as needed) the cache at `path`.
+    pub fn open(path: &Path) -> Result<Cache> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create folder {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the cache {}", path.display()))?;
+        let err = |e: rusqlite::Error| anyhow!("cannot use the cache {}: {e}", path.display());
+        configure(&conn).map_err(err)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::debug!("the cache {} is in {mode} mode, not WAL", path.display());
+        }
+        // Must be set before the first table exists; lets `prune` give space back.
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(err)?;
+        let mut cache = Cache {
+            conn,
+            path: path.to_path_buf(),
+            key: None,
+        };
+        cache
+            .migrate()
+            .map_err(|e| anyhow!("cannot set up the cache {}: {e:#}", path.display()))?;
+        Ok(cache)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            bail!(
+                "it was written by a newer anylabel (schema {version}, this one knows {SCHEMA_VERSION}); \
+                 upgrade anylabel or point ANYLABEL_CACHE elsewhere"
+            );
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A second connection for reading from another thread.
+    pub fn reader(path: &Path) -> Result<Reader> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open the cache {}", path.display()))?;
+        configure(&conn).map_err(|e| anyhow!("cannot use the cache {}: {e}", path.display()))?;
+        Ok(Reader { conn })
+    }
+
+    /// Writes one batch in one transaction.
+    pub fn write(&mut self, batch: &Batch) -> Result<()> {
+        if batch.is_empty() && batch.hits == 0 && batch.misses == 0 {
+            return Ok(());
+        }
+        let t = now();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut files = tx.prepare_cached(
+                "INSERT INTO files (path, size, mtime_ns, content) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (path) DO UPDATE SET size = ?2, mtime_ns = ?3, content = ?4",
+            )?;
+            for (stamp, content) in &batch.files {
+                files.execute(params![
+                    stamp.path,
+                    stamp.size as i64,
+                    stamp.mtime_ns,
+                    &content[..]
+                ])?;
+            }
+            let mut images = tx.prepare_cached(
+                "INSERT INTO images (content, width, height, error) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (content) DO UPDATE SET width = ?2, height = ?3, error = ?4",
+            )?;
+            for (content, f) in &batch.images {
+                images.execute(params![&content[..], f.width, f.height, f.error])?;
+            }
+            let mut results = tx.prepare_cached(
+                "INSERT INTO results (content, key, floor, cap, truncated, detections, used)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (content, key) DO UPDATE SET floor = ?3, cap = ?4, truncated = ?5, detections = ?6, used = ?7",
+            )?;
+            for (content, s) in &batch.results {
+                let key = self
+                    .key
+                    .ok_or_else(|| anyhow!("no parameters set for storing results"))?;
+                results.execute(params![
+                    &content[..],
+                    &key[..],
+                    s.floor,
+                    s.cap as i64,
+                    s.truncated,
+                    encode_detections(&s.detections),
+                    t
+                ])?;
+            }
+            if let Some(key) = self.key {
+                let mut touch = tx.prepare_cached(
+                    "UPDATE results SET used = ?3 WHERE content = ?1 AND key = ?2",
+                )?;
+                for content in &batch.touched {
+                    touch.execute(params![&content[..], &key[..], t])?;
+                }
+            }
+            let mut counter = tx.prepare_cached(
+                "INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + ?2",
+            )?;
+            if batch.hits > 0 {
+                counter.execute(params!["hits", batch.hits as i64])?;
+            }
+            if batch.misses > 0 {
+                counter.execute(params!["misses", batch.misses as i64])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Registers the parameters results are stored under from now on.
+    pub fn set_params(
+        &mut self,
+        key: Content,
+        model_sha256: &str,
+        description: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO params (key, model_sha256, description) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+            params![&key[..], model_sha256, description],
+        )?;
+        self.key = Some(key);
+        Ok(())
+    }
+
+    /// What is known about a model without loading it.
+    pub fn model_facts(&self, sha256: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT facts FROM models WHERE sha256 = ?1",
+                [sha256],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn store_model_facts(&self, sha256: &str, facts: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO models (sha256, facts) VALUES (?1, ?2) ON CONFLICT (sha256) DO UPDATE SET facts = ?2",
+            params![sha256, facts],
+        )?;
+        Ok(())
+    }
+}
+
+thread_local! {
+    static READER: std::cell::RefCell<Option<(PathBuf, Reader)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's read connection to the cache at `path`, opening it on first use.
+pub fn with_reader<T>(path: &Path, f: impl FnOnce(&Reader) -> Result<T>) -> Result<T> {
+    READER.with_borrow_mut(|slot| {
+        if slot.as_ref().is_none_or(|(p, _)| p != path) {
+            *slot = Some((path.to_path_buf(), Cache::reader(path)?));
+        }
+        f(&slot.as_ref().expect("just opened").1)
+    })
+}
+
+/// A read-only connection, one per decode thread.
+pub struct Reader {
+    conn: Connection,
+}
+
+impl Reader {
+    /// The content hash of an unchanged file, if the index has it.
+    pub fn content_of(&self, stamp: &FileStamp) -> Result<Option<Content>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT content FROM files WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3",
+        )?;
+        let row: Option<Vec<u8>> = stmt
+            .query_row(
+                params![stamp.path, stamp.size as i64, stamp.mtime_ns],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(row.and_then(|b| b.try_into().ok()))
+    }
+
+    /// What decoding this content found before.
+    pub fn image(&self, content: &Content) -> Result<Option<ImageFacts>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT width, height, error FROM images WHERE content = ?1")?;
+        Ok(stmt
+            .query_row([&content[..]], |r| {
+                Ok(ImageFacts {
+                    width: r.get(0)?,
+                    height: r.get(1)?,
+                    error: r.get(2)?,
+                })
+            })
+            .optional()?)
+    }
+
+    /// The stored result for this content under `key`.
+    pub fn result(&self, content: &Content, key: &Content) -> Result<Option<Stored>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT floor, cap, truncated, detections FROM results WHERE content = ?1 AND key = ?2",
+        )?;
+        let row = stmt
+            .query_row([&content[..], &key[..]], |r| {
+                Ok((
+                    r.get::<_, f64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                ))
+            })
+            .optional()?;
+        Ok(row.and_then(|(floor, cap, truncated, blob)| {
+            Some(Stored {
+                floor: floor as f32,
+                cap: cap as usize,
+                truncated,
+                detections: decode_detections(&blob)?,
+            })
+        }))
+    }
+}
+
+/// `anylabel cache stats`.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    pub bytes: u64,
+    pub files: u64,
+    pub images: u64,
+    pub undecodable: u64,
+    pub results: u64,
+    pub hits: u64,
+    pub misses: u64,
+    /// Per set of parameters: description, model sha256, results, bytes of detections.
+    pub per_params: Vec<(String, String, u64, u64)>,
+}
+
+impl Cache {
+    /// The file's size on disk, the write-ahead log included.
+    pub fn disk_bytes(&self) -> u64 {
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut wal = self.path.clone().into_os_string();
+        wal.push("-wal");
+        size(&self.path) + size(Path::new(&wal))
+    }
+
+    /// Bytes in use inside the database (pages that are not free).
+    fn used_bytes(&self) -> Result<u64> {
+        let q = |p: &str| -> Result<u64> {
+            Ok(self
+                .conn
+                .pragma_query_value(None, p, |r| r.get::<_, i64>(0))? as u64)
+        };
+        Ok((q("page_count")? - q("freelist_count")?) * q("page_size")?)
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let count = |sql: &str| -> Result<u64> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
+        let counter = |name: &str| -> Result<u64> {
+            Ok(self
+                .conn
+                .query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .optional()?
+                .unwrap_or(0) as u64)
+        };
+        let mut per_params = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT p.description, p.model_sha256, count(r.content), coalesce(sum(length(r.detections)), 0)
+             FROM params p LEFT JOIN results r ON r.key = p.key GROUP BY p.key ORDER BY p.description",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)? as u64,
+                r.get::<_, i64>(3)? as u64,
+            ))
+        })?;
+        for row in rows {
+            per_params.push(row?);
+        }
+        Ok(Stats {
+            bytes: self.disk_bytes(),
+            files: count("SELECT count(*) FROM files")?,
+            images: count("SELECT count(*) FROM images")?,
+            undecodable: count("SELECT count(*) FROM images WHERE error IS NOT NULL")?,
+            results: count("SELECT count(*) FROM results")?,
+            hits: counter("hits")?,
+            misses: counter("misses")?,
+            per_params,
+        })
+    }
+
+    /// SQLite's own integrity check, and a check that every stored result decodes.
+    /// Returns the problems found (none: the cache is sound).
+    pub fn verify(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let line = row?;
+            if line != "ok" {
+                problems.push(format!("integrity_check: {line}"));
+            }
+        }
+        let bad: i64 = self.conn.query_row(
+            "SELECT count(*) FROM results WHERE length(detections) % 24 != 0",
+            [],
+            |r| r.get(0),
+        )?;
+        if bad > 0 {
+            problems.push(format!("{bad} stored results do not decode"));
+        }
+        let orphans: i64 = self.conn.query_row(
+            "SELECT count(*) FROM results WHERE key NOT IN (SELECT key FROM params)",
+            [],
+            |r| r.get(0),
+        )?;
+        if orphans > 0 {
+            problems.push(format!("{orphans} stored results have no parameters"));
+        }
+        Ok(problems)
+    }
+
+    /// Deletes the least recently used results until the database holds at most
+    /// `max_bytes`, then gives the space back to the file system. Returns the results deleted.
+    pub fn prune(&mut self, max_bytes: u64) -> Result<u64> {
+        let mut deleted = 0u64;
+        loop {
+            let used = self.used_bytes()?;
+            if used <= max_bytes {
+                break;
+            }
+            let rows: i64 = self
+                .conn
+                .query_row("SELECT count(*) FROM results", [], |r| r.get(0))?;
+            if rows == 0 {
+                // Only the index is left: it is an optimisation, drop it too.
+                self.conn
+                    .execute_batch("DELETE FROM files; DELETE FROM images;")?;
+                break;
+            }
+            // Delete roughly the share that is over the limit, oldest first, at least 64 rows.
+            let share = (used - max_bytes) as f64 / used as f64;
+            let n = ((rows as f64 * share).ceil() as i64).clamp(64.min(rows), rows);
+            deleted += self.conn.execute(
+                "DELETE FROM results WHERE (content, key) IN (SELECT content, key FROM results ORDER BY used LIMIT ?1)",
+                [n],
+            )? as u64;
+        }
+        self.conn
+            .execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(deleted)
+    }
+
+    /// Empties the cache.
+    pub fn clear(&mut self) -> Result<()> {
+        self.conn.execute_batch(
+            "DELETE FROM results; DELETE FROM params; DELETE FROM images; DELETE FROM files;
+             DELETE FROM models; DELETE FROM counters; PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);",
+        )?;
+        Ok(())
+    }
+}
+
+/// Parses a size such as `500MB`, `2 GB`, `1.5G`, `10GiB` or a number of bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (such as 500MB or 2GB)"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "t" | "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        "tib" => 1024f64.powi(4),
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}' in '{s}' (use B, KB, MB, GB, TB, KiB, MiB, GiB)"
+            ));
+        }
+    };
+    Ok((n * mult) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored(dets: &[(u32, f32)], truncated: bool, cap: usize) -> Stored {
+        Stored {
+            floor: FLOOR,
+            cap,
+            truncated,
+            detections: dets
+                .iter()
+                .map(|&(c, s)| (c, s, [0.0, 0.0, 1.0, 1.0]))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn answers_any_conf_above_the_floor() {
+        let s = stored(&[(0, 0.9), (1, 0.5), (0, 0.3), (2, 0.02)], false, 300);
+        let ask = |conf: f32, max_det: usize| Ask {
+            conf,
+            max_det,
+            allowed: None,
+        };
+        let scores =
+            |a: Option<Vec<StoredDetection>>| a.map(|v| v.iter().map(|d| d.1).collect::<Vec<_>>());
+        assert_eq!(
+            scores(answer(&s, &ask(0.25, 300))),
+            Some(vec![0.9, 0.5, 0.3])
+        );
+        assert_eq!(scores(answer(&s, &ask(0.5, 300))), Some(vec![0.9])); // strictly above
+        assert_eq!(scores(answer(&s, &ask(0.01, 2))), Some(vec![0.9, 0.5]));
+        assert_eq!(answer(&s, &ask(0.001, 300)), None); // below the floor
+        let only0 = Ask {
+            conf: 0.25,
+            max_det: 300,
+            allowed: Some(vec![true]),
+        };
+        assert_eq!(scores(answer(&s, &only0)), Some(vec![0.9, 0.3]));
+    }
+
+    #[test]
+    fn a_truncated_row_answers_only_what_it_holds() {
+        // Stopped at 3 boxes, all above 0.25: a run asking for 5 might find more.
+        let s = stored(&[(0, 0.9), (1, 0.5), (0, 0.3)], true, 3);
+        let ask = |conf, max_det| Ask {
+            conf,
+            max_det,
+            allowed: None,
+        };
+        assert_eq!(answer(&s, &ask(0.25, 5)), None);
+        assert_eq!(answer(&s, &ask(0.25, 3)).unwrap().len(), 3);
+        // Above 0.4 only two are left, and the cut came later: complete.
+        assert_eq!(answer(&s, &ask(0.4, 5)).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn stores_and_reads_back_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let mut cache = Cache::open(&path).unwrap();
+        let key = content_hash(b"params");
+        cache.set_params(key, "abc", "test").unwrap();
+        let content = content_hash(b"image bytes");
+        let s = Stored {
+            floor: FLOOR,
+            cap: 300,
+            truncated: false,
+            detections: vec![(3, 0.123_456_79, [1.5, 2.25, 100.125, 50.0])],
+        };
+        let stamp = FileStamp {
+            path: "/x/a.jpg".into(),
+            size: 10,
+            mtime_ns: 5,
+        };
+        let batch = Batch {
+            files: vec![(stamp.clone(), content)],
+            images: vec![(
+                content,
+                ImageFacts {
+                    width: 640,
+                    height: 480,
+                    error: None,
+                },
+            )],
+            results: vec![(content, s.clone())],
+            hits: 0,
+            misses: 1,
+            ..Batch::default()
+        };
+        cache.write(&batch).unwrap();
+        let r = Cache::reader(&path).unwrap();
+        assert_eq!(r.content_of(&stamp).unwrap(), Some(content));
+        let moved = FileStamp {
+            mtime_ns: 6,
+            ..stamp
+        };
+        assert_eq!(r.content_of(&moved).unwrap(), None);
+        assert_eq!(r.result(&content, &key).unwrap(), Some(s));
+        assert_eq!(r.image(&content).unwrap().unwrap().width, 640);
+        assert!(cache.verify().unwrap().is_empty());
+        let st = cache.stats().unwrap();
+        assert_eq!((st.files, st.results, st.misses), (1, 1, 1));
+        // Reopening does not migrate again.
+        drop(cache);
+        assert!(Cache::open(&path).is_ok());
+    }
+
+    #[test]
+    fn prune_evicts_the_least_recently_used_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let mut cache = Cache::open(&path).unwrap();
+        let key = content_hash(b"params");
+        cache.set_params(key, "abc", "test").unwrap();
+        let dets: Vec<StoredDetection> = (0..100).map(|i| (i, 0.5, [0.0, 0.0, 1.0, 1.0])).collect();
+        for i in 0..400u32 {
+            let batch = Batch {
+                results: vec![(
+                    content_hash(&i.to_le_bytes()),
+                    Stored {
+                        floor: FLOOR,
+                        cap: 300,
+                        truncated: false,
+                        detections: dets.clone(),
+                    },
+                )],
+                ..Batch::default()
+            };
+            cache.write(&batch).unwrap();
+        }
+        // Mark the first 10 as used just now, the rest as old.
+        cache
+            .conn
+            .execute("UPDATE results SET used = 0", [])
+            .unwrap();
+        let recent = Batch {
+            touched: (0..10u32).map(|i| content_hash(&i.to_le_bytes())).collect(),
+            ..Batch::default()
+        };
+        cache.write(&recent).unwrap();
+        let before = cache.used_bytes().unwrap();
+        let deleted = cache.prune(before / 4).unwrap();
+        assert!(deleted > 0 && cache.used_bytes().unwrap() <= before / 4);
+        let r = Cache::reader(&path).unwrap();
+        for i in 0..10u32 {
+            assert!(
+                r.result(&content_hash(&i.to_le_bytes()), &key)
+                    .unwrap()
+                    .is_some(),
+                "recent {i} was evicted"
+            );
+        }
+        assert!(cache.verify().unwrap().is_empty());
+        cache.clear().unwrap();
+        assert_eq!(cache.stats().unwrap().results, 0);
+    }
+
+    mod floor {
+        use super::super::*;
+        use crate::nms::{Candidates, NmsParams, iou, nms};
+        use proptest::prelude::*;
+
+        fn run_nms(
+            c: &Candidates,
+            keep_if: impl Fn(usize) -> bool,
+            p: &NmsParams,
+        ) -> Vec<StoredDetection> {
+            let mut sub = Candidates::default();
+            for i in (0..c.len()).filter(|&i| keep_if(i)) {
+                sub.push(c.boxes[i], c.scores[i], c.classes[i]);
+            }
+            let (mut order, mut keep) = (Vec::new(), Vec::new());
+            nms(&sub, p, &mut order, &mut keep);
+            keep.iter()
+                .map(|&k| (sub.classes[k], sub.scores[k], sub.boxes[k]))
+                .collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+            /// Storing NMS down to the floor and answering from it gives exactly what NMS at
+            /// the run's own --conf, --max-det and --classes gives.
+            #[test]
+            fn answers_equal_a_fresh_run(
+                boxes in prop::collection::vec((0f32..100.0, 0f32..100.0, 1f32..40.0, 1f32..40.0, 0u32..100, 0u32..4), 0..150),
+                conf in 0.01f32..0.95,
+                max_det in 1usize..40,
+                iou_t in 0.2f32..0.8,
+                agnostic in any::<bool>(),
+                filter in prop::option::of(prop::collection::vec(any::<bool>(), 4)),
+            ) {
+                let mut c = Candidates::default();
+                for (x, y, w, h, s, class) in &boxes {
+                    // Scores on a coarse grid, so ties are common.
+                    c.push([*x, *y, x + w, y + h], *s as f32 / 100.0, *class);
+                }
+                let allowed = |i: usize| filter.as_ref().is_none_or(|f| f[c.classes[i] as usize]);
+                let p = |max_det| NmsParams { iou: iou_t, max_det, agnostic, max_candidates: 30_000 };
+                // A fresh run: the class filter and --conf before NMS, as Ultralytics does it.
+                let fresh = run_nms(&c, |i| c.scores[i] > conf && allowed(i), &p(max_det));
+                // The cached way: NMS down to the floor (the filter first only when agnostic).
+                let detections = run_nms(&c, |i| c.scores[i] > FLOOR && (!agnostic || allowed(i)), &p(max_det.max(MIN_CAP)));
+                let stored = Stored {
+                    floor: FLOOR,
+                    cap: max_det.max(MIN_CAP),
+                    truncated: detections.len() >= max_det.max(MIN_CAP),
+                    detections,
+                };
+                let ask = Ask {
+                    conf,
+                    max_det,
+                    allowed: if agnostic { None } else { filter.clone() },
+                };
+                prop_assert_eq!(answer(&stored, &ask), Some(fresh.clone()));
+                // And the kept set is what greedy NMS promises.
+                for (i, a) in fresh.iter().enumerate() {
+                    for b in &fresh[i + 1..] {
+                        if agnostic || a.0 == b.0 {
+                            prop_assert!(iou(&a.2, &b.2) <= iou_t);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parses_sizes() {
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("2 GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("1.5g"), Ok(1_500_000_000));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+}

@@ -1,0 +1,168 @@
+//! `preload`: read, hash and decode every image ahead of a run.
+//!
+//! The next `infer` then knows every file's content hash from the `(path, size, mtime)`
+//! index without reading it twice, knows the files that will not decode (and skips them at
+//! once), and finds the bytes in the operating system's page cache. Work is done in
+//! parallel, in chunks, so memory stays flat on any folder size.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+
+use crate::cache::{self, Batch, Cache, Content, FileStamp, ImageFacts};
+use crate::decode::{DecodeErrorKind, DecodeOptions, decode_bytes, read_file};
+use crate::scan::{Input, scan};
+
+/// What a preload found.
+#[derive(Debug, Default, Clone)]
+pub struct PreloadSummary {
+    pub images: usize,
+    pub bytes: u64,
+    /// Files that could not be read or decoded: (path, reason).
+    pub bad: Vec<(PathBuf, String)>,
+    pub scan_errors: usize,
+    /// Content hashes seen, for coverage questions.
+    pub contents: Vec<Content>,
+    pub elapsed: Duration,
+}
+
+enum One {
+    Good {
+        stamp: FileStamp,
+        content: Content,
+        bytes: u64,
+        facts: Option<ImageFacts>,
+    },
+    Bad {
+        path: PathBuf,
+        reason: String,
+        remember: Option<(FileStamp, Content, ImageFacts)>,
+    },
+}
+
+/// Preloads every image of `inputs` into `cache`, calling `on_bad` for each file that will
+/// not decode, as it is found.
+pub fn preload(
+    inputs: Vec<Input>,
+    cache: &mut Cache,
+    opts: &DecodeOptions,
+    workers: usize,
+    bar: &ProgressBar,
+    mut on_bad: impl FnMut(&std::path::Path, &str),
+) -> Result<PreloadSummary> {
+    let started = Instant::now();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(if workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            workers
+        })
+        .build()?;
+    let path = cache.path().to_path_buf();
+    let mut summary = PreloadSummary::default();
+    let mut items = scan(inputs).peekable();
+    while items.peek().is_some() {
+        let mut chunk = Vec::with_capacity(256);
+        for found in items.by_ref().take(256) {
+            match found {
+                Ok(item) => chunk.push(item),
+                Err(e) => {
+                    summary.scan_errors += 1;
+                    tracing::warn!("{}: {}", e.path.display(), e.reason);
+                }
+            }
+        }
+        let results: Vec<One> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|item| {
+                    let bad = |reason: String| One::Bad {
+                        path: item.path.clone(),
+                        reason,
+                        remember: None,
+                    };
+                    let stamp = match FileStamp::of(&item.path) {
+                        Ok(s) => s,
+                        Err(e) => return bad(crate::decode::unreadable(&e).reason),
+                    };
+                    // Reading the whole file also puts it in the page cache for the next run.
+                    let bytes = match read_file(&item.path) {
+                        Ok(b) => b,
+                        Err(e) => return bad(e.reason),
+                    };
+                    let content = cache::content_hash(&bytes);
+                    let known = cache::with_reader(&path, |r| r.image(&content))
+                        .ok()
+                        .flatten();
+                    let facts = match known {
+                        Some(f) => f,
+                        None => match decode_bytes(&bytes, opts) {
+                            Ok(img) => ImageFacts {
+                                width: img.width,
+                                height: img.height,
+                                error: None,
+                            },
+                            Err(e) if e.kind == DecodeErrorKind::Content => ImageFacts {
+                                width: 0,
+                                height: 0,
+                                error: Some(e.reason),
+                            },
+                            Err(e) => return bad(e.reason),
+                        },
+                    };
+                    match facts.error.clone() {
+                        Some(reason) => One::Bad {
+                            path: item.path.clone(),
+                            reason,
+                            remember: Some((stamp, content, facts)),
+                        },
+                        None => One::Good {
+                            stamp,
+                            content,
+                            bytes: bytes.len() as u64,
+                            facts: Some(facts),
+                        },
+                    }
+                })
+                .collect()
+        });
+        let mut batch = Batch::default();
+        for one in results {
+            summary.images += 1;
+            match one {
+                One::Good {
+                    stamp,
+                    content,
+                    bytes,
+                    facts,
+                } => {
+                    summary.bytes += bytes;
+                    summary.contents.push(content);
+                    batch.files.push((stamp, content));
+                    if let Some(f) = facts {
+                        batch.images.push((content, f));
+                    }
+                }
+                One::Bad {
+                    path,
+                    reason,
+                    remember,
+                } => {
+                    on_bad(&path, &reason);
+                    if let Some((stamp, content, facts)) = remember {
+                        batch.files.push((stamp, content));
+                        batch.images.push((content, facts));
+                    }
+                    summary.bad.push((path, reason));
+                }
+            }
+        }
+        cache.write(&batch)?;
+        bar.inc(chunk.len() as u64);
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}

@@ -1,0 +1,458 @@
+//! The result cache, preload and resume: nothing is computed twice, nothing is lost.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{anylabel, anylabel_cached, fixtures, records, test_model, write_png};
+use predicates::prelude::*;
+
+/// "cache: N of M images answered from the cache" from a run's stderr.
+fn hits(stderr: &[u8]) -> (usize, usize) {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("cache: ") && l.contains("answered from the cache"))
+        .unwrap_or_else(|| panic!("no cache line in:\n{text}"));
+    let nums: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .take(2)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    (nums[0], nums[1])
+}
+
+fn integrity_ok(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let result: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(result, "ok", "{}", db.display());
+}
+
+const FAST: [&str; 4] = ["--model", "nudenet-320n", "--imgsz", "320"];
+
+#[test]
+fn other_conf_max_det_and_classes_come_from_the_cache_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let first = anylabel_cached(&db)
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .assert()
+        .success();
+    assert_eq!(hits(&first.get_output().stderr), (0, 50));
+    for flags in [
+        &["--conf", "0.4", "--max-det", "2"][..],
+        &["--conf", "0.01"],
+        &["--conf", "0.6", "--classes", "FACE_FEMALE,FACE_MALE"],
+        &["--max-det", "1"],
+    ] {
+        let cached = anylabel_cached(&db)
+            .arg("infer")
+            .arg(fixtures())
+            .args(FAST)
+            .args(flags)
+            .assert()
+            .success();
+        let out = cached.get_output();
+        assert_eq!(hits(&out.stderr), (50, 50), "{flags:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("the model was not loaded"));
+        let fresh = anylabel()
+            .arg("infer")
+            .arg(fixtures())
+            .args(FAST)
+            .args(flags)
+            .args(["--no-cache"])
+            .assert()
+            .success();
+        assert_eq!(
+            out.stdout,
+            fresh.get_output().stdout,
+            "{flags:?}: the cached answer differs from a fresh run"
+        );
+    }
+    // Below the floor the cache cannot answer: it computes, and then can.
+    let low = anylabel_cached(&db)
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .args(["--conf", "0.005"])
+        .assert()
+        .success();
+    assert_eq!(hits(&low.get_output().stderr), (0, 50));
+    let fresh = anylabel()
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .args(["--conf", "0.005"])
+        .assert()
+        .success();
+    assert_eq!(low.get_output().stdout, fresh.get_output().stdout);
+    // Another IoU is another set of results.
+    let iou = anylabel_cached(&db)
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .args(["--iou", "0.6"])
+        .assert()
+        .success();
+    assert_eq!(hits(&iou.get_output().stderr), (0, 50));
+    integrity_ok(&db);
+}
+
+#[test]
+fn a_changed_file_is_recomputed_and_a_renamed_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let images = dir.path().join("images");
+    std::fs::create_dir(&images).unwrap();
+    write_png(&images.join("a.png"), 640, 480);
+    write_png(&images.join("b.png"), 320, 240);
+    let model = test_model("yolov5_head.onnx");
+    let run = || {
+        let a = anylabel_cached(&db)
+            .arg("infer")
+            .arg(&images)
+            .arg("--model")
+            .arg(&model)
+            .assert()
+            .success();
+        let out = a.get_output();
+        (hits(&out.stderr), records(&out.stdout))
+    };
+    assert_eq!(run().0, (0, 2));
+    assert_eq!(run().0, (2, 2));
+    // a.png changes (other content, other size): recomputed; b.png still cached.
+    std::thread::sleep(Duration::from_millis(20));
+    write_png(&images.join("a.png"), 800, 600);
+    let (h, recs) = run();
+    assert_eq!(h, (1, 2));
+    assert_eq!(
+        (recs[0]["width"].as_u64(), recs[0]["height"].as_u64()),
+        (Some(800), Some(600))
+    );
+    // b.png renamed: same content, found by its hash, not recomputed.
+    std::fs::rename(images.join("b.png"), images.join("c.png")).unwrap();
+    let (h, recs) = run();
+    assert_eq!(h, (2, 2));
+    assert_eq!(recs[1]["path"], "c.png");
+    integrity_ok(&db);
+}
+
+#[test]
+fn two_processes_share_one_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let reference = anylabel()
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .assert()
+        .success();
+    let reference = reference.get_output().stdout.clone();
+    for round in 0..2 {
+        let spawn = |out: &Path| {
+            common::spawnable_cached(&db)
+                .arg("infer")
+                .arg(fixtures())
+                .args(FAST)
+                .arg("-o")
+                .arg(out)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (o1, o2) = (dir.path().join("one.jsonl"), dir.path().join("two.jsonl"));
+        let (p1, p2) = (spawn(&o1), spawn(&o2));
+        for p in [p1, p2] {
+            let out = p.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(std::fs::read(&o1).unwrap(), reference);
+        assert_eq!(std::fs::read(&o2).unwrap(), reference);
+        integrity_ok(&db);
+    }
+}
+
+/// A small deterministic generator, so the kill moments are random but repeatable.
+fn moments(seed: u64, n: usize, max_ms: u64) -> Vec<u64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % max_ms
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_run_killed_at_any_moment_resumes_to_the_same_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = anylabel()
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .assert()
+        .success();
+    let clean = clean.get_output().stdout.clone();
+    let mut resumed_with_hits = 0;
+    let kills = moments(0x5EED_2026, 12, 2500);
+    for (trial, ms) in kills.iter().enumerate() {
+        let db = dir.path().join(format!("cache-{trial}.db"));
+        let out = dir.path().join(format!("out-{trial}.jsonl"));
+        let mut child = common::spawnable_cached(&db)
+            .arg("infer")
+            .arg(fixtures())
+            .args(FAST)
+            .arg("-o")
+            .arg(&out)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(*ms));
+        let _ = child.kill(); // SIGKILL (a no-op if the run already finished)
+        child.wait().unwrap();
+        // The output is written whole or not at all.
+        if out.exists() {
+            assert_eq!(
+                std::fs::read(&out).unwrap(),
+                clean,
+                "trial {trial}: a killed run left a partial output"
+            );
+        }
+        if db.exists() {
+            integrity_ok(&db);
+        }
+        let again = anylabel_cached(&db)
+            .arg("infer")
+            .arg(fixtures())
+            .args(FAST)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        let (h, total) = hits(&again.get_output().stderr);
+        assert_eq!(total, 50);
+        resumed_with_hits += (h > 0) as usize;
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            clean,
+            "trial {trial} (killed at {ms} ms)"
+        );
+        integrity_ok(&db);
+        // The killed run's temporary file is gone too.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".partial"))
+            .collect();
+        assert!(left.is_empty(), "trial {trial}: left behind {left:?}");
+    }
+    assert!(
+        resumed_with_hits >= 3,
+        "only {resumed_with_hits} of {} restarts found work done before the kill: {kills:?}",
+        kills.len()
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_at_a_batch_boundary_and_says_how_to_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let out = dir.path().join("out.jsonl");
+    let child = common::spawnable_cached(&db)
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .arg("-o")
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run has opened its output (and so set up its Ctrl-C handler), let it work a while.
+    let started = std::time::Instant::now();
+    while !std::fs::read_dir(dir.path()).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")
+    }) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never opened its output"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let result = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    if result.status.code() == Some(0) {
+        eprintln!("skipped: the run finished before Ctrl-C arrived");
+        return;
+    }
+    assert_eq!(result.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted after") && stderr.contains("run the same command again"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let again = anylabel_cached(&db)
+        .arg("infer")
+        .arg(fixtures())
+        .args(FAST)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let (h, _) = hits(&again.get_output().stderr);
+    assert!(h > 0, "the resumed run computed everything again");
+    integrity_ok(&db);
+}
+
+#[test]
+fn preload_finds_the_bad_files_and_infer_knows_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let images = dir.path().join("images");
+    std::fs::create_dir(&images).unwrap();
+    write_png(&images.join("good.png"), 64, 48);
+    std::fs::write(images.join("broken.jpg"), b"\xFF\xD8\xFF\xE0 not really").unwrap();
+    std::fs::write(images.join("empty.png"), b"").unwrap();
+    let pre = anylabel_cached(&db)
+        .arg("preload")
+        .arg(&images)
+        .args(["--model", test_model("yolov5_head.onnx").to_str().unwrap()])
+        .assert()
+        .code(3);
+    let out = pre.get_output();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    assert!(
+        lines[0]
+            .ends_with("broken.jpg\ttruncated JPEG: the data ends before the end-of-image marker"),
+        "{listed}"
+    );
+    assert!(lines[1].ends_with("empty.png\tempty file (0 bytes)"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("preloaded 3 images") && stderr.contains("2 will not decode"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("0 of 1 decodable images already have results"),
+        "{stderr}"
+    );
+    // infer knows the bad files from the preload: answered without reading them again.
+    let run = anylabel_cached(&db)
+        .arg("infer")
+        .arg(&images)
+        .args(["--model", test_model("yolov5_head.onnx").to_str().unwrap()])
+        .assert()
+        .code(3);
+    assert_eq!(hits(&run.get_output().stderr), (2, 3));
+    anylabel_cached(&db)
+        .arg("preload")
+        .arg(&images)
+        .args(["--model", test_model("yolov5_head.onnx").to_str().unwrap()])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "1 of 1 decodable images already have results",
+        ));
+}
+
+#[test]
+fn cache_commands_report_verify_prune_and_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let images = dir.path().join("images");
+    std::fs::create_dir(&images).unwrap();
+    for i in 0..20 {
+        write_png(&images.join(format!("{i:02}.png")), 64 + i, 48);
+    }
+    let model = test_model("yolov5_head.onnx");
+    anylabel_cached(&db)
+        .arg("infer")
+        .arg(&images)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    anylabel_cached(&db)
+        .args(["cache", "stats"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("results:   20")
+                .and(predicate::str::contains("input 640x640")),
+        );
+    anylabel_cached(&db)
+        .args(["cache", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ok:"));
+    anylabel_cached(&db)
+        .args(["cache", "prune", "--max-size", "1KB"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("evicted 20 results"));
+    anylabel_cached(&db)
+        .args(["cache", "clear"])
+        .assert()
+        .success();
+    anylabel_cached(&db)
+        .args(["cache", "stats"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("results:   0"));
+    anylabel_cached(&db)
+        .args(["cache", "prune", "--max-size", "lots"])
+        .assert()
+        .code(2);
+    // A size limit in the environment (or config.toml) prunes after a run.
+    let run = anylabel_cached(&db)
+        .env("ANYLABEL_CACHE_MAX_SIZE", "1KB")
+        .arg("infer")
+        .arg(&images)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .success();
+    assert!(String::from_utf8_lossy(&run.get_output().stderr).contains("least recently used"));
+    integrity_ok(&db);
+}
+
+#[test]
+fn no_cache_neither_reads_nor_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let images = dir.path().join("images");
+    std::fs::create_dir(&images).unwrap();
+    write_png(&images.join("a.png"), 64, 48);
+    let model = test_model("yolov5_head.onnx");
+    anylabel_cached(&db)
+        .arg("infer")
+        .arg(&images)
+        .arg("--model")
+        .arg(&model)
+        .arg("--no-cache")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cache: off"));
+    assert!(!db.exists());
+}
