@@ -33,7 +33,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List the images a run would label: recursive, sorted, common image extensions in any case')
             [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode')
             [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
-            [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]')
+            [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU')
             [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area. [not built yet]')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')
@@ -98,13 +98,18 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;nms' {
+            [CompletionResult]::new('--iou', '--iou', [CompletionResultType]::ParameterName, 'Drop a box whose IoU with a kept box is above this')
+            [CompletionResult]::new('--conf', '--conf', [CompletionResultType]::ParameterName, 'Drop boxes with a score at or below this first')
+            [CompletionResult]::new('--max-det', '--max-det', [CompletionResultType]::ParameterName, 'Keep at most this many boxes (per record for results). Default: no limit')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How to print the kept rows of a CSV')
+            [CompletionResult]::new('--agnostic', '--agnostic', [CompletionResultType]::ParameterName, 'Let boxes of different classes suppress each other')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'anylabel;filter' {
@@ -346,7 +351,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List the images a run would label: recursive, sorted, common image extensions in any case')
             [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode')
             [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
-            [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]')
+            [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU')
             [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area. [not built yet]')
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')

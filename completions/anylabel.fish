@@ -32,7 +32,7 @@ complete -c anylabel -n "__fish_anylabel_needs_command" -s V -l version -d 'Prin
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "scan" -d 'List the images a run would label: recursive, sorted, common image extensions in any case'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
-complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "filter" -d 'Select records by class, confidence, count and box area. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'
@@ -76,10 +76,16 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s q -l quiet -
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l iou -d 'Drop a box whose IoU with a kept box is above this' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l conf -d 'Drop boxes with a score at or below this first' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l max-det -d 'Keep at most this many boxes (per record for results). Default: no limit' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l format -d 'How to print the kept rows of a CSV' -r -f -a "lines\t'One index a line'
+json\t'A JSON array of indices'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l agnostic -d 'Let boxes of different classes suppress each other'
 complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
-complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
@@ -174,7 +180,7 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand cache; and __fish_seen
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "scan" -d 'List the images a run would label: recursive, sorted, common image extensions in any case'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "filter" -d 'Select records by class, confidence, count and box area. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'

@@ -48,8 +48,9 @@ pub enum Command {
     /// Label images with a detection model and write one JSON record per image.
     #[command(after_help = INFER_AFTER_HELP)]
     Infer(InferArgs),
-    /// Run non-maximum suppression on a CSV of boxes or a results file. [not built yet]
-    Nms(NotBuilt),
+    /// Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU.
+    #[command(after_help = NMS_AFTER_HELP)]
+    Nms(NmsArgs),
     /// Select records by class, confidence, count and box area. [not built yet]
     Filter(NotBuilt),
     /// Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]
@@ -80,6 +81,59 @@ confidence of 0.01, so `infer` with any --conf at or above it, any --max-det and
 --classes is answered from it. ANYLABEL_CACHE moves it (or turns it off: ANYLABEL_CACHE=off);
 a size limit in ~/.anylabeling/config.toml ([cache] max_size = \"5GB\") or
 ANYLABEL_CACHE_MAX_SIZE evicts the least recently used results after each run.";
+
+const NMS_AFTER_HELP: &str = "\
+Greedy NMS as the textbook (and torchvision, OpenCV) does it: boxes in descending score
+order, ties to the lower row; a box is dropped when its IoU with an already kept box of the
+same class (any class with --agnostic) is above --iou; stops after --max-det kept boxes.
+
+CSV input: a header naming x1,y1,x2,y2,score,class_id (any order, other columns ignored).
+Output: the kept rows' 0-based indices, highest score first, one a line (or a JSON array
+with --format json). A NaN, a box with x2 < x1 or y2 < y1, or a missing column is an
+error naming the row by the same 0-based index, and its line in the file.
+
+Results input (JSONL records from `anylabel infer`): NMS runs again on each record's
+detections (for example at a lower --iou); the records are written back with the kept
+detections.
+
+Examples:
+  anylabel nms boxes.csv --iou 0.5
+  anylabel nms results.jsonl --iou 0.3 --agnostic > merged.jsonl";
+
+#[derive(Debug, Args)]
+pub struct NmsArgs {
+    /// A CSV of boxes, a results JSONL file, or - for stdin.
+    #[arg(value_name = "BOXES.csv|RESULTS.jsonl|-")]
+    pub input: PathBuf,
+
+    /// Drop a box whose IoU with a kept box is above this.
+    #[arg(long, value_name = "F", default_value_t = 0.45, value_parser = parse_unit)]
+    pub iou: f32,
+
+    /// Drop boxes with a score at or below this first.
+    #[arg(long, value_name = "F", value_parser = parse_unit)]
+    pub conf: Option<f32>,
+
+    /// Keep at most this many boxes (per record for results). Default: no limit.
+    #[arg(long, value_name = "N")]
+    pub max_det: Option<usize>,
+
+    /// Let boxes of different classes suppress each other.
+    #[arg(long)]
+    pub agnostic: bool,
+
+    /// How to print the kept rows of a CSV.
+    #[arg(long, value_enum, default_value_t = NmsFormat::Lines)]
+    pub format: NmsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NmsFormat {
+    /// One index a line.
+    Lines,
+    /// A JSON array of indices.
+    Json,
+}
 
 #[derive(Debug, Args)]
 pub struct PreloadArgs {

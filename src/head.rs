@@ -295,8 +295,11 @@ fn decode_end2end(one: &[f32], n: usize, stride: usize, p: &DecodeParams, out: &
 
 #[inline]
 fn xywh_to_xyxy(cx: f32, cy: f32, w: f32, h: f32) -> [f32; 4] {
-    let (hw, hh) = (w / 2.0, h / 2.0);
-    [cx - hw, cy - hh, cx + hw, cy + hh]
+    crate::boxes::convert(
+        [cx, cy, w, h],
+        crate::boxes::BoxFormat::Cxcywh,
+        crate::boxes::BoxFormat::Xyxy,
+    )
 }
 
 #[cfg(test)]

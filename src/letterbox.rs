@@ -77,6 +77,22 @@ impl Letterbox {
     }
 }
 
+impl Letterbox {
+    /// Maps `xyxy` boxes from input pixels to the original image, in place (clipped).
+    pub fn map_to_original(&self, boxes: &mut [[f32; 4]]) {
+        for b in boxes {
+            *b = self.to_original(*b);
+        }
+    }
+
+    /// Maps `xyxy` boxes from the original image to input pixels, in place.
+    pub fn map_to_input(&self, boxes: &mut [[f32; 4]]) {
+        for b in boxes {
+            *b = self.to_input(*b);
+        }
+    }
+}
+
 /// Letterboxes RGB images into a normalised CHW `f32` buffer, reusing its scratch memory
 /// from one image to the next. One per worker thread.
 pub struct Preprocessor {
@@ -195,6 +211,24 @@ mod tests {
         // 4×5 into 10×10: r = 2, 8×10, dw = 1, left = round(0.9) = 1.
         let lb = Letterbox::new(4, 5, 10, 10);
         assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (8, 10, 1, 0));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn mapping_round_trips(
+            sw in 1u32..5000, sh in 1u32..5000, dw in 32u32..2048, dh in 32u32..2048,
+            fx in 0f32..1.0, fy in 0f32..1.0, fw in 0f32..1.0, fh in 0f32..1.0,
+        ) {
+            let lb = Letterbox::new(sw, sh, dw, dh);
+            let (x1, y1) = (fx * sw as f32, fy * sh as f32);
+            let b = [x1, y1, x1 + fw * (sw as f32 - x1), y1 + fh * (sh as f32 - y1)];
+            let mut v = [b];
+            lb.map_to_input(&mut v);
+            lb.map_to_original(&mut v);
+            for k in 0..4 {
+                proptest::prop_assert!((v[0][k] - b[k]).abs() <= 1e-3 * (1.0 + b[k].abs()), "{:?} -> {:?}", b, v[0]);
+            }
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`pipeline`] joins them with bounded channels.
 
 pub mod app;
+pub mod boxes;
 pub mod cache;
 pub mod catalogue;
 pub mod cli;
@@ -21,6 +22,7 @@ pub mod letterbox;
 pub mod model;
 pub mod nms;
 pub mod pipeline;
+pub mod polygon;
 pub mod preload;
 pub mod progress;
 pub mod pypi;

@@ -35,7 +35,7 @@ use crate::decode::{DecodeErrorKind, DecodeOptions, decode_bytes, read_file};
 use crate::engine::{Engine, ModelInfo};
 use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
-use crate::nms::{Candidates, NmsParams, nms};
+use crate::nms::{Candidates, Nms, NmsParams};
 use crate::record::{Detection, Record};
 use crate::scan::{Input, Item, ScanError, scan};
 
@@ -802,7 +802,7 @@ struct Post {
     nms: NmsParams,
     floor: f32,
     candidates: Candidates,
-    order: Vec<usize>,
+    nms_run: Nms,
     keep: Vec<usize>,
 }
 
@@ -829,7 +829,7 @@ impl Post {
             },
             floor,
             candidates: Candidates::default(),
-            order: Vec::new(),
+            nms_run: Nms::new(),
             keep: Vec::new(),
         }
     }
@@ -852,7 +852,7 @@ impl Post {
         );
         let c = &self.candidates;
         if self.info_head.needs_nms() {
-            nms(c, &self.nms, &mut self.order, &mut self.keep);
+            self.nms_run.run(c, &self.nms, &mut self.keep);
         } else {
             self.keep.clear();
             self.keep.extend(0..c.len());

@@ -49,6 +49,67 @@ impl Record {
     }
 }
 
+/// Reads result records, one JSON object a line, from a file or `-` (stdin). Blank lines
+/// are skipped; a line that is not a record is an error naming the input and the line.
+pub struct Records<R> {
+    name: String,
+    lines: std::io::Lines<R>,
+    line: usize,
+}
+
+impl Records<Box<dyn std::io::BufRead>> {
+    /// Opens `path`, or stdin for `-`.
+    pub fn open(path: &std::path::Path) -> anyhow::Result<Records<Box<dyn std::io::BufRead>>> {
+        use anyhow::Context;
+        if path.as_os_str() == "-" {
+            return Ok(Records::new(
+                "<stdin>",
+                Box::new(std::io::BufReader::new(std::io::stdin())),
+            ));
+        }
+        let file =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(Records::new(
+            &path.display().to_string(),
+            Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+        ))
+    }
+}
+
+impl<R: std::io::BufRead> Records<R> {
+    pub fn new(name: &str, reader: R) -> Records<R> {
+        Records {
+            name: name.to_string(),
+            lines: reader.lines(),
+            line: 0,
+        }
+    }
+}
+
+impl<R: std::io::BufRead> Iterator for Records<R> {
+    type Item = anyhow::Result<Record>;
+
+    fn next(&mut self) -> Option<anyhow::Result<Record>> {
+        loop {
+            let text = match self.lines.next()? {
+                Ok(t) => t,
+                Err(e) => return Some(Err(anyhow::anyhow!("cannot read {}: {e}", self.name))),
+            };
+            self.line += 1;
+            if text.trim().is_empty() {
+                continue;
+            }
+            return Some(serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}, line {}: not a result record: {e}",
+                    self.name,
+                    self.line
+                )
+            }));
+        }
+    }
+}
+
 fn round_to(v: f32, places: i32) -> f64 {
     let m = 10f64.powi(places);
     (v as f64 * m).round() / m
@@ -93,6 +154,19 @@ mod tests {
         );
         let back: Record = serde_json::from_str(&line).unwrap();
         assert_eq!(back.detections[0].bbox, [412.5, 80.0, 610.25, 700.0]);
+    }
+
+    #[test]
+    fn reads_records_and_names_a_bad_line() {
+        let text = "{\"path\":\"a.jpg\",\"width\":1,\"height\":1,\"model\":\"m\",\"detections\":[],\"error\":null}\n\n{\"path\":1}\n";
+        let got: Vec<_> = Records::new("r.jsonl", text.as_bytes()).collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].as_ref().unwrap().path, "a.jpg");
+        let err = got[1].as_ref().unwrap_err().to_string();
+        assert!(
+            err.starts_with("r.jsonl, line 3: not a result record"),
+            "{err}"
+        );
     }
 
     #[test]

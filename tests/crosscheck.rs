@@ -278,3 +278,117 @@ fn resize_is_bit_exact_with_opencv_on_many_sizes() {
     eprintln!("{text}");
     assert!(out.status.success(), "{text}");
 }
+
+/// Polygon areas, exact IoU and point-in-polygon against Shapely on a fixed set of cases:
+/// convex and concave, overlapping, disjoint, touching, nested, identical, either
+/// orientation, collinear vertices, large and small coordinates.
+#[test]
+fn polygons_match_shapely() {
+    use anylabel::polygon::{Point, area, contains, iou};
+
+    fn star(n: usize, cx: f64, cy: f64, r0: f64, r1: f64, seed: u64) -> Vec<Point> {
+        let mut s = seed | 1;
+        let mut rnd = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|i| {
+                let t = (i as f64 + 0.7 * rnd()) / n as f64 * std::f64::consts::TAU;
+                let r = r0 + (r1 - r0) * rnd();
+                [cx + r * t.cos(), cy + r * t.sin()]
+            })
+            .collect()
+    }
+    let rect =
+        |x: f64, y: f64, w: f64, h: f64| vec![[x, y], [x + w, y], [x + w, y + h], [x, y + h]];
+    let c_shape = vec![
+        [0.0, 0.0],
+        [3.0, 0.0],
+        [3.0, 1.0],
+        [1.0, 1.0],
+        [1.0, 2.0],
+        [3.0, 2.0],
+        [3.0, 3.0],
+        [0.0, 3.0],
+    ];
+    let mut pairs: Vec<(Vec<Point>, Vec<Point>)> = vec![
+        (rect(0.0, 0.0, 2.0, 2.0), rect(1.0, 0.0, 2.0, 2.0)),
+        (rect(0.0, 0.0, 2.0, 2.0), rect(5.0, 5.0, 1.0, 1.0)),
+        (rect(0.0, 0.0, 2.0, 2.0), rect(2.0, 0.0, 2.0, 2.0)), // touching
+        (rect(0.0, 0.0, 4.0, 4.0), rect(1.0, 1.0, 1.0, 1.0)), // nested
+        (c_shape.clone(), rect(0.0, 0.0, 3.0, 3.0)),
+        (c_shape.clone(), rect(1.5, 0.5, 1.0, 2.0)), // the notch
+        (c_shape.iter().rev().copied().collect(), c_shape.clone()), // clockwise, identical
+        (
+            vec![[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [2.0, 2.0], [0.0, 2.0]],
+            rect(1.0, 1.0, 2.0, 2.0),
+        ), // collinear
+        (
+            rect(1000.0, 2000.0, 3000.0, 1500.0),
+            star(30, 2500.0, 2700.0, 300.0, 1200.0, 7),
+        ),
+        (rect(0.0, 0.0, 0.01, 0.02), rect(0.005, 0.0, 0.01, 0.02)),
+    ];
+    for seed in 0..30u64 {
+        pairs.push((
+            star(5 + (seed as usize % 25), 0.0, 0.0, 10.0, 50.0, seed * 2 + 1),
+            star(
+                4 + (seed as usize % 13),
+                15.0 - seed as f64,
+                5.0,
+                5.0,
+                40.0,
+                seed * 2 + 2,
+            ),
+        ));
+    }
+    let points: Vec<(Vec<Point>, Point)> = vec![
+        (c_shape.clone(), [0.5, 1.5]),
+        (c_shape.clone(), [2.0, 1.5]),
+        (c_shape.clone(), [3.0, 0.5]), // on the boundary
+        (rect(0.0, 0.0, 2.0, 2.0), [2.0, 2.0]),
+        (star(12, 0.0, 0.0, 10.0, 50.0, 3), [0.0, 0.0]),
+        (star(12, 0.0, 0.0, 10.0, 50.0, 3), [45.0, 3.0]),
+        (star(12, 0.0, 0.0, 10.0, 50.0, 3), [-30.0, 20.0]),
+    ];
+    let input = serde_json::json!({"pairs": pairs, "points": points});
+    let mut child = Command::new(python())
+        .arg(common::root().join("tests/python/polygons.py"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * (1.0 + b.abs());
+    for (k, ((a, b), t)) in pairs
+        .iter()
+        .zip(theirs["pairs"].as_array().unwrap())
+        .enumerate()
+    {
+        let t: Vec<f64> = t
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let ours = [area(a), area(b), iou(a, b)];
+        assert!(
+            close(ours[0], t[0]) && close(ours[1], t[1]) && close(ours[2], t[2]),
+            "pair {k}: ours {ours:?}, Shapely {t:?}"
+        );
+        assert!(close(iou(b, a), t[2]), "pair {k}: IoU is not symmetric");
+    }
+    for (k, ((p, q), t)) in points
+        .iter()
+        .zip(theirs["points"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(contains(p, *q), t.as_bool().unwrap(), "point {k}: {q:?}");
+    }
+}

@@ -19,6 +19,12 @@ PINS = {
     "protobuf": "7.36.2",
     # The reference letterbox, JPEG decoder and NMS.
     "opencv-python-headless": "5.0.0.93",
+    # ONNX graphs for the ONNX Runtime NMS peer (bench/nms_peers.py), and its dependencies.
+    "onnx": "1.23.2",
+    "ml-dtypes": "0.6.0",
+    "typing-extensions": "4.16.0",
+    # Exact polygon areas and IoU, the reference for src/polygon.rs.
+    "shapely": "2.2.0",
 }
 
 
