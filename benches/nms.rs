@@ -1,5 +1,5 @@
 //! NMS: anylabel's against the `powerboxesrs` crate's (plain and R-tree), on the same
-//! clustered boxes, one class, IoU 0.45, at 1k, 10k and 100k boxes.
+//! clustered boxes with distinct scores, one class, IoU 0.45, at 1k, 10k and 100k boxes.
 //!
 //! ```text
 //! cargo bench --bench nms
@@ -24,14 +24,20 @@ fn clustered(n: usize, seed: u64) -> Candidates {
     let centres: Vec<(f32, f32, f32)> = (0..clusters)
         .map(|_| (rnd() * extent, rnd() * extent, 30.0 + rnd() * 60.0))
         .collect();
+    // Distinct scores (a shuffled ramp), so that no tie-breaking rule decides the kept set
+    // and ours can be compared with powerboxes', which breaks ties differently.
+    let mut ranks: Vec<usize> = (1..=n).collect();
+    for i in (1..n).rev() {
+        ranks.swap(i, ((rnd() * (i + 1) as f32) as usize).min(i));
+    }
     let mut c = Candidates::default();
-    for _ in 0..n {
+    for rank in ranks {
         let (cx, cy, size) = centres[((rnd() * clusters as f32) as usize).min(clusters - 1)];
         let (x, y) = (cx + (rnd() - 0.5) * 16.0, cy + (rnd() - 0.5) * 16.0);
         let (w, h) = (size * (0.9 + 0.2 * rnd()), size * (0.9 + 0.2 * rnd()));
         c.push(
             [x - w / 2.0, y - h / 2.0, x + w / 2.0, y + h / 2.0],
-            rnd(),
+            rank as f32 / (n + 1) as f32,
             0,
         );
     }
@@ -149,6 +155,13 @@ fn postprocess(cr: &mut Criterion) {
                 decoder.decode(head, &out, [1, 84, 8400], 0, &params, &mut c);
                 nms.run(&c, &p, &mut keep);
                 keep.len()
+            })
+        });
+        group.bench_function(BenchmarkId::new("decode_only_conf", conf), |b| {
+            b.iter(|| {
+                c.clear();
+                decoder.decode(head, &out, [1, 84, 8400], 0, &params, &mut c);
+                c.len()
             })
         });
         eprintln!("conf {conf}: {} candidates, {} kept", c.len(), keep.len());

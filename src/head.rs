@@ -177,7 +177,6 @@ impl DecodeParams {
 #[derive(Debug, Default)]
 pub struct Decoder {
     best: Vec<f32>,
-    best_class: Vec<u32>,
 }
 
 impl Decoder {
@@ -209,23 +208,21 @@ impl Decoder {
         p: &DecodeParams,
         out: &mut Candidates,
     ) {
-        // Column-major over anchors: find each anchor's best class one class row at a
-        // time, so the inner loop runs over contiguous memory and vectorises.
+        // Two passes. First each anchor's best score, one class row at a time over blocks of
+        // anchors, so the inner loop runs over contiguous memory, vectorises to `maxps`, and
+        // the running maxima stay in L1. `if s > best` keeps the first maximum and never
+        // replaces a NaN, as a strict comparison does. Then, for the few anchors above
+        // --conf only, the first class that reaches that best score.
+        const BLOCK: usize = 2048;
         self.best.clear();
         self.best.extend_from_slice(&one[4 * n..5 * n]);
-        self.best_class.clear();
-        self.best_class.resize(n, 0);
-        for c in 1..classes {
-            let row = &one[(4 + c) * n..(5 + c) * n];
-            for ((best, cls), &s) in self
-                .best
-                .iter_mut()
-                .zip(self.best_class.iter_mut())
-                .zip(row)
-            {
-                if s > *best {
-                    *best = s;
-                    *cls = c as u32;
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            let best = &mut self.best[start..end];
+            for c in 1..classes {
+                let row = &one[(4 + c) * n + start..(4 + c) * n + end];
+                for (b, &s) in best.iter_mut().zip(row) {
+                    *b = if s > *b { s } else { *b };
                 }
             }
         }
@@ -234,7 +231,9 @@ impl Decoder {
             if score <= p.conf || score.is_nan() {
                 continue;
             }
-            let class = self.best_class[i];
+            let class = (0..classes)
+                .find(|&c| one[(4 + c) * n + i] == score)
+                .unwrap_or(0) as u32;
             if !p.allows(class as usize) {
                 continue;
             }
@@ -364,6 +363,56 @@ mod tests {
         assert!(Head::recognise(&s(&[1, 300, 7]), &hints(Some("yolov10"), None)).is_err());
         assert!(Head::recognise(&s(&[1, 25200, 85]), &hints(None, Some(3))).is_err());
         assert!(Head::recognise(&[Some(1), None, None], &hints(None, None)).is_err());
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The two-pass YOLOv8 decode picks, per anchor, what a plain strict argmax over
+        /// the classes picks: the first maximum, ties included, NaN scores never.
+        #[test]
+        fn yolov8_decode_equals_a_plain_argmax(
+            (classes, anchors, scores) in (1usize..6, 1usize..3000).prop_flat_map(|(c, a)| {
+                (Just(c), Just(a), proptest::collection::vec(prop_oneof![
+                    8 => (0u8..8).prop_map(|v| v as f32 / 8.0),
+                    1 => Just(f32::NAN),
+                ], c * a))
+            }),
+            conf in 0f32..0.9,
+        ) {
+            let mut out = Vec::with_capacity((4 + classes) * anchors);
+            for k in 0..4 * anchors {
+                out.push((k % 97) as f32 + 1.0);
+            }
+            out.extend_from_slice(&scores);
+            let mut c = Candidates::default();
+            let p = DecodeParams { conf, allowed: None };
+            Decoder::default().decode(
+                Head::Yolov8 { classes, extra: 0 },
+                &out,
+                [1, 4 + classes, anchors],
+                0,
+                &p,
+                &mut c,
+            );
+            let mut want = (Vec::new(), Vec::new());
+            for i in 0..anchors {
+                let (mut best, mut class) = (scores[i], 0u32);
+                for k in 1..classes {
+                    let s = scores[k * anchors + i];
+                    if s > best {
+                        best = s;
+                        class = k as u32;
+                    }
+                }
+                if best > conf {
+                    want.0.push(best);
+                    want.1.push(class);
+                }
+            }
+            prop_assert_eq!(&c.scores, &want.0);
+            prop_assert_eq!(&c.classes, &want.1);
+        }
     }
 
     #[test]
