@@ -342,7 +342,7 @@ mod tests {
         let far: Vec<Point> = SQUARE.iter().map(|p| [p[0] + 10.0, p[1]]).collect();
         assert_eq!(iou(&SQUARE, &far), 0.0);
         assert_eq!(iou(&SQUARE, &[[0.0, 0.0], [1.0, 1.0]]), 0.0);
-        // Concave against convex goes through geo: the C covers 7 of the 9-unit square.
+        // Concave against convex goes through the triangulation: the C covers 7 of the 9-unit square.
         let c = [
             [0.0, 0.0],
             [3.0, 0.0],
