@@ -95,7 +95,7 @@ fn main() -> anyhow::Result<()> {
         .run(&batches[0], [n, 3, h as usize, w as usize], &mut Vec::new())?; // warm-up
 
     let opts = InferOptions {
-        inputs: vec![Input::Dir(dir.clone().into())],
+        inputs: vec![Input::Dir(dir.clone().into())].into(),
         conf: 0.25,
         iou: 0.45,
         max_det: 300,

@@ -44,6 +44,14 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;scan' {
+            [CompletionResult]::new('--from-file', '--from-file', [CompletionResultType]::ParameterName, 'Also read the paths listed in this file (one a line, or NUL-separated)')
+            [CompletionResult]::new('--max-depth', '--max-depth', [CompletionResultType]::ParameterName, 'Descend at most N folders below each folder given (1: its own files only)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders matching this glob (against the path below the folder given, and against the name alone), e.g. ''*_thumb.jpg'' or ''cache''. Repeatable')
+            [CompletionResult]::new('--ext', '--ext', [CompletionResultType]::ParameterName, 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
+            [CompletionResult]::new('--follow-links', '--follow-links', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
+            [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Separate paths with NUL instead of newline (for `xargs -0`; names may hold newlines)')
+            [CompletionResult]::new('--print0', '--print0', [CompletionResultType]::ParameterName, 'Separate paths with NUL instead of newline (for `xargs -0`; names may hold newlines)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
@@ -54,12 +62,18 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;preload' {
+            [CompletionResult]::new('--from-file', '--from-file', [CompletionResultType]::ParameterName, 'Also read the paths listed in this file (one a line, or NUL-separated)')
+            [CompletionResult]::new('--max-depth', '--max-depth', [CompletionResultType]::ParameterName, 'Descend at most N folders below each folder given (1: its own files only)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders matching this glob (against the path below the folder given, and against the name alone), e.g. ''*_thumb.jpg'' or ''cache''. Repeatable')
+            [CompletionResult]::new('--ext', '--ext', [CompletionResultType]::ParameterName, 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Also report how many images already have results for this model in the cache')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Also report how many images already have results for this model in the cache')
             [CompletionResult]::new('--imgsz', '--imgsz', [CompletionResultType]::ParameterName, 'With --model: the input size the results would be at')
             [CompletionResult]::new('--iou', '--iou', [CompletionResultType]::ParameterName, 'With --model: the NMS IoU the results would be at')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that read and decode (0: one per CPU)')
             [CompletionResult]::new('--max-pixels', '--max-pixels', [CompletionResultType]::ParameterName, 'Images with more pixels than this count as undecodable, as in `infer`')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
+            [CompletionResult]::new('--follow-links', '--follow-links', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
             [CompletionResult]::new('--agnostic', '--agnostic', [CompletionResultType]::ParameterName, 'With --model: results of class-agnostic NMS')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
@@ -71,6 +85,10 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;infer' {
+            [CompletionResult]::new('--from-file', '--from-file', [CompletionResultType]::ParameterName, 'Also read the paths listed in this file (one a line, or NUL-separated)')
+            [CompletionResult]::new('--max-depth', '--max-depth', [CompletionResultType]::ParameterName, 'Descend at most N folders below each folder given (1: its own files only)')
+            [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders matching this glob (against the path below the folder given, and against the name alone), e.g. ''*_thumb.jpg'' or ''cache''. Repeatable')
+            [CompletionResult]::new('--ext', '--ext', [CompletionResultType]::ParameterName, 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'The model: a .onnx file, a model config .yaml, or a catalogue name')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'The model: a .onnx file, a model config .yaml, or a catalogue name')
             [CompletionResult]::new('--imgsz', '--imgsz', [CompletionResultType]::ParameterName, 'Input size: N for N×N, or H,W. Default: the model''s fixed size, else the config''s, else 640')
@@ -86,6 +104,8 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. Only the CPU is built so far; auto picks it')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
+            [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
+            [CompletionResult]::new('--follow-links', '--follow-links', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
             [CompletionResult]::new('--agnostic', '--agnostic', [CompletionResultType]::ParameterName, 'Let boxes of different classes suppress each other in NMS')
             [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Neither read nor write the result cache (~/.anylabeling/cache.db, or ANYLABEL_CACHE; ANYLABEL_CACHE=off is the same as this flag)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')

@@ -40,20 +40,35 @@ complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "runtime" -d 'Find
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "cache" -d 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -l from-file -d 'Also read the paths listed in this file (one a line, or NUL-separated)' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -l max-depth -d 'Descend at most N folders below each folder given (1: its own files only)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -l exclude -d 'Leave out files and folders matching this glob (against the path below the folder given, and against the name alone), e.g. \'*_thumb.jpg\' or \'cache\'. Repeatable' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -l ext -d 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s L -l follow-links -d 'Follow links to folders (a link that leads back to a folder above is reported, not followed)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s 0 -l print0 -d 'Separate paths with NUL instead of newline (for `xargs -0`; names may hold newlines)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
 complete -c anylabel -n "__fish_anylabel_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l from-file -d 'Also read the paths listed in this file (one a line, or NUL-separated)' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l max-depth -d 'Descend at most N folders below each folder given (1: its own files only)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l exclude -d 'Leave out files and folders matching this glob (against the path below the folder given, and against the name alone), e.g. \'*_thumb.jpg\' or \'cache\'. Repeatable' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l ext -d 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s m -l model -d 'Also report how many images already have results for this model in the cache' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l imgsz -d 'With --model: the input size the results would be at' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l iou -d 'With --model: the NMS IoU the results would be at' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l workers -d 'Threads that read and decode (0: one per CPU)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l max-pixels -d 'Images with more pixels than this count as undecodable, as in `infer`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s L -l follow-links -d 'Follow links to folders (a link that leads back to a folder above is reported, not followed)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l agnostic -d 'With --model: results of class-agnostic NMS'
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
 complete -c anylabel -n "__fish_anylabel_using_subcommand preload" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l from-file -d 'Also read the paths listed in this file (one a line, or NUL-separated)' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l max-depth -d 'Descend at most N folders below each folder given (1: its own files only)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l exclude -d 'Leave out files and folders matching this glob (against the path below the folder given, and against the name alone), e.g. \'*_thumb.jpg\' or \'cache\'. Repeatable' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l ext -d 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s m -l model -d 'The model: a .onnx file, a model config .yaml, or a catalogue name' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l imgsz -d 'Input size: N for N×N, or H,W. Default: the model\'s fixed size, else the config\'s, else 640' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l conf -d 'Keep detections with a score above this. Default: the config\'s, else 0.25' -r
@@ -70,6 +85,7 @@ cpu\t'ONNX Runtime\'s CPU provider'
 cuda\t'ONNX Runtime\'s CUDA provider. [not built yet]'
 trt\t'ONNX Runtime\'s TensorRT provider. [not built yet]'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s o -l output -d 'Write the records to this file (atomically, when the run ends) instead of stdout' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s L -l follow-links -d 'Follow links to folders (a link that leads back to a folder above is reported, not followed)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l agnostic -d 'Let boxes of different classes suppress each other in NMS'
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l no-cache -d 'Neither read nor write the result cache (~/.anylabeling/cache.db, or ANYLABEL_CACHE; ANYLABEL_CACHE=off is the same as this flag)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'

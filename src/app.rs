@@ -21,7 +21,7 @@ use crate::engine::{Engine, EngineOptions, ModelFacts, ModelInfo};
 use crate::home::Home;
 use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, JsonLines, Sink, Summary};
 use crate::progress::{self, Verbosity};
-use crate::scan::{Input, scan};
+use crate::scan::{Input, Sources, WalkOptions, scan};
 use crate::{catalogue, exit_codes, fetch, model, runtime};
 
 /// Runs the command and returns the process exit code.
@@ -71,25 +71,55 @@ fn not_built(command: &str, work: &str) -> Result<u8> {
     )
 }
 
-fn parse_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
-    let inputs: Vec<Input> = paths
+fn parse_inputs(paths: &[PathBuf], walk: &crate::cli::WalkArgs) -> Result<Sources> {
+    let mut inputs: Vec<Input> = paths
         .iter()
         .map(|p| Input::parse(p).map_err(|e| anyhow!("input {e}")))
         .collect::<Result<_>>()?;
     if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
         bail!("- (stdin) may be given only once");
     }
-    Ok(inputs)
+    for list in &walk.from_file {
+        if list.as_os_str() == "-" {
+            if inputs.contains(&Input::Stdin) {
+                bail!("- (stdin) may be given only once");
+            }
+            inputs.push(Input::Stdin);
+        } else if !list.is_file() {
+            bail!("--from-file {}: no such file", list.display());
+        } else {
+            inputs.push(Input::List(list.clone()));
+        }
+    }
+    let walk = WalkOptions {
+        max_depth: walk.max_depth.map(|d| d as usize),
+        exclude: WalkOptions::exclude_globs(&walk.exclude).map_err(|e| anyhow!(e))?,
+        extensions: (!walk.ext.is_empty()).then(|| {
+            walk.ext
+                .iter()
+                .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+                .collect()
+        }),
+        follow_links: walk.follow_links,
+        threads: 0,
+    };
+    Ok(Sources { inputs, walk })
 }
 
 fn scan_command(args: ScanArgs) -> Result<u8> {
-    let inputs = parse_inputs(&args.inputs)?;
+    use std::os::unix::ffi::OsStrExt;
+    let inputs = parse_inputs(&args.inputs, &args.walk)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut errors = 0;
+    let end = if args.print0 { b'\0' } else { b'\n' };
     for found in scan(inputs) {
         match found {
-            Ok(item) => writeln!(out, "{}", item.path.display())?,
+            Ok(item) => {
+                // The path's bytes as they are, so a name that is not UTF-8 can be read back.
+                out.write_all(item.path.as_os_str().as_bytes())?;
+                out.write_all(&[end])?;
+            }
             Err(e) => {
                 errors += 1;
                 tracing::warn!("{}: {}", e.path.display(), e.reason);
@@ -246,7 +276,7 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
 }
 
 fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
-    let inputs = parse_inputs(&args.inputs)?;
+    let inputs = parse_inputs(&args.inputs, &args.walk)?;
     let home = Home::from_env()?;
     let path = Cache::default_path(&home).ok_or_else(|| {
         anyhow!("preload fills the cache, and the cache is off (ANYLABEL_CACHE=off)")
@@ -268,7 +298,7 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
             };
             let size = info.input_size(args.imgsz.or(config_size))?;
             let opts = InferOptions {
-                inputs: Vec::new(),
+                inputs: Sources::default(),
                 conf: 0.25,
                 iou: args.iou.or(config.nms_threshold).unwrap_or(0.45),
                 max_det: 300,
@@ -536,7 +566,7 @@ fn infer_command(args: InferArgs, offline: bool) -> Result<u8> {
         );
     }
     let stop = stop_flag();
-    let inputs = parse_inputs(&args.inputs)?;
+    let inputs = parse_inputs(&args.inputs, &args.walk)?;
     let output = Output::open(args.output.as_deref())?;
     let home = Home::from_env()?;
     let config_file = Config::load(&home)?;
@@ -726,7 +756,7 @@ fn resolve_classes(list: &[String], names: &[String]) -> Result<Vec<u32>> {
         .collect()
 }
 
-fn progress_bar(inputs: &[Input]) -> ProgressBar {
+fn progress_bar(inputs: &Sources) -> ProgressBar {
     if !progress::enabled() {
         return ProgressBar::hidden();
     }
@@ -738,9 +768,9 @@ fn progress_bar(inputs: &[Input]) -> ProgressBar {
     progress::activate(&bar);
     // Count the images in the background so that the bar has a length; a list on stdin
     // can be read only once, so then the bar just counts.
-    if !inputs.contains(&Input::Stdin) {
+    if !inputs.reads_stdin() {
         let counter = bar.clone();
-        let inputs = inputs.to_vec();
+        let inputs = inputs.clone();
         std::thread::spawn(move || {
             let mut n = 0u64;
             for found in scan(inputs) {

@@ -137,9 +137,13 @@ pub enum NmsFormat {
 
 #[derive(Debug, Args)]
 pub struct PreloadArgs {
-    /// Folders to walk, image files, or - for a list of paths on stdin (one a line).
-    #[arg(required = true, value_name = "DIR|FILE|-")]
+    /// Folders to walk, image files, or - for a list of paths on stdin (one a line, or
+    /// NUL-separated).
+    #[arg(required_unless_present = "from_file", value_name = "DIR|FILE|-")]
     pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub walk: WalkArgs,
 
     /// Also report how many images already have results for this model in the cache.
     #[arg(short, long, value_name = "MODEL")]
@@ -190,11 +194,46 @@ pub struct NotBuilt {
     pub args: Vec<String>,
 }
 
+/// How inputs are found; shared by `scan`, `preload` and `infer`.
+#[derive(Debug, Args)]
+pub struct WalkArgs {
+    /// Also read the paths listed in this file (one a line, or NUL-separated).
+    #[arg(long, value_name = "LIST")]
+    pub from_file: Vec<PathBuf>,
+
+    /// Descend at most N folders below each folder given (1: its own files only).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_depth: Option<u32>,
+
+    /// Leave out files and folders matching this glob (against the path below the folder
+    /// given, and against the name alone), e.g. '*_thumb.jpg' or 'cache'. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// Pick up only files with these extensions (any case), instead of the common image
+    /// ones: --ext jpg,png.
+    #[arg(long, value_name = "EXT", value_delimiter = ',')]
+    pub ext: Vec<String>,
+
+    /// Follow links to folders (a link that leads back to a folder above is reported,
+    /// not followed).
+    #[arg(short = 'L', long)]
+    pub follow_links: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Folders to walk, image files, or - for a list of paths on stdin (one a line).
-    #[arg(required = true, value_name = "DIR|FILE|-")]
+    /// Folders to walk, image files, or - for a list of paths on stdin (one a line, or
+    /// NUL-separated).
+    #[arg(required_unless_present = "from_file", value_name = "DIR|FILE|-")]
     pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub walk: WalkArgs,
+
+    /// Separate paths with NUL instead of newline (for `xargs -0`; names may hold newlines).
+    #[arg(short = '0', long = "print0")]
+    pub print0: bool,
 }
 
 const INFER_AFTER_HELP: &str = "\
@@ -214,9 +253,13 @@ Examples:
 
 #[derive(Debug, Args)]
 pub struct InferArgs {
-    /// Folders to walk, image files, or - for a list of paths on stdin (one a line).
-    #[arg(required = true, value_name = "DIR|FILE|-")]
+    /// Folders to walk, image files, or - for a list of paths on stdin (one a line, or
+    /// NUL-separated).
+    #[arg(required_unless_present = "from_file", value_name = "DIR|FILE|-")]
     pub inputs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub walk: WalkArgs,
 
     /// The model: a .onnx file, a model config .yaml, or a catalogue name.
     #[arg(short, long, value_name = "MODEL")]

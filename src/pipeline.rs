@@ -37,12 +37,12 @@ use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
 use crate::nms::{Candidates, Nms, NmsParams};
 use crate::record::{Detection, Record};
-use crate::scan::{Input, Item, ScanError, scan};
+use crate::scan::{Item, ScanError, Sources, scan};
 
 /// Everything `infer` needs besides the model and the cache.
 #[derive(Debug, Clone)]
 pub struct InferOptions {
-    pub inputs: Vec<Input>,
+    pub inputs: Sources,
     pub conf: f32,
     pub iou: f32,
     pub max_det: usize,
@@ -345,7 +345,7 @@ pub fn run(
 }
 
 fn feed(
-    inputs: Vec<Input>,
+    inputs: Sources,
     pool: &rayon::ThreadPool,
     pending: Sender<Pending>,
     recycled: Receiver<Vec<f32>>,

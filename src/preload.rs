@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::cache::{self, Batch, Cache, Content, FileStamp, ImageFacts};
 use crate::decode::{DecodeErrorKind, DecodeOptions, decode_bytes, read_file};
-use crate::scan::{Input, scan};
+use crate::scan::{Sources, scan};
 
 /// What a preload found.
 #[derive(Debug, Default, Clone)]
@@ -46,7 +46,7 @@ enum One {
 /// Preloads every image of `inputs` into `cache`, calling `on_bad` for each file that will
 /// not decode, as it is found.
 pub fn preload(
-    inputs: Vec<Input>,
+    inputs: Sources,
     cache: &mut Cache,
     opts: &DecodeOptions,
     workers: usize,

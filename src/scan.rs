@@ -1,14 +1,19 @@
 //! Finding the images to label: folders walked recursively in sorted order, files taken
-//! as given, or a list of paths on stdin.
+//! as given, or a list of paths (on stdin or in a file).
 //!
-//! The walk is lazy, so the first image is labelled while the rest of a ten-million-file
-//! tree is still being listed. Order is stable (sorted by file name within each folder,
-//! folders depth-first), so two runs over the same tree write their records in the same
-//! order.
+//! The walk is lazy and parallel (`jwalk`: folders are read by a pool of threads, and
+//! their entries streamed in order), so the first image is labelled while the rest of a
+//! ten-million-file tree is still being listed. Order is stable — sorted by file name
+//! (byte order) within each folder, folders depth-first, where they sort — so two runs over
+//! the same tree write their records in the same order.
 
 use std::ffi::OsStr;
 use std::io::BufRead;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
 
 /// File extensions the walk picks up, lower case. The last four are formats we cannot
 /// decode: they are listed so that their records say so instead of vanishing silently.
@@ -47,8 +52,10 @@ pub enum Input {
     Dir(PathBuf),
     /// A file, labelled whatever its extension.
     File(PathBuf),
-    /// `-`: a list of paths on stdin, one a line.
+    /// `-`: a list of paths on stdin.
     Stdin,
+    /// `--from-file LIST`: a list of paths in a file.
+    List(PathBuf),
 }
 
 impl Input {
@@ -65,13 +72,82 @@ impl Input {
     }
 }
 
+/// How folders are walked.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Descend at most this many folders below the root (1: the root's own files only).
+    pub max_depth: Option<usize>,
+    /// Files and folders to leave out, matched against the path relative to the root
+    /// and against the name alone; a folder left out is not read at all.
+    pub exclude: Option<Arc<GlobSet>>,
+    /// The extensions to pick up (lower case, no dot) instead of [`IMAGE_EXTENSIONS`].
+    pub extensions: Option<Vec<String>>,
+    /// Follow links to folders (a link back to a folder above is an error, not a loop).
+    pub follow_links: bool,
+    /// Threads reading folders; 0: one per CPU.
+    pub threads: usize,
+}
+
+impl WalkOptions {
+    /// Compiles `--exclude` globs; an invalid one is an error naming it.
+    pub fn exclude_globs(globs: &[String]) -> Result<Option<Arc<GlobSet>>, String> {
+        if globs.is_empty() {
+            return Ok(None);
+        }
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            b.add(Glob::new(g).map_err(|e| format!("--exclude {g}: {e}"))?);
+        }
+        b.build()
+            .map(|s| Some(Arc::new(s)))
+            .map_err(|e| e.to_string())
+    }
+
+    fn wants(&self, path: &Path) -> bool {
+        match &self.extensions {
+            None => has_image_extension(path),
+            Some(exts) => path
+                .extension()
+                .and_then(OsStr::to_str)
+                .is_some_and(|e| exts.iter().any(|x| x.eq_ignore_ascii_case(e))),
+        }
+    }
+
+    fn excluded(&self, relative: &Path) -> bool {
+        self.exclude.as_ref().is_some_and(|g| {
+            g.is_match(relative) || relative.file_name().is_some_and(|n| g.is_match(n))
+        })
+    }
+}
+
+/// The inputs of one run and how to walk their folders.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    pub inputs: Vec<Input>,
+    pub walk: WalkOptions,
+}
+
+impl Sources {
+    /// Whether a list is read from stdin (which can be read only once).
+    pub fn reads_stdin(&self) -> bool {
+        self.inputs.contains(&Input::Stdin)
+    }
+}
+
+impl From<Vec<Input>> for Sources {
+    fn from(inputs: Vec<Input>) -> Sources {
+        Sources {
+            inputs,
+            walk: WalkOptions::default(),
+        }
+    }
+}
+
 /// Walks the inputs in order and yields each image, or each problem met on the way.
-pub fn scan(inputs: Vec<Input>) -> impl Iterator<Item = Result<Item, ScanError>> {
+pub fn scan(sources: impl Into<Sources>) -> impl Iterator<Item = Result<Item, ScanError>> {
+    let Sources { inputs, walk } = sources.into();
     // Paths are relative to the root only when there is exactly one input and it is a folder.
-    let single_root = match inputs.as_slice() {
-        [Input::Dir(d)] => Some(d.clone()),
-        _ => None,
-    };
+    let single_root = matches!(inputs.as_slice(), [Input::Dir(_)]);
     inputs.into_iter().flat_map(
         move |input| -> Box<dyn Iterator<Item = Result<Item, ScanError>>> {
             match input {
@@ -79,67 +155,137 @@ pub fn scan(inputs: Vec<Input>) -> impl Iterator<Item = Result<Item, ScanError>>
                     let name = display_name(&path);
                     Box::new(std::iter::once(Ok(Item { path, name })))
                 }
-                Input::Dir(dir) => Box::new(walk_dir(dir, single_root.is_some())),
+                Input::Dir(dir) => Box::new(walk_dir(dir, single_root, walk.clone())),
                 Input::Stdin => Box::new(read_list(std::io::stdin().lock())),
+                Input::List(path) => match std::fs::File::open(&path) {
+                    Ok(f) => Box::new(read_list(std::io::BufReader::new(f))),
+                    Err(e) => Box::new(std::iter::once(Err(ScanError {
+                        reason: format!("cannot read the list: {e}"),
+                        path,
+                    }))),
+                },
             }
         },
     )
 }
 
-/// Walks one folder, sorted, following no links to folders.
-pub fn walk_dir(dir: PathBuf, relative: bool) -> impl Iterator<Item = Result<Item, ScanError>> {
+/// Walks one folder in parallel, yielding its images in sorted order.
+pub fn walk_dir(
+    dir: PathBuf,
+    relative: bool,
+    opts: WalkOptions,
+) -> impl Iterator<Item = Result<Item, ScanError>> {
     let root = dir.clone();
-    walkdir::WalkDir::new(&dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(move |entry| match entry {
-            Ok(e) => {
-                // Files, and links to files: a link is read through when it is decoded.
-                if e.file_type().is_dir() || !has_image_extension(e.path()) {
-                    return None;
-                }
-                let path = e.into_path();
-                let name = if relative {
-                    path.strip_prefix(&root)
-                        .map(display_name)
-                        .unwrap_or_else(|_| display_name(&path))
-                } else {
-                    display_name(&path)
-                };
-                Some(Ok(Item { path, name }))
+    let threads = if opts.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        opts.threads
+    };
+    let opts = Arc::new(opts);
+    let prune = opts.clone();
+    let prune_root = root.clone();
+    let mut walker = jwalk::WalkDir::new(&dir)
+        .sort(true)
+        .skip_hidden(false)
+        .follow_links(opts.follow_links)
+        .parallelism(jwalk::Parallelism::RayonNewPool(threads))
+        .process_read_dir(move |_, parent, _, children| {
+            // Leave out excluded entries before their folders are read.
+            if prune.exclude.is_some() {
+                let base = parent.strip_prefix(&prune_root).unwrap_or(parent);
+                children.retain(|c| match c {
+                    Ok(e) => !prune.excluded(&base.join(&e.file_name)),
+                    Err(_) => true,
+                });
             }
-            Err(e) => {
-                let path = e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| root.clone());
-                let reason = match e.io_error() {
-                    Some(io) => io.to_string(),
-                    None => e.to_string(),
-                };
-                Some(Err(ScanError { path, reason }))
-            }
-        })
-}
-
-/// Reads a list of paths, one a line; blank lines are skipped.
-pub fn read_list(reader: impl BufRead + 'static) -> impl Iterator<Item = Result<Item, ScanError>> {
-    reader.lines().filter_map(|line| match line {
-        Ok(l) => {
-            let l = l.trim_end_matches('\r');
-            if l.trim().is_empty() {
+        });
+    if let Some(depth) = opts.max_depth {
+        walker = walker.max_depth(depth);
+    }
+    walker.into_iter().filter_map(move |entry| match entry {
+        Ok(e) => {
+            // Files, and links to files: a link is read through when it is decoded.
+            if e.file_type().is_dir() || e.depth() == 0 {
                 return None;
             }
-            let path = PathBuf::from(l);
-            Some(Ok(Item {
-                name: l.to_string(),
-                path,
-            }))
+            let path = e.path();
+            if e.path_is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+                return None;
+            }
+            if !opts.wants(&path) {
+                return None;
+            }
+            let name = if relative {
+                path.strip_prefix(&root)
+                    .map(display_name)
+                    .unwrap_or_else(|_| display_name(&path))
+            } else {
+                display_name(&path)
+            };
+            Some(Ok(Item { path, name }))
         }
-        Err(e) => Some(Err(ScanError {
-            path: PathBuf::from("-"),
-            reason: format!("cannot read the list on stdin: {e}"),
-        })),
+        Err(e) => {
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| root.clone());
+            let reason = if e.loop_ancestor().is_some() {
+                format!(
+                    "a link loop: it leads back to {}",
+                    e.loop_ancestor().unwrap().display()
+                )
+            } else {
+                match e.io_error() {
+                    Some(io) => io.to_string(),
+                    None => e.to_string(),
+                }
+            };
+            Some(Err(ScanError { path, reason }))
+        }
+    })
+}
+
+/// Reads a list of paths: one a line, or NUL-separated when the list holds a NUL byte in
+/// its first 64 KiB (as `find -print0` and `anylabel scan -0` write). Paths are taken as
+/// bytes, so names that are not UTF-8 stay exact; blank lines are skipped.
+pub fn read_list(
+    mut reader: impl BufRead + 'static,
+) -> impl Iterator<Item = Result<Item, ScanError>> {
+    let sep = match reader.fill_buf() {
+        Ok(head) if head.contains(&0) => 0u8,
+        _ => b'\n',
+    };
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        loop {
+            if failed {
+                return None;
+            }
+            let mut buf = Vec::new();
+            match reader.by_ref().read_until(sep, &mut buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) => {
+                    failed = true;
+                    return Some(Err(ScanError {
+                        path: PathBuf::from("-"),
+                        reason: format!("cannot read the list: {e}"),
+                    }));
+                }
+            }
+            if buf.last() == Some(&sep) {
+                buf.pop();
+            }
+            if sep == b'\n' && buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            if buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let path = PathBuf::from(OsStr::from_bytes(&buf));
+            let name = display_name(&path);
+            return Some(Ok(Item { path, name }));
+        }
     })
 }
 
