@@ -33,7 +33,7 @@ complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "scan" -d 'List th
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU'
-complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "filter" -d 'Select records by class, confidence, count and box area. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "filter" -d 'Select records by class, confidence, count and box area (flags, rule files, presets)'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'
@@ -102,10 +102,40 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s q -l quiet -d 
 complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
 complete -c anylabel -n "__fish_anylabel_using_subcommand nms" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l class -d 'Detections of any of these classes (names or ids, comma-separated)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l all-classes -d 'Detections of each of these classes: the count applies to every class on its own' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l no-class -d 'No selected detection of these classes' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l min-conf -d 'Select detections scoring at least this' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l max-conf -d 'Select detections scoring at most this' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l min-count -d 'At least N selected detections (default 1)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l max-count -d 'At most N selected detections (from 0 when --min-count is not given)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l count -d 'Exactly N selected detections' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l min-area -d 'Select boxes of at least this area: a fraction of the image (0.01), 1%, or 500px' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l max-area -d 'Select boxes of at most this area: a fraction of the image (0.1), 10%, or 5000px' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l rules -d 'A rule file (JSON; see docs/filter.md)' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l preset -d 'A saved rule: ~/.anylabeling/presets/NAME.json' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l save-preset -d 'Save the rule the flags, --rules and --preset describe as preset NAME' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l keep -d 'What a matching record keeps: all its detections, or those that made it match' -r -f -a "all\t'The whole record'
+matching\t'Only the detections that made it match'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s o -l output -d 'Write to this file (atomically, when the run ends) instead of stdout' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s j -l jobs -d 'Threads that parse records (0: one per CPU)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s m -l model -d 'Label the inputs with this model first (as `infer`, through the result cache)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l imgsz -d 'As `infer --imgsz`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l conf -d 'As `infer --conf`: the detections labelling keeps (--min-conf then selects among them)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l iou -d 'As `infer --iou`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l max-det -d 'As `infer --max-det`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l classes -d 'As `infer --classes`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l batch -d 'As `infer --batch`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l workers -d 'As `infer --workers`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l list-presets -d 'List the saved presets and their rules, and exit'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l paths -d 'Print only the paths of the matching images'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l stats -d 'Print images read and matched, and detections per class in the matched set, on stdout (records then go only to -o)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l agnostic -d 'As `infer --agnostic`'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l no-cache -d 'As `infer --no-cache`'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
-complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
@@ -197,7 +227,7 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_s
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "filter" -d 'Select records by class, confidence, count and box area. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "filter" -d 'Select records by class, confidence, count and box area (flags, rule files, presets)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export bench runtime models cache help" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'

@@ -12,14 +12,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache::Cache;
 use crate::cli::{
-    Backend, CacheCommand, Cli, Command, InferArgs, ModelsCommand, NmsArgs, NmsFormat, PreloadArgs,
-    RuntimeCommand, ScanArgs,
+    Backend, CacheCommand, Cli, Command, FilterArgs, InferArgs, ModelsCommand, NmsArgs, NmsFormat,
+    PreloadArgs, RuntimeCommand, ScanArgs,
 };
 use crate::config::Config;
 use crate::decode::DecodeOptions;
 use crate::engine::{Engine, EngineOptions, ModelFacts, ModelInfo};
 use crate::home::Home;
-use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, JsonLines, Sink, Summary};
+use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Sink, Summary};
 use crate::progress::{self, Verbosity};
 use crate::scan::{Input, Sources, WalkOptions, scan};
 use crate::{catalogue, exit_codes, fetch, model, runtime};
@@ -41,7 +41,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Preload(args) => preload_command(args, cli.offline),
         Command::Cache(cmd) => cache_command(cmd),
         Command::Nms(args) => nms_command(args),
-        Command::Filter(_) => not_built("filter", "filter and export"),
+        Command::Filter(args) => filter_command(args, cli.offline),
         Command::Export(_) => not_built("export", "filter and export"),
         Command::Bench(_) => not_built("bench", "the benchmark suite"),
     };
@@ -555,6 +555,49 @@ fn remove_abandoned_partials(dir: &Path, name: &str, ours: &Path) {
 }
 
 fn infer_command(args: InferArgs, offline: bool) -> Result<u8> {
+    infer_into(args, offline, &mut AllRecords)
+}
+
+/// What `infer` does with each record: `infer` writes it; `filter <DIR> --model` tests it.
+trait RecordWriter {
+    /// Called once the model's class names are known, before any image is labelled.
+    fn check(&mut self, _class_names: &[String]) -> Result<()> {
+        Ok(())
+    }
+    fn write(&mut self, record: &crate::record::Record, out: &mut dyn Write)
+    -> std::io::Result<()>;
+}
+
+struct AllRecords;
+
+impl RecordWriter for AllRecords {
+    fn write(
+        &mut self,
+        record: &crate::record::Record,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        serde_json::to_writer(&mut *out, record)?;
+        out.write_all(b"\n")
+    }
+}
+
+/// A [`Sink`] that hands each record to a [`RecordWriter`].
+struct Through<'a, W: Write> {
+    out: W,
+    writer: &'a mut dyn RecordWriter,
+}
+
+impl<W: Write> Sink for Through<'_, W> {
+    fn write(&mut self, record: &crate::record::Record) -> std::io::Result<()> {
+        self.writer.write(record, &mut self.out)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> Result<u8> {
     if matches!(args.backend, Backend::Cuda | Backend::Trt) {
         bail!(
             "--backend {} is not built yet (GPU support comes with the CUDA and TensorRT work); use --backend cpu",
@@ -601,6 +644,7 @@ fn infer_command(args: InferArgs, offline: bool) -> Result<u8> {
         _ => None,
     };
     let size = info.input_size(args.imgsz.or(config_size))?;
+    writer.check(&info.class_names)?;
     let classes = match args.classes.as_ref().or(config.filter_classes.as_ref()) {
         Some(list) => Some(resolve_classes(list, &info.class_names)?),
         None => None,
@@ -667,17 +711,20 @@ fn infer_command(args: InferArgs, offline: bool) -> Result<u8> {
     let summary = match &output {
         Output::Stdout => {
             let stdout = std::io::stdout();
-            run(&mut JsonLines(BufWriter::with_capacity(
-                1 << 16,
-                stdout.lock(),
-            )))
+            run(&mut Through {
+                out: BufWriter::with_capacity(1 << 16, stdout.lock()),
+                writer,
+            })
         }
         Output::File { temp, .. } => {
             let file = temp
                 .as_file()
                 .try_clone()
                 .context("cannot write the output")?;
-            run(&mut JsonLines(BufWriter::with_capacity(1 << 16, file)))
+            run(&mut Through {
+                out: BufWriter::with_capacity(1 << 16, file),
+                writer,
+            })
         }
     };
     bar.finish_and_clear();
@@ -754,6 +801,210 @@ fn resolve_classes(list: &[String], names: &[String]) -> Result<Vec<u32>> {
             }
         })
         .collect()
+}
+
+fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
+    use crate::filter::{Filter, Flags, Keep, Print, Rule, Run, preset};
+    if args.list_presets {
+        let home = Home::from_env()?;
+        for (name, path) in preset::list(&home)? {
+            match read_rule_file(&path) {
+                Ok(rule) => println!("{name}\t{}", rule.to_json()),
+                Err(e) => println!("{name}\t(does not load: {e:#})"),
+            }
+        }
+        return Ok(exit_codes::SUCCESS);
+    }
+    let flags = Flags {
+        class: args.class,
+        all_classes: args.all_classes,
+        no_class: args.no_class,
+        min_conf: args.min_conf,
+        max_conf: args.max_conf,
+        min_count: args.min_count,
+        max_count: args.max_count,
+        count: args.count,
+        min_area: args.min_area,
+        max_area: args.max_area,
+    };
+    let mut rules = match flags.to_rule() {
+        Ok(rule) => Vec::from_iter(rule),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(exit_codes::USAGE);
+        }
+    };
+    if let Some(path) = &args.rules {
+        rules.push(read_rule_file(path)?);
+    }
+    if let Some(name) = &args.preset {
+        let home = Home::from_env()?;
+        let path = preset::path(&home, name)?;
+        if !path.exists() {
+            let names: Vec<String> = preset::list(&home)?.into_iter().map(|(n, _)| n).collect();
+            bail!(
+                "no preset is called {name} (in {}); the presets are: {}",
+                preset::dir(&home).display(),
+                if names.is_empty() {
+                    "(none yet; save one with --save-preset NAME)".to_string()
+                } else {
+                    names.join(", ")
+                }
+            );
+        }
+        rules.push(read_rule_file(&path)?);
+    }
+    let rule = match rules.len() {
+        0 => None,
+        1 => rules.pop(),
+        _ => Some(Rule::And(rules)),
+    };
+    if let Some(name) = &args.save_preset {
+        let Some(rule) = &rule else {
+            bail!(
+                "--save-preset {name} needs a rule to save: give flags such as --class, or --rules FILE"
+            );
+        };
+        let path = preset::save(&Home::from_env()?, name, rule)?;
+        progress::note(&format!("saved preset {name} as {}", path.display()));
+        if args.inputs.is_empty() {
+            return Ok(exit_codes::SUCCESS);
+        }
+    }
+    let filter = Filter {
+        rule,
+        keep: match args.keep {
+            crate::cli::FilterKeep::All => Keep::All,
+            crate::cli::FilterKeep::Matching => Keep::Matching,
+        },
+        print: if args.stats && args.output.is_none() {
+            Print::Nothing
+        } else if args.paths {
+            Print::Paths
+        } else {
+            Print::Records
+        },
+    };
+
+    if let Some(model) = args.model {
+        let infer = InferArgs {
+            inputs: args.inputs,
+            walk: Default::default(),
+            model,
+            imgsz: args.imgsz,
+            conf: args.conf,
+            iou: args.iou,
+            max_det: args.max_det,
+            classes: args.classes,
+            agnostic: args.agnostic,
+            batch: args.batch,
+            threads: 0,
+            workers: args.workers,
+            prefetch: None,
+            max_pixels: crate::decode::DEFAULT_MAX_PIXELS,
+            backend: Backend::Auto,
+            output: args.output,
+            no_cache: args.no_cache,
+        };
+        let mut writer = Filtering {
+            filter: &filter,
+            stats: crate::filter::Stats::default(),
+            want_stats: args.stats,
+        };
+        let code = infer_into(infer, offline, &mut writer)?;
+        if args.stats && code != exit_codes::INTERRUPTED {
+            writer.stats.write(&mut std::io::stdout().lock())?;
+        }
+        return Ok(code);
+    }
+
+    let output = Output::open(args.output.as_deref())?;
+    let stats = {
+        let stdout = std::io::stdout();
+        let mut out: Box<dyn Write> = match &output {
+            Output::Stdout => Box::new(BufWriter::with_capacity(1 << 16, stdout.lock())),
+            Output::File { temp, .. } => Box::new(BufWriter::with_capacity(
+                1 << 16,
+                temp.as_file()
+                    .try_clone()
+                    .context("cannot write the output")?,
+            )),
+        };
+        let mut run = Run::new(&filter, args.jobs, args.stats, &mut *out)?;
+        for input in &args.inputs {
+            if input.as_os_str() == "-" {
+                run.feed("<stdin>", std::io::stdin().lock())?;
+                continue;
+            }
+            let name = input.display().to_string();
+            match std::fs::File::open(input) {
+                Ok(f) => run.feed(&name, f)?,
+                Err(e) => {
+                    tracing::warn!("cannot read {name}: {e}");
+                    run.stats.unreadable += 1;
+                }
+            }
+        }
+        run.finish()?
+    };
+    if let Output::File { dest, temp } = output {
+        temp.as_file()
+            .sync_all()
+            .context("cannot write the output")?;
+        temp.persist(&dest)
+            .map_err(|e| anyhow!("cannot write {}: {}", dest.display(), e.error))?;
+    }
+    if args.stats {
+        stats.write(&mut std::io::stdout().lock())?;
+    }
+    Ok(if stats.bad_lines > 0 || stats.unreadable > 0 {
+        exit_codes::PARTIAL
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+/// A rule file, with errors at `file:line:column`.
+fn read_rule_file(path: &Path) -> Result<crate::filter::Rule> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?;
+    crate::filter::parse::parse_rule(&text, &name)
+        .map_err(|e| anyhow!("{name}:{}:{}: {}", e.pos.line, e.pos.col, e.message))
+}
+
+/// `filter <DIR> --model`: tests each record as `infer` makes it.
+struct Filtering<'a> {
+    filter: &'a crate::filter::Filter,
+    stats: crate::filter::Stats,
+    want_stats: bool,
+}
+
+impl RecordWriter for Filtering<'_> {
+    fn check(&mut self, class_names: &[String]) -> Result<()> {
+        match &self.filter.rule {
+            Some(rule) => crate::filter::check_classes(rule, class_names),
+            None => Ok(()),
+        }
+    }
+
+    fn write(
+        &mut self,
+        record: &crate::record::Record,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        self.stats.read += 1;
+        let Some(kept) = self.filter.apply(record) else {
+            return Ok(());
+        };
+        if self.want_stats {
+            self.stats.add(&kept);
+        } else {
+            self.stats.matched += 1;
+        }
+        let mut buf = Vec::new();
+        self.filter.write(&kept, None, &mut buf);
+        out.write_all(&buf)
+    }
 }
 
 fn progress_bar(inputs: &Sources) -> ProgressBar {

@@ -38,6 +38,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the images a run would label: recursive, sorted, common image extensions in any case.
@@ -51,8 +53,9 @@ pub enum Command {
     /// Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU.
     #[command(after_help = NMS_AFTER_HELP)]
     Nms(NmsArgs),
-    /// Select records by class, confidence, count and box area. [not built yet]
-    Filter(NotBuilt),
+    /// Select records by class, confidence, count and box area (flags, rule files, presets).
+    #[command(after_help = FILTER_AFTER_HELP)]
+    Filter(FilterArgs),
     /// Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]
     Export(NotBuilt),
     /// Measure inference, I/O, NMS, filter and cache speed. [not built yet]
@@ -135,6 +138,172 @@ pub enum NmsFormat {
     Json,
 }
 
+const FILTER_AFTER_HELP: &str = "\
+How the flags combine: the conditions on single detections (--min-conf, --max-conf,
+--min-area, --max-area, and --class) select detections; the count (--min-count,
+--max-count, --count; default: at least 1) applies to the selected ones. So
+`--class person --min-count 2 --min-conf 0.5` keeps the images with at least 2 person
+detections that each score 0.5 or more. --all-classes counts each listed class on its own
+(every one of them must pass the count); --no-class adds \"and no selected detection of
+these classes\". Bounds are inclusive. Areas are a fraction of the image (0.1), a
+percentage (10%) or pixels (5000px). Classes are names (the records' labels) or ids.
+
+Rule files (--rules FILE, --preset NAME) hold the same as JSON, with AND, OR and NOT:
+  {\"and\": [{\"class\": {\"any\": [\"person\"]}},
+           {\"not\": {\"count\": {\"class\": \"car\", \"at_least\": 3}}}]}
+Flags, --rules and --preset given together must all match. An error in a rule file names
+its line and column. Presets live in ~/.anylabeling/presets/NAME.json (ANYLABEL_HOME
+moves it). See docs/filter.md for the rule language.
+
+--keep matching keeps in each record only the detections that made it match. --stats
+prints a summary on stdout instead of the records (which then go only to -o FILE).
+A line that is not a record is reported with its line number and skipped; the exit code
+is then 3.
+
+Examples:
+  anylabel filter results.jsonl --class person --min-count 2 --min-conf 0.5
+  anylabel filter results.jsonl --no-class FACE_MALE --max-area 0.1 --paths
+  anylabel filter results.jsonl --rules crowd.json --keep matching -o crowd.jsonl
+  anylabel filter --class car --count 1 --save-preset one-car
+  anylabel filter results.jsonl --preset one-car --stats
+  anylabel filter ./images --model nudenet-320n --class FACE_FEMALE   # infer (cached), then filter";
+
+const RULE_FLAGS: &str = "Rule";
+const FILTER_INFER: &str = "Labelling first (a folder and --model)";
+
+#[derive(Debug, Args)]
+pub struct FilterArgs {
+    /// Results files (JSONL, as `infer` writes them) or - for stdin; with --model, folders
+    /// or images to label first (through the result cache).
+    #[arg(value_name = "RESULTS.jsonl|-|DIR", required_unless_present_any = ["save_preset", "list_presets"])]
+    pub inputs: Vec<PathBuf>,
+
+    /// Detections of any of these classes (names or ids, comma-separated).
+    #[arg(long, value_name = "C,...", value_delimiter = ',', conflicts_with = "all_classes", help_heading = RULE_FLAGS)]
+    pub class: Vec<String>,
+
+    /// Detections of each of these classes: the count applies to every class on its own.
+    #[arg(long, value_name = "C,...", value_delimiter = ',', help_heading = RULE_FLAGS)]
+    pub all_classes: Vec<String>,
+
+    /// No selected detection of these classes.
+    #[arg(long, value_name = "C,...", value_delimiter = ',', help_heading = RULE_FLAGS)]
+    pub no_class: Vec<String>,
+
+    /// Select detections scoring at least this.
+    #[arg(long, value_name = "F", value_parser = parse_unit, help_heading = RULE_FLAGS)]
+    pub min_conf: Option<f32>,
+
+    /// Select detections scoring at most this.
+    #[arg(long, value_name = "F", value_parser = parse_unit, help_heading = RULE_FLAGS)]
+    pub max_conf: Option<f32>,
+
+    /// At least N selected detections (default 1).
+    #[arg(long, value_name = "N", help_heading = RULE_FLAGS)]
+    pub min_count: Option<u32>,
+
+    /// At most N selected detections (from 0 when --min-count is not given).
+    #[arg(long, value_name = "N", help_heading = RULE_FLAGS)]
+    pub max_count: Option<u32>,
+
+    /// Exactly N selected detections.
+    #[arg(long, value_name = "N", conflicts_with_all = ["min_count", "max_count"], help_heading = RULE_FLAGS)]
+    pub count: Option<u32>,
+
+    /// Select boxes of at least this area: a fraction of the image (0.01), 1%, or 500px.
+    #[arg(long, value_name = "A", value_parser = crate::filter::Area::parse, help_heading = RULE_FLAGS)]
+    pub min_area: Option<crate::filter::Area>,
+
+    /// Select boxes of at most this area: a fraction of the image (0.1), 10%, or 5000px.
+    #[arg(long, value_name = "A", value_parser = crate::filter::Area::parse, help_heading = RULE_FLAGS)]
+    pub max_area: Option<crate::filter::Area>,
+
+    /// A rule file (JSON; see docs/filter.md).
+    #[arg(long, value_name = "FILE", help_heading = RULE_FLAGS)]
+    pub rules: Option<PathBuf>,
+
+    /// A saved rule: ~/.anylabeling/presets/NAME.json.
+    #[arg(long, value_name = "NAME", help_heading = RULE_FLAGS)]
+    pub preset: Option<String>,
+
+    /// Save the rule the flags, --rules and --preset describe as preset NAME.
+    #[arg(long, value_name = "NAME", help_heading = RULE_FLAGS)]
+    pub save_preset: Option<String>,
+
+    /// List the saved presets and their rules, and exit.
+    #[arg(long, exclusive = true)]
+    pub list_presets: bool,
+
+    /// What a matching record keeps: all its detections, or those that made it match.
+    #[arg(long, value_enum, default_value_t = FilterKeep::All)]
+    pub keep: FilterKeep,
+
+    /// Print only the paths of the matching images.
+    #[arg(long)]
+    pub paths: bool,
+
+    /// Print images read and matched, and detections per class in the matched set, on
+    /// stdout (records then go only to -o).
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Write to this file (atomically, when the run ends) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Threads that parse records (0: one per CPU).
+    #[arg(short, long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+
+    /// Label the inputs with this model first (as `infer`, through the result cache).
+    #[arg(short, long, value_name = "MODEL", help_heading = FILTER_INFER)]
+    pub model: Option<String>,
+
+    /// As `infer --imgsz`.
+    #[arg(long, value_name = "N|H,W", value_parser = parse_imgsz, requires = "model", help_heading = FILTER_INFER)]
+    pub imgsz: Option<[u32; 2]>,
+
+    /// As `infer --conf`: the detections labelling keeps (--min-conf then selects among them).
+    #[arg(long, value_name = "F", value_parser = parse_unit, requires = "model", help_heading = FILTER_INFER)]
+    pub conf: Option<f32>,
+
+    /// As `infer --iou`.
+    #[arg(long, value_name = "F", value_parser = parse_unit, requires = "model", help_heading = FILTER_INFER)]
+    pub iou: Option<f32>,
+
+    /// As `infer --max-det`.
+    #[arg(long, value_name = "N", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..), help_heading = FILTER_INFER)]
+    pub max_det: u32,
+
+    /// As `infer --classes`.
+    #[arg(long, value_name = "C,...", value_delimiter = ',', requires = "model", help_heading = FILTER_INFER)]
+    pub classes: Option<Vec<String>>,
+
+    /// As `infer --agnostic`.
+    #[arg(long, requires = "model", help_heading = FILTER_INFER)]
+    pub agnostic: bool,
+
+    /// As `infer --batch`.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024), help_heading = FILTER_INFER)]
+    pub batch: u32,
+
+    /// As `infer --workers`.
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = FILTER_INFER)]
+    pub workers: usize,
+
+    /// As `infer --no-cache`.
+    #[arg(long, requires = "model", help_heading = FILTER_INFER)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FilterKeep {
+    /// The whole record.
+    All,
+    /// Only the detections that made it match.
+    Matching,
+}
+
 #[derive(Debug, Args)]
 pub struct PreloadArgs {
     /// Folders to walk, image files, or - for a list of paths on stdin (one a line, or
@@ -195,7 +364,7 @@ pub struct NotBuilt {
 }
 
 /// How inputs are found; shared by `scan`, `preload` and `infer`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct WalkArgs {
     /// Also read the paths listed in this file (one a line, or NUL-separated).
     #[arg(long, value_name = "LIST")]

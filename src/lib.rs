@@ -16,6 +16,7 @@ pub mod decode;
 pub mod engine;
 pub mod exit_codes;
 pub mod fetch;
+pub mod filter;
 pub mod head;
 pub mod home;
 pub mod letterbox;

@@ -99,15 +99,16 @@ impl<R: std::io::BufRead> Iterator for Records<R> {
             if text.trim().is_empty() {
                 continue;
             }
-            return Some(serde_json::from_str(&text).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}, line {}: not a result record: {e}",
-                    self.name,
-                    self.line
-                )
-            }));
+            return Some(parse_line(&self.name, self.line, text.as_bytes()));
         }
     }
+}
+
+/// Parses one line of a results file; the error names the input and the line, as
+/// [`Records`] does (`filter` parses lines in parallel with it).
+pub fn parse_line(name: &str, line: usize, text: &[u8]) -> anyhow::Result<Record> {
+    serde_json::from_slice(text)
+        .map_err(|e| anyhow::anyhow!("{name}, line {line}: not a result record: {e}"))
 }
 
 fn round_to(v: f32, places: i32) -> f64 {
