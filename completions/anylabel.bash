@@ -34,6 +34,9 @@ _anylabel() {
             anylabel,infer)
                 cmd="anylabel__subcmd__infer"
                 ;;
+            anylabel,merge)
+                cmd="anylabel__subcmd__merge"
+                ;;
             anylabel,models)
                 cmd="anylabel__subcmd__models"
                 ;;
@@ -102,6 +105,9 @@ _anylabel() {
                 ;;
             anylabel__subcmd__help,infer)
                 cmd="anylabel__subcmd__help__subcmd__infer"
+                ;;
+            anylabel__subcmd__help,merge)
+                cmd="anylabel__subcmd__help__subcmd__merge"
                 ;;
             anylabel__subcmd__help,models)
                 cmd="anylabel__subcmd__help__subcmd__models"
@@ -197,7 +203,7 @@ _anylabel() {
 
     case "${cmd}" in
         anylabel)
-            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export bench runtime models cache help"
+            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export bench runtime models cache merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -439,7 +445,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help)
-            opts="scan preload infer nms filter export bench runtime models cache help"
+            opts="scan preload infer nms filter export bench runtime models cache merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,6 +612,20 @@ _anylabel() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        anylabel__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         anylabel__subcmd__help__subcmd__models)
             opts="list fetch path"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -747,7 +767,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__infer)
-            opts="-m -o -q -v -h --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --backend --output --no-cache --quiet --verbose --offline --help"
+            opts="-m -o -q -v -h --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --backend --output --shard --no-cache --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -810,6 +830,36 @@ _anylabel() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__merge)
+            opts="-o -q -v -h --output --cache --root --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -977,7 +1027,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__preload)
-            opts="-m -q -v -h --model --imgsz --iou --agnostic --workers --max-pixels --quiet --verbose --offline --help"
+            opts="-m -q -v -h --model --shard --imgsz --iou --agnostic --workers --max-pixels --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -988,6 +1038,10 @@ _anylabel() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1113,12 +1167,16 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__scan)
-            opts="-q -v -h --quiet --verbose --offline --help"
+            opts="-q -v -h --shard --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
