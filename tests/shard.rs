@@ -202,7 +202,7 @@ fn scan_names(root: &Path, shard: Option<&str>) -> Vec<String> {
 }
 
 #[test]
-fn a_new_file_lands_in_one_shard_and_moves_no_other() {
+fn a_new_file_lands_in_one_shard_and_moves_no_other_and_preload_shards_alike() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("images");
     for i in 0..2000 {
@@ -227,6 +227,23 @@ fn a_new_file_lands_in_one_shard_and_moves_no_other() {
         assert_eq!(in_order, shard.iter().collect::<Vec<_>>());
         assert!((300..=500).contains(&shard.len()), "{}", shard.len());
     }
+
+    // preload takes the same shard: every empty file is reported as undecodable, and
+    // exactly shard 2's are.
+    let preload = anylabel_cached(&dir.path().join("cache.db"))
+        .arg("preload")
+        .arg(&root)
+        .args(["--shard", &format!("2/{n}")])
+        .assert()
+        .code(3);
+    let mut reported: Vec<String> = String::from_utf8_lossy(&preload.get_output().stdout)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect();
+    reported.sort();
+    let mut expected = before[2].clone();
+    expected.sort();
+    assert_eq!(reported, expected);
 
     std::fs::write(root.join("d3/added.jpg"), b"").unwrap();
     let after: Vec<Vec<String>> = (0..n)
