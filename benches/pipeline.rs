@@ -105,6 +105,7 @@ fn main() -> anyhow::Result<()> {
         prefetch: None,
         workers,
         decode: DecodeOptions::default(),
+        shard: None,
     };
     let bar = indicatif::ProgressBar::hidden();
     // The machine's speed drifts (shared CPUs), so each round times the two back to back,

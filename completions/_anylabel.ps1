@@ -40,6 +40,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Join the outputs (or the result caches) of `--shard K/N` runs into one')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -48,6 +49,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--max-depth', '--max-depth', [CompletionResultType]::ParameterName, 'Descend at most N folders below each folder given (1: its own files only)')
             [CompletionResult]::new('--exclude', '--exclude', [CompletionResultType]::ParameterName, 'Leave out files and folders matching this glob (against the path below the folder given, and against the name alone), e.g. ''*_thumb.jpg'' or ''cache''. Repeatable')
             [CompletionResult]::new('--ext', '--ext', [CompletionResultType]::ParameterName, 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png')
+            [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, and ANYLABEL_SHARDS for N)')
             [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
             [CompletionResult]::new('--follow-links', '--follow-links', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
             [CompletionResult]::new('-0', '-0', [CompletionResultType]::ParameterName, 'Separate paths with NUL instead of newline (for `xargs -0`; names may hold newlines)')
@@ -68,6 +70,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--ext', '--ext', [CompletionResultType]::ParameterName, 'Pick up only files with these extensions (any case), instead of the common image ones: --ext jpg,png')
             [CompletionResult]::new('-m', '-m', [CompletionResultType]::ParameterName, 'Also report how many images already have results for this model in the cache')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'Also report how many images already have results for this model in the cache')
+            [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, and ANYLABEL_SHARDS for N)')
             [CompletionResult]::new('--imgsz', '--imgsz', [CompletionResultType]::ParameterName, 'With --model: the input size the results would be at')
             [CompletionResult]::new('--iou', '--iou', [CompletionResultType]::ParameterName, 'With --model: the NMS IoU the results would be at')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Threads that read and decode (0: one per CPU)')
@@ -104,6 +107,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. Only the CPU is built so far; auto picks it')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
+            [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, and ANYLABEL_SHARDS for N)')
             [CompletionResult]::new('-L', '-L ', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
             [CompletionResult]::new('--follow-links', '--follow-links', [CompletionResultType]::ParameterName, 'Follow links to folders (a link that leads back to a folder above is reported, not followed)')
             [CompletionResult]::new('--agnostic', '--agnostic', [CompletionResultType]::ParameterName, 'Let boxes of different classes suppress each other in NMS')
@@ -399,6 +403,20 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
         'anylabel;cache;help;help' {
             break
         }
+        'anylabel;merge' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write: a results file (atomically; default stdout) or with --cache a cache file')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write: a results file (atomically; default stdout) or with --cache a cache file')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'Order the records as a new walk of this folder meets their paths')
+            [CompletionResult]::new('--cache', '--cache', [CompletionResultType]::ParameterName, 'Merge result caches (SQLite files) rather than results')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'anylabel;help' {
             [CompletionResult]::new('scan', 'scan', [CompletionResultType]::ParameterValue, 'List the images a run would label: recursive, sorted, common image extensions in any case')
             [CompletionResult]::new('preload', 'preload', [CompletionResultType]::ParameterValue, 'Read, hash and decode every image ahead of a run, listing the ones that will not decode')
@@ -410,6 +428,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Join the outputs (or the result caches) of `--shard K/N` runs into one')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -481,6 +500,9 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;help;cache;path' {
+            break
+        }
+        'anylabel;help;merge' {
             break
         }
         'anylabel;help;help' {

@@ -34,6 +34,9 @@ _anylabel() {
             anylabel,infer)
                 cmd="anylabel__subcmd__infer"
                 ;;
+            anylabel,merge)
+                cmd="anylabel__subcmd__merge"
+                ;;
             anylabel,models)
                 cmd="anylabel__subcmd__models"
                 ;;
@@ -102,6 +105,9 @@ _anylabel() {
                 ;;
             anylabel__subcmd__help,infer)
                 cmd="anylabel__subcmd__help__subcmd__infer"
+                ;;
+            anylabel__subcmd__help,merge)
+                cmd="anylabel__subcmd__help__subcmd__merge"
                 ;;
             anylabel__subcmd__help,models)
                 cmd="anylabel__subcmd__help__subcmd__models"
@@ -197,7 +203,7 @@ _anylabel() {
 
     case "${cmd}" in
         anylabel)
-            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export bench runtime models cache help"
+            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export bench runtime models cache merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -547,7 +553,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help)
-            opts="scan preload infer nms filter export bench runtime models cache help"
+            opts="scan preload infer nms filter export bench runtime models cache merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -714,6 +720,20 @@ _anylabel() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        anylabel__subcmd__help__subcmd__merge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         anylabel__subcmd__help__subcmd__models)
             opts="list fetch path"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -855,7 +875,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__infer)
-            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --backend --output --no-cache --quiet --verbose --offline --help"
+            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --backend --output --shard --no-cache --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -934,6 +954,36 @@ _anylabel() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__merge)
+            opts="-o -q -v -h --output --cache --root --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1101,7 +1151,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__preload)
-            opts="-L -m -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --iou --agnostic --workers --max-pixels --quiet --verbose --offline --help"
+            opts="-L -m -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --shard --imgsz --iou --agnostic --workers --max-pixels --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1128,6 +1178,10 @@ _anylabel() {
                     return 0
                     ;;
                 -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1253,7 +1307,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__scan)
-            opts="-L -0 -q -v -h --from-file --max-depth --exclude --ext --follow-links --print0 --quiet --verbose --offline --help"
+            opts="-L -0 -q -v -h --from-file --max-depth --exclude --ext --follow-links --print0 --shard --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,6 +1326,10 @@ _anylabel() {
                     return 0
                     ;;
                 --ext)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shard)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -6,7 +6,7 @@
 # Extra arguments go to cargo test, e.g. `scripts/test.sh --test infer`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/prereqs.sh
+PREREQS_FOR_TESTS=1 . scripts/prereqs.sh
 
 venv=target/test-python
 stamp="$venv/.requirements.sha256"

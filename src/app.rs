@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache::Cache;
 use crate::cli::{
-    Backend, CacheCommand, Cli, Command, FilterArgs, InferArgs, ModelsCommand, NmsArgs, NmsFormat,
+    Backend, CacheCommand, Cli, Command, FilterArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs,
+    NmsFormat,
     PreloadArgs, RuntimeCommand, ScanArgs,
 };
 use crate::config::Config;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Cache(cmd) => cache_command(cmd),
         Command::Nms(args) => nms_command(args),
         Command::Filter(args) => filter_command(args, cli.offline),
+        Command::Merge(args) => merge_command(args),
         Command::Export(_) => not_built("export", "filter and export"),
         Command::Bench(_) => not_built("bench", "the benchmark suite"),
     };
@@ -113,7 +115,7 @@ fn scan_command(args: ScanArgs) -> Result<u8> {
     let mut out = BufWriter::new(stdout.lock());
     let mut errors = 0;
     let end = if args.print0 { b'\0' } else { b'\n' };
-    for found in scan(inputs) {
+    for found in crate::shard::select(scan(inputs), args.shard) {
         match found {
             Ok(item) => {
                 // The path's bytes as they are, so a name that is not UTF-8 can be read back.
@@ -206,6 +208,71 @@ fn nms_command(args: NmsArgs) -> Result<u8> {
         }
     }
     out.flush()?;
+    Ok(exit_codes::SUCCESS)
+}
+
+fn merge_command(args: MergeArgs) -> Result<u8> {
+    if args.cache {
+        let target = match args.output {
+            Some(p) => p,
+            None => Cache::default_path(&Home::from_env()?)
+                .ok_or_else(|| anyhow!("the cache is off (ANYLABEL_CACHE=off): give -o OUT.db"))?,
+        };
+        let summary = crate::merge::merge_caches(&target, &args.shards)?;
+        let added: Vec<String> = summary
+            .added
+            .iter()
+            .map(|(table, n)| format!("{n} {table}"))
+            .collect();
+        progress::note(&format!(
+            "merged {} caches into {}: added {}",
+            args.shards.len(),
+            target.display(),
+            added.join(", ")
+        ));
+        return Ok(exit_codes::SUCCESS);
+    }
+    let output = Output::open(args.output.as_deref())?;
+    let merge = |out: &mut dyn Write| -> Result<crate::merge::MergeSummary> {
+        let mut out = BufWriter::with_capacity(1 << 16, out);
+        let summary = match &args.root {
+            Some(root) => crate::merge::merge_results_by_scan(&args.shards, root, &mut out)?,
+            None => crate::merge::merge_results(&args.shards, &mut out)?,
+        };
+        out.flush()?;
+        Ok(summary)
+    };
+    let summary = match &output {
+        Output::Stdout => merge(&mut std::io::stdout().lock())?,
+        Output::File { temp, .. } => {
+            let mut file = temp
+                .as_file()
+                .try_clone()
+                .context("cannot write the output")?;
+            merge(&mut file)?
+        }
+    };
+    if let Output::File { dest, temp } = output {
+        temp.as_file()
+            .sync_all()
+            .context("cannot write the output")?;
+        temp.persist(&dest).map_err(|e| {
+            anyhow!(
+                "cannot move the records into {}: {}",
+                dest.display(),
+                e.error
+            )
+        })?;
+    }
+    let duplicates = match summary.duplicates {
+        0 => String::new(),
+        n => format!(" ({n} identical records found in two shards written once)"),
+    };
+    progress::note(&format!(
+        "merged {} records from {} shards{duplicates}",
+        summary.records,
+        args.shards.len()
+    ));
     Ok(exit_codes::SUCCESS)
 }
 
@@ -308,18 +375,20 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
                 prefetch: None,
                 workers: 0,
                 decode: DecodeOptions::default(),
+                shard: None,
             };
             let key = CacheRun::new(Cache::open(&path)?, &info, size, &opts)?.key;
             Some((info.id, size, key))
         }
         None => None,
     };
-    let bar = progress_bar(&inputs);
+    let bar = progress_bar(&inputs, args.shard);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut write_error = None;
     let summary = crate::preload::preload(
         inputs,
+        args.shard,
         &mut cache,
         &DecodeOptions {
             max_pixels: args.max_pixels,
@@ -669,6 +738,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         decode: DecodeOptions {
             max_pixels: args.max_pixels,
         },
+        shard: args.shard,
     };
     tracing::debug!(
         "{}: {}, input {}×{}, conf {}, iou {}, batch {}",
@@ -695,7 +765,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         }
     };
 
-    let bar = progress_bar(&inputs);
+    let bar = progress_bar(&inputs, opts.shard);
     let mut run = |sink: &mut dyn Sink| {
         pipeline::run(
             &mut slot,
@@ -890,6 +960,7 @@ fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
         let infer = InferArgs {
             inputs: args.inputs,
             walk: Default::default(),
+            shard: None,
             model,
             imgsz: args.imgsz,
             conf: args.conf,
@@ -1007,7 +1078,7 @@ impl RecordWriter for Filtering<'_> {
     }
 }
 
-fn progress_bar(inputs: &Sources) -> ProgressBar {
+fn progress_bar(inputs: &Sources, shard: Option<crate::shard::Shard>) -> ProgressBar {
     if !progress::enabled() {
         return ProgressBar::hidden();
     }
@@ -1024,7 +1095,7 @@ fn progress_bar(inputs: &Sources) -> ProgressBar {
         let inputs = inputs.clone();
         std::thread::spawn(move || {
             let mut n = 0u64;
-            for found in scan(inputs) {
+            for found in crate::shard::select(scan(inputs), shard) {
                 n += found.is_ok() as u64;
                 if n.is_multiple_of(1024) {
                     counter.set_length(n);

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exit_codes;
+use crate::shard::Shard;
 
 const ABOUT: &str = "Auto-label folders of images with ONNX detection models, on a CPU or a GPU.";
 
@@ -69,6 +70,51 @@ pub enum Command {
     /// The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear.
     #[command(subcommand, after_help = CACHE_AFTER_HELP)]
     Cache(CacheCommand),
+    /// Join the outputs (or the result caches) of `--shard K/N` runs into one.
+    #[command(after_help = MERGE_AFTER_HELP)]
+    Merge(MergeArgs),
+}
+
+const SHARD_HELP: &str = "Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 \
+     share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array \
+     (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, \
+     and ANYLABEL_SHARDS for N)";
+
+const MERGE_AFTER_HELP: &str = "\
+Results: the shards' records are written in the order a run over the whole folder writes
+them (the walk's: file names sorted within each folder, folders depth-first), byte for
+byte, so the merge equals a single run's output. A path found in two shards is written
+once when its records are identical, and is an error when they differ. --root DIR takes
+the order from a new walk of DIR instead (needed where the runs did not label one folder).
+
+Caches (--cache): every row of the shard caches that the target does not have is copied
+into it, one transaction per shard; the target is the cache in use (ANYLABEL_CACHE, else
+~/.anylabeling/cache.db) unless -o names one.
+
+Examples:
+  for k in 0 1 2 3; do anylabel infer ./images -m nudenet-320n --shard $k/4 -o out-$k.jsonl & done
+  wait
+  anylabel merge -o results.jsonl out-*.jsonl
+  anylabel merge --cache -o merged.db node-*/cache.db
+  anylabel merge --cache node-*/cache.db                      # into the cache in use";
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' outputs (results JSONL), or with --cache their cache files.
+    #[arg(required = true, value_name = "SHARD")]
+    pub shards: Vec<PathBuf>,
+
+    /// Where to write: a results file (atomically; default stdout) or with --cache a cache file.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Merge result caches (SQLite files) rather than results.
+    #[arg(long)]
+    pub cache: bool,
+
+    /// Order the records as a new walk of this folder meets their paths.
+    #[arg(long, value_name = "DIR", conflicts_with = "cache")]
+    pub root: Option<PathBuf>,
 }
 
 const PRELOAD_AFTER_HELP: &str = "\
@@ -318,6 +364,9 @@ pub struct PreloadArgs {
     #[arg(short, long, value_name = "MODEL")]
     pub model: Option<String>,
 
+    #[arg(long, value_name = "K/N|auto", help = SHARD_HELP)]
+    pub shard: Option<Shard>,
+
     /// With --model: the input size the results would be at.
     #[arg(long, value_name = "N|H,W", value_parser = parse_imgsz)]
     pub imgsz: Option<[u32; 2]>,
@@ -403,6 +452,9 @@ pub struct ScanArgs {
     /// Separate paths with NUL instead of newline (for `xargs -0`; names may hold newlines).
     #[arg(short = '0', long = "print0")]
     pub print0: bool,
+
+    #[arg(long, value_name = "K/N|auto", help = SHARD_HELP)]
+    pub shard: Option<Shard>,
 }
 
 const INFER_AFTER_HELP: &str = "\
@@ -418,7 +470,8 @@ that flags override.
 Examples:
   anylabel infer ./images --model nudenet-320n -o results.jsonl
   anylabel infer ./scans --model yolov8n-doclaynet --classes Table,Picture --conf 0.4
-  find . -name '*.jpg' | anylabel infer - --model my_model.yaml";
+  find . -name '*.jpg' | anylabel infer - --model my_model.yaml
+  anylabel infer ./images --model nudenet-320n --shard 2/4 -o out-2.jsonl   # then `anylabel merge`";
 
 #[derive(Debug, Args)]
 pub struct InferArgs {
@@ -485,6 +538,9 @@ pub struct InferArgs {
     /// Write the records to this file (atomically, when the run ends) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    #[arg(long, value_name = "K/N|auto", help = SHARD_HELP)]
+    pub shard: Option<Shard>,
 
     /// Neither read nor write the result cache (~/.anylabeling/cache.db, or ANYLABEL_CACHE;
     /// ANYLABEL_CACHE=off is the same as this flag).

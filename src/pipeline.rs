@@ -38,6 +38,7 @@ use crate::letterbox::{Letterbox, Preprocessor};
 use crate::nms::{Candidates, Nms, NmsParams};
 use crate::record::{Detection, Record};
 use crate::scan::{Item, ScanError, Sources, scan};
+use crate::shard::Shard;
 
 /// Everything `infer` needs besides the model and the cache.
 #[derive(Debug, Clone)]
@@ -55,6 +56,8 @@ pub struct InferOptions {
     /// Decode threads; 0 uses one per CPU.
     pub workers: usize,
     pub decode: DecodeOptions,
+    /// Label only this shard of the scanned images (`--shard K/N`).
+    pub shard: Option<Shard>,
 }
 
 /// The cache as one run uses it: the open cache and the key of this run's parameters.
@@ -317,9 +320,9 @@ pub fn run(
         ..Summary::default()
     };
     std::thread::scope(|s| -> Result<()> {
-        let inputs = opts.inputs.clone();
+        let (inputs, shard) = (opts.inputs.clone(), opts.shard);
         let (pool, fs, c) = (&pool, Arc::clone(&feeder_stop), Arc::clone(&ctx));
-        s.spawn(move || feed(inputs, pool, pending_tx, recycle_rx, fs, c));
+        s.spawn(move || feed(inputs, shard, pool, pending_tx, recycle_rx, fs, c));
         let mut consumer = Consumer {
             engine,
             info,
@@ -346,13 +349,14 @@ pub fn run(
 
 fn feed(
     inputs: Sources,
+    shard: Option<Shard>,
     pool: &rayon::ThreadPool,
     pending: Sender<Pending>,
     recycled: Receiver<Vec<f32>>,
     stop: Arc<AtomicBool>,
     ctx: Arc<Context>,
 ) {
-    for found in scan(inputs) {
+    for found in crate::shard::select(scan(inputs), shard) {
         if stop.load(Ordering::Relaxed) {
             return;
         }

@@ -43,10 +43,11 @@ enum One {
     },
 }
 
-/// Preloads every image of `inputs` into `cache`, calling `on_bad` for each file that will
+/// Preloads every image of `inputs` (of `shard` of them) into `cache`, calling `on_bad` for each file that will
 /// not decode, as it is found.
 pub fn preload(
     inputs: Sources,
+    shard: Option<crate::shard::Shard>,
     cache: &mut Cache,
     opts: &DecodeOptions,
     workers: usize,
@@ -63,7 +64,7 @@ pub fn preload(
         .build()?;
     let path = cache.path().to_path_buf();
     let mut summary = PreloadSummary::default();
-    let mut items = scan(inputs).peekable();
+    let mut items = crate::shard::select(scan(inputs), shard).peekable();
     while items.peek().is_some() {
         let mut chunk = Vec::with_capacity(256);
         for found in items.by_ref().take(256) {

@@ -1,0 +1,480 @@
+//! `merge`: joins the outputs of `--shard` runs into the output one run would have written,
+//! and shard caches into one cache.
+//!
+//! Records carry nothing of their order, so the order is rebuilt. A run over one folder
+//! writes its records in the walk's order: file names sorted (byte-wise) within each
+//! folder, folders depth-first. That is the order of the record paths compared component
+//! by component ([`walk_order`]: `a/b.jpg` comes before `a.jpg`, as the walk goes into
+//! folder `a` before it reaches file `a.jpg`, although a plain string comparison says the
+//! opposite). Each shard's output is in that order too, being a part of the same walk, so
+//! the shards are merged as sorted streams: memory stays at one record per shard whatever
+//! the number of records, and a shard out of order is an error rather than a wrong output.
+//! Where the order cannot be rebuilt from the paths (a list on stdin, several inputs), or
+//! to be independent of how the walk sorts, `--root DIR` walks the folder again and
+//! writes the records in the order it finds the files.
+//!
+//! Lines are copied byte for byte, never re-serialised, so the merged output of N shards
+//! is identical to a single run's. A path in two shards is written once when its records
+//! are identical (the same shard given twice, say) and is an error when they differ.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use rusqlite::Connection;
+
+use crate::cache::Cache;
+use crate::scan::{Input, scan};
+
+/// The order in which the walk of one folder meets two record paths.
+pub fn walk_order(a: &str, b: &str) -> Ordering {
+    // `Path`'s order compares component by component, each by its bytes: the order
+    // of a depth-first walk that sorts each folder's entries by file name.
+    Path::new(a).cmp(Path::new(b))
+}
+
+/// What a merge of results did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct MergeSummary {
+    pub records: u64,
+    /// Identical records met in more than one shard, written once.
+    pub duplicates: u64,
+}
+
+/// One shard's records, read a line at a time.
+struct Stream {
+    name: String,
+    reader: BufReader<File>,
+    line_no: u64,
+}
+
+/// A record: its path, the line as it was (with its newline), where it came from.
+struct Head {
+    path: String,
+    line: Vec<u8>,
+    line_no: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct PathOnly {
+    path: String,
+}
+
+impl Stream {
+    fn open(path: &Path) -> Result<Stream> {
+        let file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(Stream {
+            name: path.display().to_string(),
+            reader: BufReader::with_capacity(1 << 16, file),
+            line_no: 0,
+        })
+    }
+
+    fn next(&mut self) -> Result<Option<Head>> {
+        loop {
+            let mut line = Vec::new();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("cannot read {}", self.name))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if line.last() != Some(&b'\n') {
+                line.push(b'\n');
+            }
+            let record: PathOnly = serde_json::from_slice(&line).map_err(|e| {
+                anyhow!(
+                    "{}:{}: not a result record (a JSON object with a \"path\"): {e}",
+                    self.name,
+                    self.line_no
+                )
+            })?;
+            return Ok(Some(Head {
+                path: record.path,
+                line,
+                line_no: self.line_no,
+            }));
+        }
+    }
+}
+
+/// Writes the records once each, checking duplicates.
+struct Writer<'w> {
+    out: &'w mut dyn Write,
+    last: Option<(String, Vec<u8>, String)>,
+    summary: MergeSummary,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, head: Head, from: &str) -> Result<()> {
+        if let Some((path, line, first)) = &self.last
+            && *path == head.path
+        {
+            if *line == head.line {
+                self.summary.duplicates += 1;
+                return Ok(());
+            }
+            bail!(
+                "{} has different records in {first} and {from}:{}; were these shards of one run?",
+                head.path,
+                head.line_no
+            );
+        }
+        self.out.write_all(&head.line)?;
+        self.summary.records += 1;
+        self.last = Some((head.path, head.line, format!("{from}:{}", head.line_no)));
+        Ok(())
+    }
+}
+
+/// Merges shard outputs in the walk's order ([`walk_order`]).
+pub fn merge_results(shards: &[PathBuf], out: &mut dyn Write) -> Result<MergeSummary> {
+    let mut streams: Vec<Stream> = shards
+        .iter()
+        .map(|p| Stream::open(p))
+        .collect::<Result<_>>()?;
+    // Smallest path first; equal paths by shard, so the first shard given wins.
+    let mut heap = BinaryHeap::new();
+    let mut heads: Vec<Option<Head>> = Vec::with_capacity(streams.len());
+    for (i, s) in streams.iter_mut().enumerate() {
+        let head = s.next()?;
+        if let Some(h) = &head {
+            heap.push(Reverse((PathBuf::from(&h.path), i)));
+        }
+        heads.push(head);
+    }
+    let mut writer = Writer {
+        out,
+        last: None,
+        summary: MergeSummary::default(),
+    };
+    while let Some(Reverse((_, i))) = heap.pop() {
+        let head = heads[i].take().expect("a queued stream has a head");
+        let next = streams[i].next()?;
+        if let Some(n) = &next {
+            if walk_order(&n.path, &head.path) != Ordering::Greater {
+                bail!(
+                    "{}:{}: {} comes after {} but the walk of a folder meets it before; \
+                     merge restores the order of a run over one folder: for other runs \
+                     (several inputs, a list on stdin) or another order, give --root DIR",
+                    streams[i].name,
+                    n.line_no,
+                    n.path,
+                    head.path
+                );
+            }
+            heap.push(Reverse((PathBuf::from(&n.path), i)));
+        }
+        heads[i] = next;
+        writer.put(head, &streams[i].name)?;
+    }
+    Ok(writer.summary)
+}
+
+/// Merges shard outputs in the order a walk of `root` meets their paths now.
+pub fn merge_results_by_scan(
+    shards: &[PathBuf],
+    root: &Path,
+    out: &mut dyn Write,
+) -> Result<MergeSummary> {
+    let input = Input::parse(root).map_err(|e| anyhow!("--root {e}"))?;
+    let mut streams: Vec<Stream> = shards
+        .iter()
+        .map(|p| Stream::open(p))
+        .collect::<Result<_>>()?;
+    let mut heads: Vec<Option<Head>> = Vec::with_capacity(streams.len());
+    // Which shards have this path at their head.
+    let mut waiting: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, s) in streams.iter_mut().enumerate() {
+        let head = s.next()?;
+        if let Some(h) = &head {
+            waiting.entry(h.path.clone()).or_default().push(i);
+        }
+        heads.push(head);
+    }
+    let mut writer = Writer {
+        out,
+        last: None,
+        summary: MergeSummary::default(),
+    };
+    for found in scan(vec![input]) {
+        if waiting.is_empty() {
+            break;
+        }
+        let Ok(item) = found else { continue };
+        let Some(mut ready) = waiting.remove(&item.name) else {
+            continue;
+        };
+        ready.sort_unstable();
+        for i in ready {
+            let head = heads[i].take().expect("a waiting shard has a head");
+            let next = streams[i].next()?;
+            if let Some(n) = &next {
+                waiting.entry(n.path.clone()).or_default().push(i);
+            }
+            heads[i] = next;
+            writer.put(head, &streams[i].name)?;
+        }
+    }
+    if let Some((i, head)) = heads
+        .iter()
+        .enumerate()
+        .find_map(|(i, h)| h.as_ref().map(|h| (i, h)))
+    {
+        bail!(
+            "{}:{}: {} is not in {} (any more), or not in the order its walk meets it",
+            streams[i].name,
+            head.line_no,
+            head.path,
+            root.display()
+        );
+    }
+    Ok(writer.summary)
+}
+
+/// What a merge of caches added.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CacheMergeSummary {
+    /// Rows added per table, over all shards.
+    pub added: Vec<(&'static str, u64)>,
+}
+
+/// The tables of the cache and the statement that copies each from the attached `shard`:
+/// what the target already has stays; counters add up.
+const COPY: &[(&str, &str)] = &[
+    (
+        "files",
+        "INSERT OR IGNORE INTO main.files SELECT * FROM shard.files",
+    ),
+    (
+        "images",
+        "INSERT OR IGNORE INTO main.images SELECT * FROM shard.images",
+    ),
+    (
+        "params",
+        "INSERT OR IGNORE INTO main.params SELECT * FROM shard.params",
+    ),
+    (
+        "results",
+        "INSERT OR IGNORE INTO main.results SELECT * FROM shard.results",
+    ),
+    (
+        "models",
+        "INSERT OR IGNORE INTO main.models SELECT * FROM shard.models",
+    ),
+    (
+        "counters",
+        "INSERT INTO main.counters (name, value) SELECT name, value FROM shard.counters WHERE true \
+         ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+    ),
+];
+
+/// Merges the result caches `shards` into the cache at `target` (created when missing),
+/// each shard in one transaction.
+pub fn merge_caches(target: &Path, shards: &[PathBuf]) -> Result<CacheMergeSummary> {
+    // Opening it creates it or brings its schema up to this anylabel's.
+    drop(Cache::open(target)?);
+    let conn = Connection::open(target)
+        .with_context(|| format!("cannot open the cache {}", target.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(120))?;
+    let version = |conn: &Connection, db: &str| -> Result<i64> {
+        Ok(conn.pragma_query_value(Some(db), "user_version", |r| r.get(0))?)
+    };
+    let ours = version(&conn, "main")?;
+    let target_id = std::fs::canonicalize(target)?;
+    let mut added: Vec<(&'static str, u64)> = COPY.iter().map(|(t, _)| (*t, 0)).collect();
+    for shard in shards {
+        let name = shard.display();
+        let meta = std::fs::metadata(shard).with_context(|| format!("cannot read {name}"))?;
+        if !meta.is_file() {
+            bail!("{name} is not a cache file");
+        }
+        if std::fs::canonicalize(shard)? == target_id {
+            bail!("{name} is the cache merged into; give the shards' caches only");
+        }
+        let theirs = {
+            let c = Connection::open_with_flags(shard, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .with_context(|| format!("cannot open {name}"))?;
+            version(&c, "main").with_context(|| format!("{name} is not an SQLite file"))?
+        };
+        if theirs == 0 {
+            bail!("{name} is not an anylabel cache (it has no schema version)");
+        }
+        if theirs > ours {
+            bail!(
+                "{name} was written by a newer anylabel (schema {theirs}, this one knows {ours}); \
+                 merge with that anylabel"
+            );
+        }
+        if theirs < ours {
+            // An older cache: bring it up to date the way any run would open it.
+            drop(Cache::open(shard).with_context(|| format!("cannot upgrade {name}"))?);
+        }
+        let shard_str = shard
+            .to_str()
+            .ok_or_else(|| anyhow!("{name}: the path is not UTF-8"))?;
+        conn.execute("ATTACH DATABASE ?1 AS shard", [shard_str])
+            .with_context(|| format!("cannot open {name}"))?;
+        let copied = (|| -> Result<Vec<u64>> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let mut counts = Vec::new();
+            for (_, sql) in COPY {
+                match conn.execute(sql, []) {
+                    Ok(n) => counts.push(n as u64),
+                    Err(e) => {
+                        let _ = conn.execute_batch("ROLLBACK");
+                        return Err(e.into());
+                    }
+                }
+            }
+            conn.execute_batch("COMMIT")?;
+            Ok(counts)
+        })();
+        conn.execute("DETACH DATABASE shard", [])?;
+        let counts = copied.with_context(|| format!("cannot merge {name}"))?;
+        for ((_, total), n) in added.iter_mut().zip(counts) {
+            *total += n;
+        }
+    }
+    Ok(CacheMergeSummary { added })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+        v.sort_by(|a, b| walk_order(a, b));
+        v
+    }
+
+    #[test]
+    fn the_order_is_the_walks_not_the_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = [
+            "a.jpg",
+            "a/b.jpg",
+            "a-b.jpg",
+            "a0.jpg",
+            "B.jpg",
+            "b.jpg",
+            "a/c/d.jpg",
+            "a/c.jpg",
+            "é.jpg",
+            "z/a.jpg",
+            "z.jpg",
+            "a b.jpg",
+            "_x.jpg",
+        ];
+        for f in names {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let walked: Vec<String> = scan(vec![Input::Dir(dir.path().to_path_buf())])
+            .map(|r| r.unwrap().name)
+            .collect();
+        assert_eq!(walked.len(), names.len());
+        assert_eq!(sorted(names.to_vec()), walked);
+        assert_eq!(walk_order("a/b.jpg", "a.jpg"), Ordering::Less);
+    }
+
+    fn write(dir: &Path, name: &str, lines: &[&str]) -> PathBuf {
+        let p = dir.join(name);
+        let mut text = lines.join("\n");
+        text.push('\n');
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn rec(path: &str, w: u32) -> String {
+        format!(r#"{{"path":"{path}","width":{w},"detections":[],"error":null}}"#)
+    }
+
+    #[test]
+    fn merges_sorted_shards_and_checks_duplicates_and_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = write(dir.path(), "a", &[&rec("a/x.jpg", 1), &rec("b.jpg", 2)]);
+        let b = write(dir.path(), "b", &[&rec("a.jpg", 3), &rec("c.jpg", 4)]);
+        let mut out = Vec::new();
+        let s = merge_results(&[a.clone(), b.clone()], &mut out).unwrap();
+        let expected = [
+            rec("a/x.jpg", 1),
+            rec("a.jpg", 3),
+            rec("b.jpg", 2),
+            rec("c.jpg", 4),
+        ];
+        assert_eq!(String::from_utf8(out).unwrap(), expected.join("\n") + "\n");
+        assert_eq!(
+            s,
+            MergeSummary {
+                records: 4,
+                duplicates: 0
+            }
+        );
+
+        // The same shard twice: written once.
+        let mut out = Vec::new();
+        let s = merge_results(&[a.clone(), b.clone(), a.clone()], &mut out).unwrap();
+        assert_eq!(
+            s,
+            MergeSummary {
+                records: 4,
+                duplicates: 2
+            }
+        );
+
+        // The same path with another record: an error naming both.
+        let c = write(dir.path(), "c", &[&rec("b.jpg", 99)]);
+        let err = merge_results(&[a.clone(), c], &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("b.jpg has different records"), "{err}");
+
+        // A shard out of the walk's order.
+        let d = write(dir.path(), "d", &[&rec("a.jpg", 1), &rec("a/x.jpg", 1)]);
+        let err = merge_results(&[d], &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--root"), "{err}");
+
+        let e = write(dir.path(), "e", &["not json"]);
+        assert!(merge_results(&[e], &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn merges_by_a_new_walk_of_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        for f in ["a.jpg", "a/x.jpg", "b.jpg", "c.jpg", "new.jpg"] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let a = write(dir.path(), "a", &[&rec("a/x.jpg", 1), &rec("b.jpg", 2)]);
+        let b = write(dir.path(), "b", &[&rec("a.jpg", 3), &rec("c.jpg", 4)]);
+        let mut out = Vec::new();
+        merge_results_by_scan(&[a.clone(), b.clone()], &root, &mut out).unwrap();
+        let expected = [
+            rec("a/x.jpg", 1),
+            rec("a.jpg", 3),
+            rec("b.jpg", 2),
+            rec("c.jpg", 4),
+        ];
+        assert_eq!(String::from_utf8(out).unwrap(), expected.join("\n") + "\n");
+
+        std::fs::remove_file(root.join("c.jpg")).unwrap();
+        let err = merge_results_by_scan(&[a, b], &root, &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("c.jpg is not in"), "{err}");
+    }
+}
