@@ -1,8 +1,11 @@
 //! Pascal VOC: one XML file per image, `Annotations/<path>.xml` (the image's folders
 //! mirrored, so that `a/x.jpg` and `b/x.jpg` do not share a file; for a flat folder this is
 //! the usual `Annotations/<stem>.xml`), and `classes.txt` (as labelImg writes it) so that
-//! `import` gives the classes their ids back. Coordinates are the records' pixels (0-based,
-//! 2 decimals), not VOC's historical 1-based integers: readers parse them as numbers.
+//! `import` gives the classes their ids back. Coordinates follow VOC's convention of
+//! 1-based, inclusive pixel indices: `xmin = x1 + 1`, `ymin = y1 + 1`, `xmax = x2`,
+//! `ymax = y2` for the records' 0-based, continuous `[x1, y1, x2, y2]`, as supervision
+//! writes and reads them (`object_to_pascal_voc`, `detections_from_xml_obj`); they keep
+//! the records' 2 decimals.
 //! Text is escaped with quick-xml; characters XML 1.0 cannot hold become U+FFFD.
 
 use std::path::{Path, PathBuf};
@@ -70,6 +73,7 @@ pub fn to_xml(r: &Record, rel: &Path, root_name: &str) -> String {
     s.push_str("  <segmented>0</segmented>\n");
     for d in &r.detections {
         let [x1, y1, x2, y2] = d.bbox.map(|v| round(v as f64, 2));
+        let (x1, y1) = (round(x1 + 1.0, 2), round(y1 + 1.0, 2));
         s.push_str(&format!(
             "  <object>\n    <name>{}</name>\n    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n    <difficult>0</difficult>\n    <bndbox>\n      <xmin>{x1}</xmin>\n      <ymin>{y1}</ymin>\n      <xmax>{x2}</xmax>\n      <ymax>{y2}</ymax>\n    </bndbox>\n  </object>\n",
             esc(&d.label)
@@ -138,8 +142,8 @@ pub fn detections(a: &VocAnnotation, mut id_of: impl FnMut(&str) -> u32) -> Vec<
                 label: o.name.clone(),
                 score: 1.0,
                 bbox: [
-                    b.xmin.min(b.xmax),
-                    b.ymin.min(b.ymax),
+                    b.xmin.min(b.xmax) - 1.0,
+                    b.ymin.min(b.ymax) - 1.0,
                     b.xmin.max(b.xmax),
                     b.ymin.max(b.ymax),
                 ]
@@ -171,6 +175,11 @@ mod tests {
         };
         let xml = to_xml(&r, Path::new("sub/x & y.jpg"), "images");
         assert!(xml.contains("<filename>x &amp; y.jpg</filename>"), "{xml}");
+        assert!(
+            xml.contains("<xmin>2</xmin>") && xml.contains("<ymin>3</ymin>"),
+            "{xml}"
+        );
+        assert!(xml.contains("<xmax>3.5</xmax>"), "{xml}");
         let back = parse(&xml).unwrap();
         assert_eq!(back.filename, "x & y.jpg");
         assert_eq!(back.objects[0].name, "a <b> & \"c\", 'd' ü\u{FFFD}");
