@@ -35,7 +35,8 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
             [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU')
             [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area (flags, rule files, presets)')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON or a list of images')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
@@ -179,13 +180,35 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;export' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The output format')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The output: a file (- for stdout) for txt, json, jsonl, csv and coco; a folder for yolo, voc and labelme')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The output: a file (- for stdout) for txt, json, jsonl, csv and coco; a folder for yolo, voc and labelme')
+            [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'The folder the records'' paths are relative to: the folder that was scanned')
+            [CompletionResult]::new('--beside-images', '--beside-images', [CompletionResultType]::ParameterName, 'labelme: write each JSON file beside its image (under --root) instead of into OUT')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'anylabel;import' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The dataset''s format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The dataset''s format')
+            [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'yolo: the images'' folder')
+            [CompletionResult]::new('--classes', '--classes', [CompletionResultType]::ParameterName, 'voc, labelme: a class list, one name a line; line N is class N')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically) instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically) instead of stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'anylabel;bench' {
@@ -423,7 +446,8 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('infer', 'infer', [CompletionResultType]::ParameterValue, 'Label images with a detection model and write one JSON record per image')
             [CompletionResult]::new('nms', 'nms', [CompletionResultType]::ParameterValue, 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU')
             [CompletionResult]::new('filter', 'filter', [CompletionResultType]::ParameterValue, 'Select records by class, confidence, count and box area (flags, rule files, presets)')
-            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]')
+            [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON or a list of images')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]')
             [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
@@ -448,6 +472,9 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;help;export' {
+            break
+        }
+        'anylabel;help;import' {
             break
         }
         'anylabel;help;bench' {

@@ -31,6 +31,9 @@ _anylabel() {
             anylabel,help)
                 cmd="anylabel__subcmd__help"
                 ;;
+            anylabel,import)
+                cmd="anylabel__subcmd__import"
+                ;;
             anylabel,infer)
                 cmd="anylabel__subcmd__infer"
                 ;;
@@ -102,6 +105,9 @@ _anylabel() {
                 ;;
             anylabel__subcmd__help,help)
                 cmd="anylabel__subcmd__help__subcmd__help"
+                ;;
+            anylabel__subcmd__help,import)
+                cmd="anylabel__subcmd__help__subcmd__import"
                 ;;
             anylabel__subcmd__help,infer)
                 cmd="anylabel__subcmd__help__subcmd__infer"
@@ -203,7 +209,7 @@ _anylabel() {
 
     case "${cmd}" in
         anylabel)
-            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export bench runtime models cache merge help"
+            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export import bench runtime models cache merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -417,12 +423,32 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__export)
-            opts="-q -v -h --quiet --verbose --offline --help"
+            opts="-f -o -q -v -h --format --output --root --beside-images --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "txt json jsonl csv yolo coco voc labelme" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "txt json jsonl csv yolo coco voc labelme" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -553,7 +579,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help)
-            opts="scan preload infer nms filter export bench runtime models cache merge help"
+            opts="scan preload infer nms filter export import bench runtime models cache merge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -693,6 +719,20 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__import)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -867,6 +907,44 @@ _anylabel() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__import)
+            opts="-f -o -q -v -h --format --images --classes --output --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "yolo coco voc labelme" -- "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -W "yolo coco voc labelme" -- "${cur}"))
+                    return 0
+                    ;;
+                --images)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --classes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

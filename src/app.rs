@@ -12,9 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache::Cache;
 use crate::cli::{
-    Backend, CacheCommand, Cli, Command, FilterArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs,
-    NmsFormat,
-    PreloadArgs, RuntimeCommand, ScanArgs,
+    Backend, CacheCommand, Cli, Command, ExportArgs, ExportFormat, FilterArgs, ImportArgs,
+    InferArgs, MergeArgs, ModelsCommand, NmsArgs, NmsFormat, PreloadArgs, RuntimeCommand, ScanArgs,
 };
 use crate::config::Config;
 use crate::decode::DecodeOptions;
@@ -44,7 +43,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Nms(args) => nms_command(args),
         Command::Filter(args) => filter_command(args, cli.offline),
         Command::Merge(args) => merge_command(args),
-        Command::Export(_) => not_built("export", "filter and export"),
+        Command::Export(args) => export_command(args),
+        Command::Import(args) => import_command(args),
         Command::Bench(_) => not_built("bench", "the benchmark suite"),
     };
     match result {
@@ -274,6 +274,100 @@ fn merge_command(args: MergeArgs) -> Result<u8> {
         args.shards.len()
     ));
     Ok(exit_codes::SUCCESS)
+}
+
+fn export_command(args: ExportArgs) -> Result<u8> {
+    use crate::export::{ExportOptions, Format};
+    let format = match args.format {
+        ExportFormat::Txt => Format::Txt,
+        ExportFormat::Json => Format::Json,
+        ExportFormat::Jsonl => Format::Jsonl,
+        ExportFormat::Csv => Format::Csv,
+        ExportFormat::Yolo => Format::Yolo,
+        ExportFormat::Coco => Format::Coco,
+        ExportFormat::Voc => Format::Voc,
+        ExportFormat::Labelme => Format::Labelme,
+    };
+    if args.beside_images && format != Format::Labelme {
+        bail!("--beside-images is for --format labelme");
+    }
+    let output = args.output.unwrap_or_else(|| args.root.clone());
+    if format.writes_per_image() && output.as_os_str() == "-" {
+        bail!(
+            "--format {} writes a folder of files; -o - (stdout) is for the single-file formats",
+            format.name()
+        );
+    }
+    let opts = ExportOptions {
+        format,
+        output,
+        root: args.root,
+        beside_images: args.beside_images,
+    };
+    let records = crate::record::Records::open(&args.input)?;
+    let t = std::time::Instant::now();
+    let s = crate::export::export(records, &opts)?;
+    let mut line = format!(
+        "exported {} of {} records ({} detections) as {} in {:.2} s",
+        s.written,
+        s.records,
+        s.detections,
+        format.name(),
+        t.elapsed().as_secs_f64()
+    );
+    for (n, what) in [
+        (
+            s.skipped_failed,
+            "skipped: their images could not be labelled",
+        ),
+        (s.refused, "refused: their paths would escape the output"),
+        (s.bad_lines, "input lines are not records"),
+    ] {
+        if n > 0 {
+            line.push_str(&format!("; {n} {what}"));
+        }
+    }
+    progress::note(&line);
+    Ok(if s.partial() {
+        exit_codes::PARTIAL
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+fn import_command(args: ImportArgs) -> Result<u8> {
+    use crate::import::{ImportOptions, import};
+    let opts = ImportOptions {
+        format: match args.format {
+            crate::cli::ImportFormat::Yolo => crate::import::ImportFormat::Yolo,
+            crate::cli::ImportFormat::Coco => crate::import::ImportFormat::Coco,
+            crate::cli::ImportFormat::Voc => crate::import::ImportFormat::Voc,
+            crate::cli::ImportFormat::Labelme => crate::import::ImportFormat::Labelme,
+        },
+        path: args.path,
+        images: args.images,
+        classes: args.classes,
+    };
+    let mut out = crate::export::Output::open(args.output.as_deref().unwrap_or(Path::new("-")))?;
+    let s = import(&opts, |r| {
+        let w = out.writer();
+        serde_json::to_writer(&mut *w, r)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })?;
+    out.finish()?;
+    progress::note(&format!(
+        "imported {} records ({} detections) from {}; {} could not be read",
+        s.records,
+        s.detections,
+        opts.path.display(),
+        s.failed
+    ));
+    Ok(if s.failed > 0 {
+        exit_codes::PARTIAL
+    } else {
+        exit_codes::SUCCESS
+    })
 }
 
 fn cache_command(cmd: CacheCommand) -> Result<u8> {

@@ -57,8 +57,12 @@ pub enum Command {
     /// Select records by class, confidence, count and box area (flags, rule files, presets).
     #[command(after_help = FILTER_AFTER_HELP)]
     Filter(FilterArgs),
-    /// Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV or an HTML gallery. [not built yet]
-    Export(NotBuilt),
+    /// Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON or a list of images.
+    #[command(after_help = EXPORT_AFTER_HELP)]
+    Export(ExportArgs),
+    /// Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records.
+    #[command(after_help = IMPORT_AFTER_HELP)]
+    Import(ImportArgs),
     /// Measure inference, I/O, NMS, filter and cache speed. [not built yet]
     Bench(NotBuilt),
     /// Find ONNX Runtime, or install the official build from PyPI.
@@ -148,6 +152,131 @@ detections.
 Examples:
   anylabel nms boxes.csv --iou 0.5
   anylabel nms results.jsonl --iou 0.3 --agnostic > merged.jsonl";
+
+const EXPORT_AFTER_HELP: &str = "\
+Formats:
+  txt      one image path a line (joined to --root unless it is .)
+  json     a JSON array of records;  jsonl: one record a line
+  csv      one row per detection: path,width,height,class_id,label,score,x1,y1,x2,y2;
+           an image without detections gets one row with the detection fields empty
+  yolo     OUT/labels/<path>.txt (class cx cy w h, normalised; an empty file for an image
+           without detections), OUT/classes.txt, OUT/data.yaml
+  coco     one JSON file: images, annotations (bbox [x, y, w, h], score), categories
+           (id = class id + 1)
+  voc      OUT/Annotations/<path>.xml (Pascal VOC), OUT/classes.txt
+  labelme  OUT/<path>.json as AnyLabeling / X-AnyLabeling open it, imagePath pointing at
+           the image; --beside-images writes each beside its image instead
+
+Records' paths are relative to --root. Records with an error are skipped (a warning
+names each) except in json and jsonl. A path that is absolute outside --root, or climbs
+out with .., is refused for yolo, voc and labelme: nothing is written outside OUT; the
+export goes on and exits with code 3. Every file is written atomically.
+
+Examples:
+  anylabel infer ./images --model nudenet-320n -o results.jsonl
+  anylabel export results.jsonl --format coco -o coco.json --root ./images
+  anylabel export results.jsonl --format yolo -o dataset --root ./images
+  anylabel export results.jsonl --format labelme --beside-images --root ./images
+  anylabel import --format voc ./VOC2012 | anylabel export - --format coco -o coco.json";
+
+const IMPORT_AFTER_HELP: &str = "\
+PATH is the dataset: for yolo, a folder with labels/ (or the labels folder itself), with
+the images in --images, else where data.yaml's path/train points, else images/ beside
+labels/; the image sizes are read from their headers, and the class names from data.yaml
+or classes.txt. For coco, the JSON file. For voc, a folder with Annotations/ (or the
+folder of XML files); for labelme, the folder of JSON files. For voc and labelme, class ids
+follow --classes or a classes.txt in PATH, else the order names first appear.
+
+Records are written one a line to stdout or -o, with model import:<format> and score 1.0
+where the format has none.
+
+Examples:
+  anylabel import --format yolo ./dataset -o records.jsonl
+  anylabel import --format coco instances_val2017.json | anylabel export - --format voc -o voc";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One image path a line.
+    Txt,
+    /// A JSON array of records.
+    Json,
+    /// One record a line.
+    Jsonl,
+    /// One row per detection.
+    Csv,
+    /// Ultralytics YOLO labels, classes.txt and data.yaml.
+    Yolo,
+    /// One COCO detection JSON file.
+    Coco,
+    /// Pascal VOC XML files.
+    Voc,
+    /// LabelMe JSON files as AnyLabeling / X-AnyLabeling open them.
+    Labelme,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Result records (JSONL, as `infer` writes them), or - for stdin.
+    #[arg(value_name = "RESULTS.jsonl|-")]
+    pub input: PathBuf,
+
+    /// The output format.
+    #[arg(short, long, value_enum)]
+    pub format: ExportFormat,
+
+    /// The output: a file (- for stdout) for txt, json, jsonl, csv and coco; a folder for
+    /// yolo, voc and labelme.
+    #[arg(
+        short,
+        long,
+        value_name = "OUT",
+        required_unless_present = "beside_images"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// The folder the records' paths are relative to: the folder that was scanned.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub root: PathBuf,
+
+    /// labelme: write each JSON file beside its image (under --root) instead of into OUT.
+    #[arg(long)]
+    pub beside_images: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// Ultralytics YOLO labels.
+    Yolo,
+    /// A COCO detection JSON file.
+    Coco,
+    /// Pascal VOC XML files.
+    Voc,
+    /// LabelMe / AnyLabeling / X-AnyLabeling JSON files.
+    Labelme,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The dataset's format.
+    #[arg(short, long, value_enum)]
+    pub format: ImportFormat,
+
+    /// The dataset: a folder, or the JSON file for coco.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// yolo: the images' folder.
+    #[arg(long, value_name = "DIR")]
+    pub images: Option<PathBuf>,
+
+    /// voc, labelme: a class list, one name a line; line N is class N.
+    #[arg(long, value_name = "FILE")]
+    pub classes: Option<PathBuf>,
+
+    /// Write the records to this file (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
 
 #[derive(Debug, Args)]
 pub struct NmsArgs {

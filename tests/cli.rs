@@ -10,7 +10,8 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
     let out = anylabel().arg("--help").assert().success();
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     for cmd in [
-        "scan", "preload", "infer", "nms", "filter", "export", "bench", "runtime", "models",
+        "scan", "preload", "infer", "nms", "filter", "export", "import", "bench", "runtime",
+        "models",
     ] {
         assert!(
             text.contains(&format!("  {cmd}")),
@@ -27,7 +28,7 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
 
 #[test]
 fn later_subcommands_say_they_are_not_built_and_fail() {
-    for cmd in ["export", "bench"] {
+    for cmd in ["bench"] {
         anylabel()
             .args([cmd, "whatever", "--flag"])
             .assert()

@@ -1,0 +1,263 @@
+//! Ultralytics YOLO detection labels: `labels/<path>.txt` with one `class cx cy w h` line
+//! per box, normalised to the image size, 6 decimals; `classes.txt`; `data.yaml` with the
+//! names as a mapping id → name (as Ultralytics writes it) and `path`/`train` pointing at
+//! the images. An image without detections gets an empty label file, so that "labelled,
+//! nothing found" is not confused with "never labelled" (Ultralytics writes no file).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde_yaml_ng::{Mapping, Value};
+
+use super::{Classes, Target, Writer, write_atomic};
+use crate::record::{Detection, Record};
+
+pub struct YoloWriter {
+    out: PathBuf,
+    root_abs: PathBuf,
+}
+
+impl YoloWriter {
+    pub fn new(t: &Target) -> Result<YoloWriter> {
+        let out = t.opts.output.clone();
+        std::fs::create_dir_all(out.join("labels"))
+            .with_context(|| format!("cannot create {}", out.join("labels").display()))?;
+        Ok(YoloWriter {
+            out,
+            root_abs: t.root_abs.clone(),
+        })
+    }
+}
+
+/// The label file of one record: one line per detection.
+pub fn to_lines(r: &Record) -> String {
+    let (w, h) = (r.width as f64, r.height as f64);
+    let mut s = String::new();
+    for d in &r.detections {
+        let [x1, y1, x2, y2] = d.bbox.map(|v| v as f64);
+        s.push_str(&format!(
+            "{} {:.6} {:.6} {:.6} {:.6}\n",
+            d.class_id,
+            (x1 + x2) / 2.0 / w,
+            (y1 + y2) / 2.0 / h,
+            (x2 - x1) / w,
+            (y2 - y1) / h
+        ));
+    }
+    s
+}
+
+/// `data.yaml`: where the images are, and the class names by id.
+pub fn data_yaml(images: &Path, names: &[String]) -> Result<String> {
+    let mut m = Mapping::new();
+    m.insert("path".into(), images.to_string_lossy().into_owned().into());
+    m.insert("train".into(), ".".into());
+    m.insert("val".into(), ".".into());
+    m.insert("nc".into(), (names.len() as u64).into());
+    let mut n = Mapping::new();
+    for (i, name) in names.iter().enumerate() {
+        n.insert((i as u64).into(), name.clone().into());
+    }
+    m.insert("names".into(), Value::Mapping(n));
+    Ok(format!(
+        "# Written by anylabel export --format yolo. The label files are in labels/ beside this file.\n{}",
+        serde_yaml_ng::to_string(&m)?
+    ))
+}
+
+/// `classes.txt`: one name a line, line N for class N.
+pub fn classes_txt(names: &[String]) -> String {
+    names.iter().map(|n| format!("{n}\n")).collect()
+}
+
+impl Writer for YoloWriter {
+    fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<()> {
+        if (r.width == 0 || r.height == 0) && !r.detections.is_empty() {
+            tracing::warn!(
+                "{}: skipped, the record has no image size to normalise its boxes by",
+                r.path
+            );
+            return Ok(());
+        }
+        let path = self.out.join("labels").join(rel.with_extension("txt"));
+        write_atomic(&path, to_lines(r).as_bytes())
+    }
+
+    fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
+        let names = classes.dense();
+        write_atomic(
+            &self.out.join("classes.txt"),
+            classes_txt(&names).as_bytes(),
+        )?;
+        write_atomic(
+            &self.out.join("data.yaml"),
+            data_yaml(&self.root_abs, &names)?.as_bytes(),
+        )
+    }
+}
+
+/// Class names from a `data.yaml` (`names` as a list or an id → name mapping).
+pub fn names_from_yaml(text: &str) -> Result<Vec<String>, String> {
+    let v: Value = serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?;
+    let names = v.get("names").ok_or("it has no `names`")?;
+    let as_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => serde_yaml_ng::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    match names {
+        Value::Sequence(list) => Ok(list.iter().map(as_text).collect()),
+        Value::Mapping(map) => {
+            let mut pairs = Vec::new();
+            for (k, v) in map {
+                let id = match k {
+                    Value::Number(n) => n.as_u64(),
+                    Value::String(s) => s.parse().ok(),
+                    _ => None,
+                }
+                .ok_or_else(|| format!("the name key {k:?} is not a class id"))?;
+                pairs.push((id as usize, as_text(v)));
+            }
+            let len = pairs.iter().map(|p| p.0 + 1).max().unwrap_or(0);
+            let mut out: Vec<String> = (0..len).map(|i| format!("class_{i}")).collect();
+            for (i, n) in pairs {
+                out[i] = n;
+            }
+            Ok(out)
+        }
+        _ => Err("`names` is neither a list nor a mapping".to_string()),
+    }
+}
+
+/// The images folder a `data.yaml` names: `path` joined with `train` (when a string).
+pub fn images_from_yaml(text: &str, yaml_dir: &Path) -> Option<PathBuf> {
+    let v: Value = serde_yaml_ng::from_str(text).ok()?;
+    let base = match v.get("path").and_then(Value::as_str) {
+        Some(p) => yaml_dir.join(p),
+        None => yaml_dir.to_path_buf(),
+    };
+    let train = v.get("train").and_then(Value::as_str).unwrap_or(".");
+    Some(base.join(train))
+}
+
+/// The detections of a label file for an image of `w`×`h`: `class cx cy w h` with an
+/// optional sixth column, the confidence (as Ultralytics' `save_conf` writes it), or a
+/// segmentation polygon `class x1 y1 x2 y2 ...`, taken as its bounding box. An error names
+/// the line (1-based).
+pub fn parse_label(text: &str, w: u32, h: u32, names: &[String]) -> Result<Vec<Detection>, String> {
+    let (w, h) = (w as f64, h as f64);
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        let bad = |why: String| format!("line {}: {why}", i + 1);
+        let class_id: u32 = fields[0]
+            .parse()
+            .or_else(|_| {
+                fields[0]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.fract() == 0.0 && *v >= 0.0)
+                    .map(|v| v as u32)
+                    .ok_or(())
+            })
+            .map_err(|_| bad(format!("'{}' is not a class id", fields[0])))?;
+        let nums: Vec<f64> = fields[1..]
+            .iter()
+            .map(|f| {
+                f.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| bad(format!("'{f}' is not a number")))
+            })
+            .collect::<Result<_, _>>()?;
+        let (bbox, score) = match nums.len() {
+            4 | 5 => {
+                let [cx, cy, bw, bh] = [nums[0] * w, nums[1] * h, nums[2] * w, nums[3] * h];
+                (
+                    [cx - bw / 2.0, cy - bh / 2.0, cx + bw / 2.0, cy + bh / 2.0],
+                    nums.get(4).copied().unwrap_or(1.0),
+                )
+            }
+            n if n >= 6 && n % 2 == 0 => {
+                let xs = nums.iter().step_by(2).map(|x| x * w);
+                let ys = nums.iter().skip(1).step_by(2).map(|y| y * h);
+                let (x1, x2) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+                let (y1, y2) = ys.fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
+                ([x1, y1, x2, y2], 1.0)
+            }
+            n => return Err(bad(format!("{} numbers after the class; a box has 4", n))),
+        };
+        out.push(Detection {
+            class_id,
+            label: names
+                .get(class_id as usize)
+                .cloned()
+                .unwrap_or_else(|| format!("class_{class_id}")),
+            score: score as f32,
+            bbox: bbox.map(|v| v as f32),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boxes_round_trip_through_label_lines() {
+        let r = Record {
+            path: "a.jpg".into(),
+            width: 640,
+            height: 480,
+            model: "m".into(),
+            detections: vec![Detection {
+                class_id: 2,
+                label: "car".into(),
+                score: 0.9,
+                bbox: [10.5, 20.25, 110.0, 220.75],
+            }],
+            error: None,
+        };
+        let text = to_lines(&r);
+        assert_eq!(text, "2 0.094141 0.251042 0.155469 0.417708\n");
+        let names = vec!["a".into(), "b".into(), "car".into()];
+        let back = parse_label(&text, 640, 480, &names).unwrap();
+        assert_eq!(back[0].label, "car");
+        for (a, b) in back[0].bbox.iter().zip(r.detections[0].bbox) {
+            assert!((a - b).abs() < 0.01, "{a} vs {b}");
+        }
+        assert!(
+            parse_label("0 0.5 0.5 x 0.1\n", 10, 10, &names)
+                .unwrap_err()
+                .starts_with("line 1:")
+        );
+        assert!(
+            parse_label("\n0 0.5 0.5 0.1\n", 10, 10, &names)
+                .unwrap_err()
+                .starts_with("line 2:")
+        );
+        let poly = parse_label("1 0.1 0.1 0.5 0.1 0.5 0.6\n", 100, 100, &names).unwrap();
+        assert_eq!(poly[0].bbox, [10.0, 10.0, 50.0, 60.0]);
+    }
+
+    #[test]
+    fn names_from_a_list_or_a_mapping() {
+        assert_eq!(names_from_yaml("names: [a, b]").unwrap(), vec!["a", "b"]);
+        assert_eq!(
+            names_from_yaml("names:\n  0: a\n  2: 'x, \"y\"'\n").unwrap(),
+            vec!["a", "class_1", "x, \"y\""]
+        );
+        let yaml = data_yaml(Path::new("/img"), &["a: b".into(), "ü".into()]).unwrap();
+        assert_eq!(names_from_yaml(&yaml).unwrap(), vec!["a: b", "ü"]);
+        assert_eq!(
+            images_from_yaml(&yaml, Path::new("/x")).unwrap(),
+            PathBuf::from("/img/.")
+        );
+    }
+}

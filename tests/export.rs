@@ -1,0 +1,412 @@
+//! `anylabel export` and `anylabel import`: every label format round-trips (import of the
+//! export gives the records back), the files are read by pycocotools and supervision
+//! (`tests/python/export_check.py`, through `ANYLABEL_TEST_PYTHON`, which `scripts/test.sh`
+//! sets), awkward names survive CSV and XML, and nothing is written outside the output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::anylabel;
+use serde_json::{Value, json};
+
+/// Class names that CSV, XML, YAML and JSON must each escape.
+const NAMES: [&str; 3] = ["person", "a, \"b\" <&> 'c'", "Käfer: ü/ß"];
+
+/// A folder of real images (fixtures, one with EXIF orientation 8 whose stored size is
+/// 600×512 and shown size 512×600, and a PNG in a subfolder) and hand-made records for
+/// them, sorted by path as `scan` and `import` walk; one image has no detections, and
+/// one record is a failed image.
+fn dataset(dir: &Path) -> (PathBuf, Vec<Value>) {
+    let images = dir.join("images");
+    std::fs::create_dir_all(images.join("sub")).unwrap();
+    let mut files: Vec<(String, u32, u32)> = Vec::new();
+    for name in [
+        "chelsea_cat.jpg",
+        "coffee_cup.jpg",
+        "kpa_dog_in_forest.jpg",
+        "kpa_rabbit_on_grass.jpg",
+    ] {
+        let src = common::fixtures().join("other").join(name);
+        std::fs::copy(&src, images.join(name)).unwrap();
+        let (w, h) = image::image_dimensions(&src).unwrap();
+        files.push((name.to_string(), w, h));
+    }
+    let turned = "grace_hopper_exif_orientation_8.jpg";
+    let src = common::fixtures().join("formats").join(turned);
+    assert_eq!(image::image_dimensions(&src).unwrap(), (600, 512));
+    std::fs::copy(&src, images.join(turned)).unwrap();
+    files.push((turned.to_string(), 512, 600));
+    common::write_png(&images.join("sub/tiny.png"), 33, 17);
+    files.push(("sub/tiny.png".to_string(), 33, 17));
+    files.sort();
+    let mut records = Vec::new();
+    for (i, (path, w, h)) in files.iter().enumerate() {
+        let (w_, h_) = (*w as f64, *h as f64);
+        let detections: Vec<Value> = (0..(i % 3) * 2)
+            .map(|k| {
+                let k_ = k as f64;
+                let x1 = ((w_ * (0.05 + 0.1 * k_)) * 4.0).round() / 4.0 + 0.13;
+                let y1 = ((h_ * (0.1 + 0.07 * k_)) * 4.0).round() / 4.0 + 0.37;
+                let x2 = (x1 + w_ * 0.3).min(w_).floor() + 0.5;
+                let y2 = (y1 + h_ * 0.4).min(h_).floor() + 0.25;
+                let class = (i + k) % NAMES.len();
+                json!({"class_id": class, "label": NAMES[class],
+                       "score": 0.9 - 0.05 * k_ - 0.01 * i as f64,
+                       "bbox": [x1, y1, x2.min(w_), y2.min(h_)]})
+            })
+            .collect();
+        records.push(
+            json!({"path": path, "width": w, "height": h, "model": "m@sha256:00",
+                            "detections": detections, "error": null}),
+        );
+    }
+    assert!(
+        records
+            .iter()
+            .any(|r| r["detections"].as_array().unwrap().is_empty())
+    );
+    (images, records)
+}
+
+fn write_jsonl(path: &Path, records: &[Value]) {
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+fn failed_record() -> Value {
+    json!({"path": "broken.jpg", "width": 0, "height": 0, "model": "m@sha256:00",
+           "detections": [], "error": "empty file"})
+}
+
+fn export(input: &Path, format: &str, out: &Path, root: &Path) -> std::process::Output {
+    anylabel()
+        .arg("export")
+        .arg(input)
+        .args(["--format", format, "-o"])
+        .arg(out)
+        .arg("--root")
+        .arg(root)
+        .output()
+        .unwrap()
+}
+
+fn import(format: &str, path: &Path, extra: &[&str]) -> Vec<Value> {
+    let out = anylabel()
+        .args(["import", "--format", format])
+        .arg(path)
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "import {format}: {stderr}");
+    common::records(&out.stdout)
+}
+
+/// Imported records equal the originals: paths, sizes, classes, boxes (within 0.01 px),
+/// and scores where the format keeps them.
+fn assert_same(format: &str, got: &[Value], want: &[Value], scores: bool) {
+    let paths = |r: &[Value]| -> Vec<String> {
+        r.iter()
+            .map(|r| r["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(paths(got), paths(want), "{format}: paths");
+    for (g, w) in got.iter().zip(want) {
+        let p = &w["path"];
+        assert_eq!(
+            (&g["width"], &g["height"]),
+            (&w["width"], &w["height"]),
+            "{format} {p}: size"
+        );
+        assert_eq!(g["model"], format!("import:{format}"));
+        let (gd, wd) = (
+            g["detections"].as_array().unwrap(),
+            w["detections"].as_array().unwrap(),
+        );
+        assert_eq!(gd.len(), wd.len(), "{format} {p}: detections");
+        for (a, b) in gd.iter().zip(wd) {
+            assert_eq!(a["class_id"], b["class_id"], "{format} {p}");
+            assert_eq!(a["label"], b["label"], "{format} {p}");
+            for i in 0..4 {
+                let (x, y) = (
+                    a["bbox"][i].as_f64().unwrap(),
+                    b["bbox"][i].as_f64().unwrap(),
+                );
+                assert!(
+                    (x - y).abs() <= 0.01 + 1e-9,
+                    "{format} {p}: bbox {} vs {}",
+                    a["bbox"],
+                    b["bbox"]
+                );
+            }
+            let s = a["score"].as_f64().unwrap();
+            if scores {
+                assert!(
+                    (s - b["score"].as_f64().unwrap()).abs() < 1e-5,
+                    "{format} {p}: score"
+                );
+            } else {
+                assert_eq!(s, 1.0, "{format} {p}: a format without scores gives 1.0");
+            }
+        }
+    }
+}
+
+#[test]
+fn label_formats_round_trip_and_the_tools_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, records) = dataset(dir.path());
+    let input = dir.path().join("records.jsonl");
+    let mut with_failed = records.clone();
+    with_failed.insert(2, failed_record());
+    write_jsonl(&input, &with_failed);
+
+    let out = |name: &str| dir.path().join(name);
+    for format in ["yolo", "voc", "labelme"] {
+        let o = export(&input, format, &out(format), &images);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "{format}: {stderr}");
+        assert!(
+            stderr.contains("broken.jpg: skipped") && stderr.contains("empty file"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("1 skipped"), "{stderr}");
+    }
+    let o = export(&input, "coco", &out("coco.json"), &images);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // An image without detections keeps an (empty) YOLO label file.
+    let empty = records
+        .iter()
+        .find(|r| r["detections"].as_array().unwrap().is_empty())
+        .unwrap();
+    let label =
+        out("yolo/labels").join(Path::new(empty["path"].as_str().unwrap()).with_extension("txt"));
+    assert_eq!(std::fs::read_to_string(&label).unwrap(), "");
+
+    let images_arg = images.to_str().unwrap();
+    assert_same(
+        "yolo",
+        &import("yolo", &out("yolo"), &["--images", images_arg]),
+        &records,
+        false,
+    );
+    // Without --images, data.yaml says where the images are.
+    assert_same("yolo", &import("yolo", &out("yolo"), &[]), &records, false);
+    assert_same(
+        "coco",
+        &import("coco", &out("coco.json"), &[]),
+        &records,
+        true,
+    );
+    assert_same("voc", &import("voc", &out("voc"), &[]), &records, false);
+    assert_same(
+        "labelme",
+        &import("labelme", &out("labelme"), &[]),
+        &records,
+        true,
+    );
+
+    // LabelMe beside the images: imagePath is the file name; import reads the folder.
+    let o = anylabel()
+        .arg("export")
+        .arg(&input)
+        .args(["--format", "labelme", "--beside-images", "--root"])
+        .arg(&images)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let beside: Value =
+        serde_json::from_str(&std::fs::read_to_string(images.join("sub/tiny.json")).unwrap())
+            .unwrap();
+    assert_eq!(beside["imagePath"], "tiny.png");
+    let back = import(
+        "labelme",
+        &images,
+        &["--classes", out("labelme/classes.txt").to_str().unwrap()],
+    );
+    assert_same("labelme", &back, &records, true);
+
+    let python = python();
+    let check = std::process::Command::new(&python)
+        .arg(common::root().join("tests/python/export_check.py"))
+        .arg(&input)
+        .arg(&images)
+        .arg(out("coco.json"))
+        .arg(out("yolo"))
+        .arg(out("voc"))
+        .arg(out("labelme"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "export_check.py:\n{stdout}\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(
+        stdout.contains("mAP 1.000") && stdout.contains("supervision pascal_voc"),
+        "{stdout}"
+    );
+}
+
+fn python() -> PathBuf {
+    match std::env::var_os("ANYLABEL_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => panic!(
+            "the export checks need a Python with pycocotools and supervision \
+             (tests/python/requirements*.txt): set ANYLABEL_TEST_PYTHON, or run scripts/test.sh, which does"
+        ),
+    }
+}
+
+#[test]
+fn paths_that_escape_the_output_are_refused_and_bad_lines_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("images");
+    std::fs::create_dir_all(&root).unwrap();
+    let rec = |p: &str| {
+        json!({"path": p, "width": 10, "height": 10, "model": "m",
+        "detections": [{"class_id": 0, "label": "x", "score": 0.5, "bbox": [1, 1, 5, 5]}], "error": null})
+    };
+    let inside_abs = root.join("abs.jpg");
+    let text = format!(
+        "{}\n{}\n{{\"path\": 3}}\n{}\n{}\n{}\n",
+        rec("ok.jpg"),
+        rec("../../escape.jpg"),
+        rec("/tmp/elsewhere/escape2.jpg"),
+        rec("a/../fine.jpg"),
+        rec(inside_abs.to_str().unwrap()),
+    );
+    let input = dir.path().join("r.jsonl");
+    std::fs::write(&input, text).unwrap();
+    for format in ["yolo", "voc", "labelme"] {
+        let out = dir.path().join("deep/out").join(format);
+        let o = export(&input, format, &out, &root);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{format}: {stderr}");
+        assert!(stderr.contains("../../escape.jpg: refused"), "{stderr}");
+        assert!(
+            stderr.contains("/tmp/elsewhere/escape2.jpg: refused"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("r.jsonl, line 3: not a result record"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("exported 3 of 5 records"), "{stderr}");
+        assert!(!dir.path().join("deep/escape.txt").exists());
+        let mut written: Vec<String> = walk(&out);
+        written.sort();
+        let ext = match format {
+            "yolo" => "labels/{}.txt",
+            "voc" => "Annotations/{}.xml",
+            _ => "{}.json",
+        };
+        let want: Vec<String> = ["abs", "fine", "ok"]
+            .iter()
+            .map(|s| ext.replace("{}", s))
+            .collect();
+        let labels: Vec<String> = written
+            .into_iter()
+            .filter(|f| !f.ends_with("classes.txt") && !f.ends_with("data.yaml"))
+            .collect();
+        assert_eq!(labels, want, "{format}");
+    }
+    // Nothing landed anywhere else in the temporary folder either.
+    let stray: Vec<String> = walk(dir.path())
+        .into_iter()
+        .filter(|f| f.contains("escape"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn csv_json_and_txt_keep_awkward_names_order_and_empty_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, records) = dataset(dir.path());
+    let mut all = records.clone();
+    all.push(json!({"path": "x, \"y\".jpg", "width": 5, "height": 5, "model": "m",
+        "detections": [{"class_id": 1, "label": NAMES[1], "score": 0.5, "bbox": [0, 0, 1, 1]}], "error": null}));
+    all.push(failed_record());
+    let input = dir.path().join("r.jsonl");
+    write_jsonl(&input, &all);
+
+    let o = export(&input, "csv", &dir.path().join("out.csv"), &images);
+    assert!(o.status.success());
+    let mut reader = csv::Reader::from_path(dir.path().join("out.csv")).unwrap();
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "path", "width", "height", "class_id", "label", "score", "x1", "y1", "x2", "y2"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let want_rows: usize = all[..all.len() - 1]
+        .iter()
+        .map(|r| r["detections"].as_array().unwrap().len().max(1))
+        .sum();
+    assert_eq!(
+        rows.len(),
+        want_rows,
+        "one row a detection, one per empty image, none for the failed one"
+    );
+    let last = rows.last().unwrap();
+    assert_eq!((&last[0], &last[4]), ("x, \"y\".jpg", NAMES[1]));
+    let empty = rows
+        .iter()
+        .find(|r| r[3].is_empty())
+        .expect("a row for the empty image");
+    assert!(empty.iter().skip(3).all(str::is_empty));
+    let mut paths: Vec<&str> = rows.iter().map(|r| r.get(0).unwrap()).collect();
+    paths.dedup();
+    let want_paths: Vec<&str> = all[..all.len() - 1]
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, want_paths, "input order");
+
+    // json keeps every record, the failed one too, as they were.
+    let o = export(&input, "json", &dir.path().join("out.json"), &images);
+    assert!(o.status.success());
+    let back: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap())
+            .unwrap();
+    assert_eq!(back.len(), all.len());
+    assert_eq!(back.last().unwrap()["error"], "empty file");
+    assert_eq!(back[all.len() - 2]["detections"][0]["label"], NAMES[1]);
+
+    // jsonl to stdout, txt joined to --root.
+    let o = anylabel()
+        .arg("export")
+        .arg(&input)
+        .args(["-f", "jsonl", "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(common::records(&o.stdout).len(), all.len());
+    let o = export(&input, "txt", &dir.path().join("list.txt"), &images);
+    assert!(o.status.success());
+    let list = std::fs::read_to_string(dir.path().join("list.txt")).unwrap();
+    assert_eq!(list.lines().count(), all.len() - 1);
+    assert!(
+        list.lines().all(|l| Path::new(l).starts_with(&images)),
+        "{list}"
+    );
+    assert!(Path::new(list.lines().next().unwrap()).is_file());
+}
