@@ -409,6 +409,16 @@ fn the_gallery_renders_thumbnails_boxes_counts_and_escaped_text() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let index = std::fs::metadata(out.path().join("index.html")).unwrap();
+        assert_eq!(
+            index.permissions().mode() & 0o644,
+            0o644,
+            "index.html is not private"
+        );
+    }
     let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(
         !html.contains("http://") && !html.contains("https://"),
