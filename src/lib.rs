@@ -31,6 +31,7 @@ pub mod preload;
 pub mod progress;
 pub mod pypi;
 pub mod record;
+pub mod report;
 pub mod resize;
 pub mod runtime;
 pub mod scan;
