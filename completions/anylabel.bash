@@ -430,11 +430,11 @@ _anylabel() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "txt json jsonl csv yolo coco voc labelme" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "txt json jsonl csv yolo coco voc labelme html" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "txt json jsonl csv yolo coco voc labelme" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "txt json jsonl csv yolo coco voc labelme html" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -148,7 +148,8 @@ csv\t'One row per detection'
 yolo\t'Ultralytics YOLO labels, classes.txt and data.yaml'
 coco\t'One COCO detection JSON file'
 voc\t'Pascal VOC XML files'
-labelme\t'LabelMe JSON files as AnyLabeling / X-AnyLabeling open them'"
+labelme\t'LabelMe JSON files as AnyLabeling / X-AnyLabeling open them'
+html\t'An HTML gallery: thumbnails with their boxes, per-class counts and a filter box'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s o -l output -d 'The output: a file (- for stdout) for txt, json, jsonl, csv and coco; a folder for yolo, voc and labelme' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l root -d 'The folder the records\' paths are relative to: the folder that was scanned' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l beside-images -d 'labelme: write each JSON file beside its image (under --root) instead of into OUT'

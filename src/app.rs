@@ -278,7 +278,11 @@ fn merge_command(args: MergeArgs) -> Result<u8> {
 
 fn export_command(args: ExportArgs) -> Result<u8> {
     use crate::export::{ExportOptions, Format};
+    if matches!(args.format, ExportFormat::Html) {
+        return export_html(args);
+    }
     let format = match args.format {
+        ExportFormat::Html => unreachable!("handled above"),
         ExportFormat::Txt => Format::Txt,
         ExportFormat::Json => Format::Json,
         ExportFormat::Jsonl => Format::Jsonl,
@@ -329,6 +333,56 @@ fn export_command(args: ExportArgs) -> Result<u8> {
     }
     progress::note(&line);
     Ok(if s.partial() {
+        exit_codes::PARTIAL
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+/// `export --format html`: the gallery of `crate::report`.
+fn export_html(args: ExportArgs) -> Result<u8> {
+    if args.beside_images {
+        bail!("--beside-images is for --format labelme");
+    }
+    let Some(out) = args.output.filter(|o| o.as_os_str() != "-") else {
+        bail!("--format html writes a folder: give it with -o FOLDER");
+    };
+    let mut bad_lines = 0usize;
+    let records = crate::record::Records::open(&args.input)?.filter_map(|r| match r {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::warn!("{e:#}");
+            bad_lines += 1;
+            None
+        }
+    });
+    let t = std::time::Instant::now();
+    let s = crate::report::write_gallery(
+        records,
+        &args.root,
+        &out,
+        &crate::report::GalleryOptions::default(),
+    )?;
+    let mut line = format!(
+        "wrote a gallery of {} images ({} detections, {} page{}) in {:.2} s: {}",
+        s.images,
+        s.detections,
+        s.pages,
+        if s.pages == 1 { "" } else { "s" },
+        t.elapsed().as_secs_f64(),
+        s.index.display()
+    );
+    for (n, what) in [
+        (s.failed, "could not be labelled"),
+        (s.no_thumbnail, "could not be read for a thumbnail"),
+        (bad_lines, "input lines are not records"),
+    ] {
+        if n > 0 {
+            line.push_str(&format!("; {n} {what}"));
+        }
+    }
+    progress::note(&line);
+    Ok(if s.failed + s.no_thumbnail + bad_lines > 0 {
         exit_codes::PARTIAL
     } else {
         exit_codes::SUCCESS

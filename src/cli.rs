@@ -166,6 +166,8 @@ Formats:
   voc      OUT/Annotations/<path>.xml (Pascal VOC), OUT/classes.txt
   labelme  OUT/<path>.json as AnyLabeling / X-AnyLabeling open it, imagePath pointing at
            the image; --beside-images writes each beside its image instead
+  html     OUT/index.html (and page-2.html... past 1,000 images) with thumbnails in
+           OUT/thumbs/, boxes drawn, per-class counts and a filter box; opens from disk
 
 Records' paths are relative to --root. Records with an error are skipped (a warning
 names each) except in json and jsonl. A path that is absolute outside --root, or climbs
@@ -177,6 +179,7 @@ Examples:
   anylabel export results.jsonl --format coco -o coco.json --root ./images
   anylabel export results.jsonl --format yolo -o dataset --root ./images
   anylabel export results.jsonl --format labelme --beside-images --root ./images
+  anylabel export results.jsonl --format html -o report --root ./images
   anylabel import --format voc ./VOC2012 | anylabel export - --format coco -o coco.json";
 
 const IMPORT_AFTER_HELP: &str = "\
@@ -212,6 +215,8 @@ pub enum ExportFormat {
     Voc,
     /// LabelMe JSON files as AnyLabeling / X-AnyLabeling open them.
     Labelme,
+    /// An HTML gallery: thumbnails with their boxes, per-class counts and a filter box.
+    Html,
 }
 
 #[derive(Debug, Args)]

@@ -410,3 +410,47 @@ fn csv_json_and_txt_keep_awkward_names_order_and_empty_images() {
     );
     assert!(Path::new(list.lines().next().unwrap()).is_file());
 }
+
+/// `export --format html` writes the gallery of `src/report.rs` (which tests/report.rs
+/// opens in Chromium): one tile per record, every thumbnail, escaped names, exit 3 for a
+/// record that failed.
+#[test]
+fn html_writes_the_gallery() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, mut records) = dataset(dir.path());
+    let input = dir.path().join("results.jsonl");
+    write_jsonl(&input, &records);
+    let out = dir.path().join("report");
+    let run = export(&input, "html", &out, &images);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for r in &records {
+        assert!(html.contains(r["path"].as_str().unwrap()), "{}", r["path"]);
+    }
+    assert!(
+        html.contains("a, &quot;b&quot; &lt;&amp;&gt; &#39;c&#39;")
+            || html.contains("a, &quot;b&quot; &lt;&amp;&gt; &#x27;c&#x27;")
+    );
+    assert!(!html.contains("<&>"));
+    let thumbs = walk(&out.join("thumbs"));
+    assert_eq!(thumbs.len(), records.len(), "{thumbs:?}");
+    // A failed record: still a tile, and exit 3.
+    records.push(failed_record());
+    write_jsonl(&input, &records);
+    let again = dir.path().join("report2");
+    let run = export(&input, "html", &again, &images);
+    assert_eq!(run.status.code(), Some(3));
+    assert!(
+        std::fs::read_to_string(again.join("index.html"))
+            .unwrap()
+            .contains("empty file")
+    );
+    // It needs a folder, not stdout.
+    let run = export(&input, "html", Path::new("-"), &images);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("-o FOLDER"));
+}
