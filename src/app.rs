@@ -677,6 +677,8 @@ impl Output {
                     .map_or("results".into(), |n| n.to_string_lossy().into_owned());
                 let temp = tempfile::Builder::new()
                     .prefix(&format!(".{name}."))
+                    // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                     .suffix(".partial")
                     .tempfile_in(&dir)
                     .with_context(|| {

@@ -704,16 +704,10 @@ fn write_atomically(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let mut temp = tempfile::Builder::new()
         .prefix(".gallery-page-")
+        // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)
         .with_context(|| format!("cannot write into {}", dir.display()))?;
-    // A temporary file is private (0600); a page is an ordinary file like the thumbnails.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        temp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .with_context(|| format!("cannot write {}", dest.display()))?;
-    }
     temp.write_all(bytes)
         .and_then(|()| temp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", dest.display()))?;

@@ -318,6 +318,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut temp = tempfile::Builder::new()
         .prefix(".anylabel-")
+        // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     temp.write_all(bytes)
@@ -357,6 +359,8 @@ impl Output {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let temp = tempfile::Builder::new()
             .prefix(".anylabel-")
+            // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(dir)
             .with_context(|| format!("cannot write in {}", dir.display()))?;
         Ok(Output::File {
