@@ -1,9 +1,10 @@
 //! Finding the images to label: folders walked recursively in sorted order, files taken
 //! as given, or a list of paths (on stdin or in a file).
 //!
-//! The walk is lazy and parallel (`jwalk`: folders are read by a pool of threads, and
-//! their entries streamed in order), so the first image is labelled while the rest of a
-//! ten-million-file tree is still being listed. Order is stable — sorted by file name
+//! The walk is lazy and parallel (the next folders are listed by a pool of threads while
+//! the current one is walked, a bounded number ahead), so the first image is labelled
+//! while the rest of a ten-million-file tree is still being listed, and memory stays flat
+//! however slowly the images are consumed. Order is stable — sorted by file name
 //! (byte order) within each folder, folders depth-first, where they sort — so two runs over
 //! the same tree write their records in the same order.
 
@@ -169,80 +170,283 @@ pub fn scan(sources: impl Into<Sources>) -> impl Iterator<Item = Result<Item, Sc
     )
 }
 
-/// Walks one folder in parallel, yielding its images in sorted order.
+/// Folders read ahead of the walk, at most: what bounds its memory however slowly the
+/// images are consumed (each holds one folder's sorted entries).
+const READ_AHEAD: usize = 16;
+
+/// Walks one folder, yielding its images in sorted order.
+///
+/// The walk is depth-first in name order, as `walkdir` with sorting does it, but the
+/// folders it will enter next (the next [`READ_AHEAD`] in walk order) are listed and
+/// sorted by a pool of threads ahead of time, so a deep or wide tree is listed in parallel
+/// while memory stays bounded when the consumer is slow.
 pub fn walk_dir(
     dir: PathBuf,
     relative: bool,
     opts: WalkOptions,
 ) -> impl Iterator<Item = Result<Item, ScanError>> {
-    let root = dir.clone();
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
         opts.threads
     };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("anylabel-walk-{i}"))
+        .build()
+        .ok();
     let opts = Arc::new(opts);
-    let prune = opts.clone();
-    let prune_root = root.clone();
-    let mut walker = jwalk::WalkDir::new(&dir)
-        .sort(true)
-        .skip_hidden(false)
-        .follow_links(opts.follow_links)
-        .parallelism(jwalk::Parallelism::RayonNewPool(threads))
-        .process_read_dir(move |_, parent, _, children| {
-            // Leave out excluded entries before their folders are read.
-            if prune.exclude.is_some() {
-                let base = parent.strip_prefix(&prune_root).unwrap_or(parent);
-                children.retain(|c| match c {
-                    Ok(e) => !prune.excluded(&base.join(&e.file_name)),
-                    Err(_) => true,
-                });
-            }
-        });
-    if let Some(depth) = opts.max_depth {
-        walker = walker.max_depth(depth);
+    let mut walk = Walk {
+        root: dir.clone(),
+        relative,
+        opts: opts.clone(),
+        pool,
+        stack: Vec::new(),
+        pending: std::collections::HashMap::new(),
+        first: None,
+    };
+    match read_sorted(&dir, Path::new(""), &opts, true) {
+        Ok(listing) => walk.stack.push(Frame {
+            dir,
+            rel: PathBuf::new(),
+            depth: 0,
+            id: listing.id,
+            entries: listing.entries,
+            pos: 0,
+            scheduled: 0,
+        }),
+        Err(reason) => walk.first = Some(ScanError { path: dir, reason }),
     }
-    walker.into_iter().filter_map(move |entry| match entry {
-        Ok(e) => {
-            // Files, and links to files: a link is read through when it is decoded.
-            if e.file_type().is_dir() || e.depth() == 0 {
-                return None;
-            }
-            let path = e.path();
-            if e.path_is_symlink() && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-                return None;
-            }
-            if !opts.wants(&path) {
-                return None;
-            }
-            let name = if relative {
-                path.strip_prefix(&root)
-                    .map(display_name)
-                    .unwrap_or_else(|_| display_name(&path))
-            } else {
-                display_name(&path)
-            };
-            Some(Ok(Item { path, name }))
+    walk.read_ahead();
+    walk
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    File,
+    Dir,
+    /// A link to a folder, followed (`--follow-links`); the target's device and inode.
+    LinkedDir(u64, u64),
+    /// An entry that could not be examined.
+    Broken,
+}
+
+struct Entry {
+    name: std::ffi::OsString,
+    kind: Kind,
+    /// Why it is `Broken`.
+    reason: Option<String>,
+}
+
+struct Listing {
+    entries: Vec<Entry>,
+    /// The folder's device and inode, when links are followed (to find loops).
+    id: Option<(u64, u64)>,
+}
+
+struct Frame {
+    dir: PathBuf,
+    rel: PathBuf,
+    depth: usize,
+    id: Option<(u64, u64)>,
+    entries: Vec<Entry>,
+    /// The next entry to yield, and the next one to consider reading ahead.
+    pos: usize,
+    scheduled: usize,
+}
+
+type Pending = std::sync::mpsc::Receiver<Result<Listing, String>>;
+
+struct Walk {
+    root: PathBuf,
+    relative: bool,
+    opts: Arc<WalkOptions>,
+    pool: Option<rayon::ThreadPool>,
+    stack: Vec<Frame>,
+    pending: std::collections::HashMap<PathBuf, Pending>,
+    first: Option<ScanError>,
+}
+
+/// Lists a folder, sorted by name, without the entries `--exclude` leaves out. Only links
+/// are examined beyond their directory entry (to tell links to folders from links to
+/// files).
+fn read_sorted(
+    dir: &Path,
+    rel: &Path,
+    opts: &WalkOptions,
+    want_id: bool,
+) -> Result<Listing, String> {
+    use std::os::unix::fs::MetadataExt;
+    let id = if opts.follow_links && want_id {
+        let m = std::fs::metadata(dir).map_err(|e| e.to_string())?;
+        Some((m.dev(), m.ino()))
+    } else {
+        None
+    };
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| e.to_string())? {
+        let e = match e {
+            Ok(e) => e,
+            Err(err) => return Err(err.to_string()),
+        };
+        let name = e.file_name();
+        if opts.exclude.is_some() && opts.excluded(&rel.join(&name)) {
+            continue;
         }
-        Err(e) => {
-            let path = e
-                .path()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| root.clone());
-            let reason = if e.loop_ancestor().is_some() {
-                format!(
-                    "a link loop: it leads back to {}",
-                    e.loop_ancestor().unwrap().display()
-                )
-            } else {
-                match e.io_error() {
-                    Some(io) => io.to_string(),
-                    None => e.to_string(),
+        let kind = match e.file_type() {
+            Ok(t) if t.is_dir() => Kind::Dir,
+            Ok(t) if t.is_symlink() => match std::fs::metadata(e.path()) {
+                Ok(m) if m.is_dir() && opts.follow_links => Kind::LinkedDir(m.dev(), m.ino()),
+                // Not followed: a link to a folder is left out, as walkdir and fd do.
+                Ok(m) if m.is_dir() => continue,
+                // A link to a file (or a dangling one, whose read will say so).
+                _ => Kind::File,
+            },
+            Ok(_) => Kind::File,
+            Err(err) => {
+                entries.push(Entry {
+                    name,
+                    kind: Kind::Broken,
+                    reason: Some(err.to_string()),
+                });
+                continue;
+            }
+        };
+        entries.push(Entry {
+            name,
+            kind,
+            reason: None,
+        });
+    }
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(Listing { entries, id })
+}
+
+impl Walk {
+    /// Whether an entry of a folder at `depth` is a folder the walk will enter.
+    fn descends(&self, depth: usize, kind: Kind) -> bool {
+        matches!(kind, Kind::Dir | Kind::LinkedDir(..))
+            && self.opts.max_depth.is_none_or(|max| depth + 1 < max)
+    }
+
+    /// Starts listing the next folders the walk will enter, in walk order, up to
+    /// [`READ_AHEAD`] listed and not yet entered.
+    fn read_ahead(&mut self) {
+        let Some(pool) = &self.pool else { return };
+        let mut budget = READ_AHEAD.saturating_sub(self.pending.len());
+        for f in (0..self.stack.len()).rev() {
+            if budget == 0 {
+                return;
+            }
+            let frame = &mut self.stack[f];
+            frame.scheduled = frame.scheduled.max(frame.pos);
+            while frame.scheduled < frame.entries.len() && budget > 0 {
+                let e = &frame.entries[frame.scheduled];
+                frame.scheduled += 1;
+                let descends = matches!(e.kind, Kind::Dir | Kind::LinkedDir(..))
+                    && self.opts.max_depth.is_none_or(|max| frame.depth + 1 < max);
+                if !descends {
+                    continue;
                 }
-            };
-            Some(Err(ScanError { path, reason }))
+                let path = frame.dir.join(&e.name);
+                let rel = frame.rel.join(&e.name);
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                let opts = self.opts.clone();
+                let key = path.clone();
+                pool.spawn(move || {
+                    let _ = tx.send(read_sorted(&path, &rel, &opts, false));
+                });
+                self.pending.insert(key, rx);
+                budget -= 1;
+            }
         }
-    })
+    }
+
+    fn name(&self, path: &Path) -> String {
+        if self.relative {
+            path.strip_prefix(&self.root)
+                .map(display_name)
+                .unwrap_or_else(|_| display_name(path))
+        } else {
+            display_name(path)
+        }
+    }
+}
+
+impl Iterator for Walk {
+    type Item = Result<Item, ScanError>;
+
+    fn next(&mut self) -> Option<Result<Item, ScanError>> {
+        if let Some(e) = self.first.take() {
+            return Some(Err(e));
+        }
+        loop {
+            let frame = self.stack.last_mut()?;
+            if frame.pos == frame.entries.len() {
+                self.stack.pop();
+                continue;
+            }
+            let e = &frame.entries[frame.pos];
+            frame.pos += 1;
+            let path = frame.dir.join(&e.name);
+            let depth = frame.depth;
+            match e.kind {
+                Kind::Broken => {
+                    let reason = e.reason.clone().unwrap_or_default();
+                    return Some(Err(ScanError { path, reason }));
+                }
+                Kind::File => {
+                    if self.opts.wants(&path) {
+                        let name = self.name(&path);
+                        return Some(Ok(Item { path, name }));
+                    }
+                }
+                kind @ (Kind::Dir | Kind::LinkedDir(..)) => {
+                    if !self.descends(depth, kind) {
+                        continue;
+                    }
+                    if let Kind::LinkedDir(dev, ino) = kind
+                        && let Some(up) = self.stack.iter().find(|f| f.id == Some((dev, ino)))
+                    {
+                        let reason = format!("a link loop: it leads back to {}", up.dir.display());
+                        return Some(Err(ScanError { path, reason }));
+                    }
+                    let rel = self.stack.last().expect("a frame").rel.join(e_name(&path));
+                    let listing = match self.pending.remove(&path) {
+                        Some(rx) => rx.recv().unwrap_or_else(|_| Err("the walk stopped".into())),
+                        None => read_sorted(&path, &rel, &self.opts, false),
+                    };
+                    let listing = match listing {
+                        Ok(l) => l,
+                        Err(reason) => return Some(Err(ScanError { path, reason })),
+                    };
+                    // A folder's own id (for loops below it) when links are followed.
+                    let id = match kind {
+                        Kind::LinkedDir(dev, ino) => Some((dev, ino)),
+                        _ if self.opts.follow_links => {
+                            use std::os::unix::fs::MetadataExt;
+                            std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()))
+                        }
+                        _ => None,
+                    };
+                    self.stack.push(Frame {
+                        dir: path,
+                        rel,
+                        depth: depth + 1,
+                        id,
+                        entries: listing.entries,
+                        pos: 0,
+                        scheduled: 0,
+                    });
+                    self.read_ahead();
+                }
+            }
+        }
+    }
+}
+
+fn e_name(path: &Path) -> &OsStr {
+    path.file_name().unwrap_or(path.as_os_str())
 }
 
 /// Reads a list of paths: one a line, or NUL-separated when the list holds a NUL byte in
@@ -320,6 +524,47 @@ mod tests {
             .map(|r| r.unwrap().name)
             .collect();
         assert_eq!(names, ["A0.jpeg", "a.PNG", "b.jpg", "sub/c.webp"]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// The read-ahead walk yields what `walkdir` sorted by name yields, in the same
+        /// order, whatever the read-ahead and thread count, on random trees.
+        #[test]
+        fn walks_in_walkdir_order(
+            files in proptest::collection::vec(
+                proptest::collection::vec(proptest::sample::select(vec!["a", "B", "a0", "é", "z.d", "_"]), 1..5),
+                1..60,
+            ),
+            threads in 1usize..4,
+            max_depth in proptest::option::of(1usize..4),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            for parts in &files {
+                let mut p = dir.path().to_path_buf();
+                for part in &parts[..parts.len() - 1] {
+                    p.push(format!("{part}_d"));
+                }
+                p.push(format!("{}.jpg", parts[parts.len() - 1]));
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(&p, b"x").unwrap();
+            }
+            let opts = WalkOptions { threads, max_depth, ..WalkOptions::default() };
+            let ours: Vec<PathBuf> = walk_dir(dir.path().to_path_buf(), true, opts)
+                .map(|r| r.unwrap().path)
+                .collect();
+            let mut w = walkdir::WalkDir::new(dir.path()).sort_by_file_name();
+            if let Some(d) = max_depth {
+                w = w.max_depth(d);
+            }
+            let theirs: Vec<PathBuf> = w
+                .into_iter()
+                .map(|e| e.unwrap())
+                .filter(|e| e.file_type().is_file())
+                .map(|e| e.into_path())
+                .collect();
+            proptest::prop_assert_eq!(ours, theirs);
+        }
     }
 
     #[test]
