@@ -22,6 +22,9 @@ _anylabel() {
             anylabel,cache)
                 cmd="anylabel__subcmd__cache"
                 ;;
+            anylabel,config)
+                cmd="anylabel__subcmd__config"
+                ;;
             anylabel,export)
                 cmd="anylabel__subcmd__export"
                 ;;
@@ -91,11 +94,50 @@ _anylabel() {
             anylabel__subcmd__cache__subcmd__help,verify)
                 cmd="anylabel__subcmd__cache__subcmd__help__subcmd__verify"
                 ;;
+            anylabel__subcmd__config,get)
+                cmd="anylabel__subcmd__config__subcmd__get"
+                ;;
+            anylabel__subcmd__config,help)
+                cmd="anylabel__subcmd__config__subcmd__help"
+                ;;
+            anylabel__subcmd__config,list)
+                cmd="anylabel__subcmd__config__subcmd__list"
+                ;;
+            anylabel__subcmd__config,path)
+                cmd="anylabel__subcmd__config__subcmd__path"
+                ;;
+            anylabel__subcmd__config,set)
+                cmd="anylabel__subcmd__config__subcmd__set"
+                ;;
+            anylabel__subcmd__config,unset)
+                cmd="anylabel__subcmd__config__subcmd__unset"
+                ;;
+            anylabel__subcmd__config__subcmd__help,get)
+                cmd="anylabel__subcmd__config__subcmd__help__subcmd__get"
+                ;;
+            anylabel__subcmd__config__subcmd__help,help)
+                cmd="anylabel__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            anylabel__subcmd__config__subcmd__help,list)
+                cmd="anylabel__subcmd__config__subcmd__help__subcmd__list"
+                ;;
+            anylabel__subcmd__config__subcmd__help,path)
+                cmd="anylabel__subcmd__config__subcmd__help__subcmd__path"
+                ;;
+            anylabel__subcmd__config__subcmd__help,set)
+                cmd="anylabel__subcmd__config__subcmd__help__subcmd__set"
+                ;;
+            anylabel__subcmd__config__subcmd__help,unset)
+                cmd="anylabel__subcmd__config__subcmd__help__subcmd__unset"
+                ;;
             anylabel__subcmd__help,bench)
                 cmd="anylabel__subcmd__help__subcmd__bench"
                 ;;
             anylabel__subcmd__help,cache)
                 cmd="anylabel__subcmd__help__subcmd__cache"
+                ;;
+            anylabel__subcmd__help,config)
+                cmd="anylabel__subcmd__help__subcmd__config"
                 ;;
             anylabel__subcmd__help,export)
                 cmd="anylabel__subcmd__help__subcmd__export"
@@ -144,6 +186,21 @@ _anylabel() {
                 ;;
             anylabel__subcmd__help__subcmd__cache,verify)
                 cmd="anylabel__subcmd__help__subcmd__cache__subcmd__verify"
+                ;;
+            anylabel__subcmd__help__subcmd__config,get)
+                cmd="anylabel__subcmd__help__subcmd__config__subcmd__get"
+                ;;
+            anylabel__subcmd__help__subcmd__config,list)
+                cmd="anylabel__subcmd__help__subcmd__config__subcmd__list"
+                ;;
+            anylabel__subcmd__help__subcmd__config,path)
+                cmd="anylabel__subcmd__help__subcmd__config__subcmd__path"
+                ;;
+            anylabel__subcmd__help__subcmd__config,set)
+                cmd="anylabel__subcmd__help__subcmd__config__subcmd__set"
+                ;;
+            anylabel__subcmd__help__subcmd__config,unset)
+                cmd="anylabel__subcmd__help__subcmd__config__subcmd__unset"
                 ;;
             anylabel__subcmd__help__subcmd__models,fetch)
                 cmd="anylabel__subcmd__help__subcmd__models__subcmd__fetch"
@@ -209,7 +266,7 @@ _anylabel() {
 
     case "${cmd}" in
         anylabel)
-            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export import bench runtime models cache merge help"
+            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export import bench runtime models cache merge config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +479,188 @@ _anylabel() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        anylabel__subcmd__config)
+            opts="-q -v -h --quiet --verbose --offline --help get set unset list path help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__get)
+            opts="-q -v -h --show-origin --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__help)
+            opts="get set unset list path help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__help__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__help__subcmd__path)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__help__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__help__subcmd__unset)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__list)
+            opts="-q -v -h --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__path)
+            opts="-q -v -h --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__set)
+            opts="-q -v -h --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__config__subcmd__unset)
+            opts="-q -v -h --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         anylabel__subcmd__export)
             opts="-f -o -q -v -h --format --output --root --beside-images --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -579,7 +818,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help)
-            opts="scan preload infer nms filter export import bench runtime models cache merge help"
+            opts="scan preload infer nms filter export import bench runtime models cache merge config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -677,6 +916,90 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help__subcmd__cache__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__config)
+            opts="get set unset list path"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__config__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__config__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__config__subcmd__path)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__config__subcmd__set)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__config__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -12,10 +12,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache::Cache;
 use crate::cli::{
-    Backend, CacheCommand, Cli, Command, ExportArgs, ExportFormat, FilterArgs, ImportArgs,
-    InferArgs, MergeArgs, ModelsCommand, NmsArgs, NmsFormat, PreloadArgs, RuntimeCommand, ScanArgs,
+    Backend, CacheCommand, Cli, Command, ConfigCommand, ExportArgs, ExportFormat, FilterArgs,
+    ImportArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs, NmsFormat, PreloadArgs,
+    RuntimeCommand, ScanArgs,
 };
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::decode::DecodeOptions;
 use crate::engine::{Engine, EngineOptions, ModelFacts, ModelInfo};
 use crate::home::Home;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Export(args) => export_command(args),
         Command::Import(args) => import_command(args),
         Command::Bench(_) => not_built("bench", "the benchmark suite"),
+        Command::Config(cmd) => config_command(cmd),
     };
     match result {
         Ok(code) => code,
@@ -422,6 +424,61 @@ fn import_command(args: ImportArgs) -> Result<u8> {
     } else {
         exit_codes::SUCCESS
     })
+}
+
+fn config_command(cmd: ConfigCommand) -> Result<u8> {
+    let home = Home::from_env()?;
+    match cmd {
+        ConfigCommand::Path => println!("{}", Config::path(&home).display()),
+        ConfigCommand::Get { key, show_origin } => {
+            let eff = Config::load(&home)?.effective(config::setting(&key)?)?;
+            let Some(value) = eff.value else {
+                progress::note(&format!(
+                    "{key} is not set (built-in: {})",
+                    eff.setting.builtin_help
+                ));
+                return Ok(exit_codes::ERROR);
+            };
+            if show_origin {
+                println!("{}\t{value}", eff.origin);
+            } else {
+                println!("{value}");
+                progress::note(&format!("{key} from {}", eff.origin));
+            }
+        }
+        ConfigCommand::List => {
+            let config = Config::load(&home)?;
+            for st in config::SETTINGS {
+                let eff = config.effective(st)?;
+                let (value, origin) = match eff.value {
+                    Some(v) => (v, eff.origin.to_string()),
+                    None => ("-".to_string(), format!("built-in: {}", st.builtin_help)),
+                };
+                println!("{:<15} {value:<14} {origin}", st.key);
+            }
+        }
+        ConfigCommand::Set { key, value } => {
+            config::edit_file(&home, |text| Ok((config::set_in(text, &key, &value)?, ())))?;
+            let st = config::setting(&key)?;
+            progress::note(&format!(
+                "{key} = {value} in {}",
+                Config::path(&home).display()
+            ));
+            if std::env::var_os(st.env).is_some_and(|v| !v.is_empty()) {
+                tracing::warn!("{} is set and overrides it", st.env);
+            }
+        }
+        ConfigCommand::Unset { key } => {
+            let removed = config::edit_file(&home, |text| config::unset_in(text, &key))?;
+            if !removed {
+                progress::note(&format!(
+                    "{key} was not set in {}",
+                    Config::path(&home).display()
+                ));
+            }
+        }
+    }
+    Ok(exit_codes::SUCCESS)
 }
 
 fn cache_command(cmd: CacheCommand) -> Result<u8> {

@@ -77,6 +77,37 @@ pub enum Command {
     /// Join the outputs (or the result caches) of `--shard K/N` runs into one.
     #[command(after_help = MERGE_AFTER_HELP)]
     Merge(MergeArgs),
+    /// Defaults for settings in ~/.anylabeling/config.toml: get, set, unset, list, path.
+    #[command(subcommand, after_help = crate::config::help_table())]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print a setting's effective value (without flags); where it comes from goes to stderr.
+    Get {
+        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(crate::config::KEYS))]
+        key: String,
+        /// Print `ORIGIN<TAB>VALUE` on stdout (origin: env VAR, file PATH:LINE, or built-in).
+        #[arg(long)]
+        show_origin: bool,
+    },
+    /// Check VALUE as the flag would and write it to the config file.
+    Set {
+        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(crate::config::KEYS))]
+        key: String,
+        #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Remove a setting from the config file.
+    Unset {
+        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(crate::config::KEYS))]
+        key: String,
+    },
+    /// Print every setting with its effective value and where it comes from.
+    List,
+    /// Print the config file's path.
+    Path,
 }
 
 const SHARD_HELP: &str = "Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 \
@@ -605,7 +636,11 @@ Examples:
   anylabel infer ./images --model nudenet-320n -o results.jsonl
   anylabel infer ./scans --model yolov8n-doclaynet --classes Table,Picture --conf 0.4
   find . -name '*.jpg' | anylabel infer - --model my_model.yaml
-  anylabel infer ./images --model nudenet-320n --shard 2/4 -o out-2.jsonl   # then `anylabel merge`";
+  anylabel infer ./images --model nudenet-320n --shard 2/4 -o out-2.jsonl   # then `anylabel merge`
+
+Defaults for --model, --conf, --iou, --imgsz, --batch, --workers, --threads and --backend
+come from ANYLABEL_MODEL, ANYLABEL_CONF... and ~/.anylabeling/config.toml: see
+`anylabel config --help`.";
 
 #[derive(Debug, Args)]
 pub struct InferArgs {
@@ -718,7 +753,8 @@ pub enum ModelsCommand {
     },
 }
 
-fn parse_unit(s: &str) -> Result<f32, String> {
+/// A number in 0..=1.
+pub fn parse_unit(s: &str) -> Result<f32, String> {
     let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
     if !(0.0..=1.0).contains(&v) {
         return Err(format!("{v} is outside 0..1"));

@@ -28,6 +28,19 @@ pub fn home() -> PathBuf {
     }
 }
 
+/// The variables of `anylabel config`'s settings (besides ANYLABEL_CACHE_MAX_SIZE), which
+/// would change what the tests run.
+pub const SETTING_VARS: [&str; 8] = [
+    "ANYLABEL_MODEL",
+    "ANYLABEL_CONF",
+    "ANYLABEL_IOU",
+    "ANYLABEL_IMGSZ",
+    "ANYLABEL_BATCH",
+    "ANYLABEL_WORKERS",
+    "ANYLABEL_THREADS",
+    "ANYLABEL_BACKEND",
+];
+
 /// `anylabel` with the shared test home, no inherited ONNX Runtime path, and the result
 /// cache off, so that every test computes what it checks (the cache tests use
 /// [`anylabel_cached`]).
@@ -39,6 +52,9 @@ pub fn anylabel() -> Command {
         .env_remove("RUST_LOG")
         .env_remove("ANYLABEL_OFFLINE")
         .env_remove("ANYLABEL_CACHE_MAX_SIZE");
+    for var in SETTING_VARS {
+        cmd.env_remove(var);
+    }
     cmd
 }
 
@@ -96,5 +112,8 @@ pub fn spawnable_cached(cache: &Path) -> std::process::Command {
         .env_remove("RUST_LOG")
         .env_remove("ANYLABEL_OFFLINE")
         .env_remove("ANYLABEL_CACHE_MAX_SIZE");
+    for var in SETTING_VARS {
+        cmd.env_remove(var);
+    }
     cmd
 }
