@@ -91,6 +91,7 @@ cuda\t'ONNX Runtime\'s CUDA provider. [not built yet]'
 trt\t'ONNX Runtime\'s TensorRT provider. [not built yet]'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s o -l output -d 'Write the records to this file (atomically, when the run ends) instead of stdout' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l shard -d 'Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, and ANYLABEL_SHARDS for N)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l json -d 'Also write the run\'s summary as one JSON object to PATH (- for stdout, when the records go to a file with -o): images, failed, detections, cache hits, seconds per stage, the exit code' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s L -l follow-links -d 'Follow links to folders (a link that leads back to a folder above is reported, not followed)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l agnostic -d 'Let boxes of different classes suppress each other in NMS'
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l no-cache -d 'Neither read nor write the result cache (~/.anylabeling/cache.db, or ANYLABEL_CACHE; ANYLABEL_CACHE=off is the same as this flag)'

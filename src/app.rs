@@ -886,6 +886,14 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     }
     let stop = stop_flag();
     let inputs = parse_inputs(&args.inputs, &args.walk)?;
+    let json = args.json.clone();
+    if json.as_deref().is_some_and(|j| j.as_os_str() == "-")
+        && args.output.as_deref().is_none_or(|o| o.as_os_str() == "-")
+    {
+        bail!(
+            "--json - writes the summary to stdout, where the records go: write them to a file with -o, or the summary with --json FILE"
+        );
+    }
     let output = Output::open(args.output.as_deref())?;
     let home = Home::from_env()?;
     let config_file = Config::load(&home)?;
@@ -1050,11 +1058,54 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
             ));
         }
     }
-    Ok(if summary.failed > 0 || summary.scan_errors > 0 {
+    let code = if summary.failed > 0 || summary.scan_errors > 0 {
         exit_codes::PARTIAL
     } else {
         exit_codes::SUCCESS
-    })
+    };
+    if let Some(path) = &json {
+        write_json_summary(path, &summary, &info.id, size, code)?;
+    }
+    Ok(code)
+}
+
+/// `infer --json PATH`: the summary for scripts, one JSON object.
+fn write_json_summary(
+    path: &Path,
+    s: &pipeline::Summary,
+    model: &str,
+    size: [u32; 2],
+    code: u8,
+) -> Result<()> {
+    let secs = s.elapsed.as_secs_f64();
+    let t = &s.times;
+    let stage = |d: std::time::Duration| (d.as_secs_f64() * 1e4).round() / 1e4;
+    let value = serde_json::json!({
+        "model": model,
+        "imgsz": [size[0], size[1]],
+        "images": s.images,
+        "ok": s.images - s.failed,
+        "failed": s.failed,
+        "detections": s.detections,
+        "scan_errors": s.scan_errors,
+        "cache": if s.cached { serde_json::json!({"hits": s.cache_hits, "misses": s.images - s.cache_hits}) } else { serde_json::Value::Null },
+        "model_loaded": s.model_loaded,
+        "batches": s.batches,
+        "seconds": (secs * 1e4).round() / 1e4,
+        "images_per_second": if secs > 0.0 { ((s.images as f64 / secs) * 100.0).round() / 100.0 } else { 0.0 },
+        "stage_seconds": {
+            "lookup": stage(t.lookup), "decode": stage(t.decode), "letterbox": stage(t.letterbox),
+            "load": stage(t.load), "inference": stage(t.inference), "postprocess": stage(t.postprocess),
+            "store": stage(t.store), "write": stage(t.write), "waiting": stage(t.waiting),
+        },
+        "exit_code": code,
+    });
+    let text = format!("{value}\n");
+    if path.as_os_str() == "-" {
+        std::io::stdout().write_all(text.as_bytes())?;
+        return Ok(());
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Class names or ids to ids, with an error that lists the model's classes.
@@ -1183,6 +1234,7 @@ fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
             backend: Backend::Auto,
             output: args.output,
             no_cache: args.no_cache,
+            json: None,
         };
         let mut writer = Filtering {
             filter: &filter,

@@ -715,6 +715,12 @@ pub struct InferArgs {
     /// ANYLABEL_CACHE=off is the same as this flag).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Also write the run's summary as one JSON object to PATH (- for stdout, when the
+    /// records go to a file with -o): images, failed, detections, cache hits, seconds per
+    /// stage, the exit code.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -553,3 +553,46 @@ fn records_have_exactly_the_fields_the_json_schema_lists() {
                 .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
     );
 }
+
+#[test]
+fn json_writes_a_summary_for_scripts() {
+    let dir = one_image();
+    let summary = dir.path().join("summary.json");
+    let out = dir.path().join("out.jsonl");
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "-o"])
+        .arg(&out)
+        .arg("--json")
+        .arg(&summary)
+        .assert()
+        .success();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["images"], 1);
+    assert_eq!(s["ok"], 1);
+    assert_eq!(s["failed"], 0);
+    assert_eq!(s["detections"], 4);
+    assert_eq!(s["exit_code"], 0);
+    assert!(s["cache"].is_null(), "the tests run with the cache off");
+    assert!(s["stage_seconds"]["inference"].as_f64().unwrap() >= 0.0);
+    // To stdout when the records go to a file; refused when they go to stdout too.
+    let o = anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "-q", "--json", "-", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(s["images"], 1);
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "--json", "-"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("--json -"));
+}
