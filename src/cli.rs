@@ -57,7 +57,7 @@ pub enum Command {
     /// Select records by class, confidence, count and box area (flags, rule files, presets).
     #[command(after_help = FILTER_AFTER_HELP)]
     Filter(FilterArgs),
-    /// Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON or a list of images.
+    /// Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery.
     #[command(after_help = EXPORT_AFTER_HELP)]
     Export(ExportArgs),
     /// Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records.
