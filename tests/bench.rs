@@ -52,6 +52,7 @@ fn nms_quick_writes_a_json_report_with_the_machine_and_the_figures() {
     }
     assert!(m["cores"].as_u64().unwrap() >= 1);
     assert!(m["memory_mb"].as_u64().unwrap() > 0);
+    assert!(m["load_average"].as_f64().unwrap() >= 0.0);
     assert!(m["onnxruntime"].is_null(), "nms loads no ONNX Runtime");
     assert_eq!(m["anylabel"], env!("CARGO_PKG_VERSION"));
     let date = m["date"].as_str().unwrap();
@@ -105,6 +106,8 @@ fn json_to_stdout_puts_the_table_on_stderr() {
 fn a_baseline_lists_regressions_and_fail_on_regression_exits_4() {
     let dir = tempfile::tempdir().unwrap();
     let (path, r) = nms_report(dir.path());
+    // The comparisons read the measured report back (`--from`) instead of measuring again:
+    // a second measurement would make the outcome depend on the machine's speed.
 
     // The same report against itself: nothing got worse.
     anylabel()
@@ -151,15 +154,6 @@ fn a_baseline_lists_regressions_and_fail_on_regression_exits_4() {
         .assert()
         .code(0)
         .stdout(listed());
-    // A fresh measurement against the doctored baseline: twice the time is far outside
-    // the machine's noise, so it is caught too.
-    anylabel()
-        .args(["bench", "nms", "--quick", "--baseline"])
-        .arg(&base)
-        .args(["--fail-on-regression", "10"])
-        .assert()
-        .code(4)
-        .stdout(predicate::str::contains("regression: nms / 10,000 boxes"));
 }
 
 #[test]

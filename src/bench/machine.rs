@@ -24,6 +24,10 @@ pub struct Machine {
     pub onnxruntime: Option<RuntimeInfo>,
     /// What `nvidia-smi` says, or "none found".
     pub gpu: String,
+    /// The 1-minute load average (`/proc/loadavg`) when the run finished: above the core
+    /// count, something else was competing for the CPUs.
+    #[serde(default)]
+    pub load_average: Option<f64>,
     pub anylabel: String,
     /// When the run finished, UTC, ISO 8601.
     pub date: String,
@@ -56,6 +60,10 @@ impl Machine {
             os,
             onnxruntime,
             gpu: gpu(),
+            load_average: read("/proc/loadavg")
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse().ok()),
             anylabel: env!("CARGO_PKG_VERSION").into(),
             date: utc_now(),
         }

@@ -38,6 +38,12 @@ fn machine_lines(r: &BenchReport) -> Vec<(&'static str, String)> {
             }),
         ),
         ("GPU", m.gpu.clone()),
+        (
+            "load average",
+            m.load_average.map_or("unknown".into(), |l| {
+                format!("{l:.2} (1 minute, at the end)")
+            }),
+        ),
         ("anylabel", m.anylabel.clone()),
         ("date", m.date.clone()),
         ("command", r.command.clone()),
