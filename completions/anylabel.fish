@@ -36,7 +36,7 @@ complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "nms" -d 'Run non-
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "filter" -d 'Select records by class, confidence, count and box area (flags, rule files, presets)'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "import" -d 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records'
-complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "cache" -d 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear'
@@ -170,6 +170,16 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand import" -s q -l quiet 
 complete -c anylabel -n "__fish_anylabel_using_subcommand import" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand import" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
 complete -c anylabel -n "__fish_anylabel_using_subcommand import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l json -d 'Write the report as JSON to FILE (`-`: stdout, and the table goes to stderr)' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l report -d 'Write report.json, report.md and report.html (with charts) into DIR' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l baseline -d 'Compare with the JSON report of an earlier run; figures more than PCT worse are listed' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l fail-on-regression -d 'With --baseline: the percentage a figure may get worse (default 10); exit with 4 when one got worse by more' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l from -d 'Take the figures from a JSON report written earlier instead of measuring (to compare saved reports, or to render one with --report)' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l model -d 'For infer and cache: a model file, config or catalogue name' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l images -d 'For io, infer and cache: the images to measure on' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l imgsz -d 'For infer and cache: the model\'s input size (square), when it is not fixed' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l batch -d 'For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l quick -d 'Fewer repeats and smaller inputs: seconds instead of minutes, noisier figures'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
@@ -304,7 +314,7 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_s
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "filter" -d 'Select records by class, confidence, count and box area (flags, rule files, presets)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "import" -d 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed. [not built yet]'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "cache" -d 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear'

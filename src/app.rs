@@ -12,9 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cache::Cache;
 use crate::cli::{
-    Backend, CacheCommand, Cli, Command, ConfigCommand, ExportArgs, ExportFormat, FilterArgs,
-    ImportArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs, NmsFormat, PreloadArgs,
-    RuntimeCommand, ScanArgs,
+    Backend, BenchArgs, BenchSuite, CacheCommand, Cli, Command, ConfigCommand, ExportArgs,
+    ExportFormat, FilterArgs, ImportArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs, NmsFormat,
+    PreloadArgs, RuntimeCommand, ScanArgs,
 };
 use crate::config::{self, Config};
 use crate::decode::DecodeOptions;
@@ -46,7 +46,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Merge(args) => merge_command(args),
         Command::Export(args) => export_command(args),
         Command::Import(args) => import_command(args),
-        Command::Bench(_) => not_built("bench", "the benchmark suite"),
+        Command::Bench(args) => bench_command(args, cli.offline),
         Command::Config(cmd) => config_command(cmd),
     };
     match result {
@@ -67,12 +67,6 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
-}
-
-fn not_built(command: &str, work: &str) -> Result<u8> {
-    bail!(
-        "`anylabel {command}` is not built yet (it comes with {work}); see `anylabel --help` for what works today"
-    )
 }
 
 fn parse_inputs(paths: &[PathBuf], walk: &crate::cli::WalkArgs) -> Result<Sources> {
@@ -1430,6 +1424,89 @@ fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize) {
         t.write.as_secs_f64(),
         t.waiting.as_secs_f64()
     ));
+}
+
+fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
+    use crate::bench::{self, BenchReport, Suite};
+    let suites: Vec<Suite> = match args.suite {
+        BenchSuite::All => Suite::ALL.to_vec(),
+        BenchSuite::Infer => vec![Suite::Infer],
+        BenchSuite::Io => vec![Suite::Io],
+        BenchSuite::Nms => vec![Suite::Nms],
+        BenchSuite::Filter => vec![Suite::Filter],
+        BenchSuite::Cache => vec![Suite::Cache],
+    };
+    let read_report = |path: &Path| -> Result<BenchReport> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not a report of `anylabel bench --json`",
+                path.display()
+            )
+        })
+    };
+    // Read the baseline first: a wrong path is reported before minutes of measuring.
+    let baseline = args.baseline.as_deref().map(read_report).transpose()?;
+    let report = match &args.from {
+        Some(path) => read_report(path)?.only(&suites),
+        None => {
+            let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+            let opts = bench::Options {
+                quick: args.quick,
+                model: args.model.clone(),
+                images: args.images.clone(),
+                imgsz: args.imgsz,
+                batches: args.batch.iter().map(|&b| b as usize).collect(),
+                offline,
+            };
+            bench::run(&suites, &opts, format!("anylabel {command}"))?
+        }
+    };
+    let pct = args.fail_on_regression.unwrap_or(10.0);
+    let regressions = baseline.as_ref().map(|b| bench::compare(&report, b, pct));
+    let json = serde_json::to_string_pretty(&report)? + "\n";
+    let text = bench::table(&report, regressions.as_deref().map(|r| (r, pct)));
+    match args.json.as_deref() {
+        Some(p) if p.as_os_str() == "-" => {
+            std::io::stdout().write_all(json.as_bytes())?;
+            eprint!("{text}");
+        }
+        Some(p) => {
+            write_atomic(p, json.as_bytes())?;
+            print!("{text}");
+        }
+        None => print!("{text}"),
+    }
+    if let Some(dir) = &args.report {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+        write_atomic(&dir.join("report.json"), json.as_bytes())?;
+        write_atomic(&dir.join("report.md"), bench::markdown(&report).as_bytes())?;
+        write_atomic(&dir.join("report.html"), bench::html(&report).as_bytes())?;
+    }
+    let failed = args.fail_on_regression.is_some() && regressions.is_some_and(|r| !r.is_empty());
+    Ok(if failed {
+        exit_codes::REGRESSION
+    } else {
+        exit_codes::SUCCESS
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it, then a rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // 0666 less the umask, as a plain file gets (a temporary file's default is 0600).
+    let mut tmp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]

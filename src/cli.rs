@@ -63,8 +63,9 @@ pub enum Command {
     /// Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records.
     #[command(after_help = IMPORT_AFTER_HELP)]
     Import(ImportArgs),
-    /// Measure inference, I/O, NMS, filter and cache speed. [not built yet]
-    Bench(NotBuilt),
+    /// Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline.
+    #[command(after_help = BENCH_AFTER_HELP)]
+    Bench(BenchArgs),
     /// Find ONNX Runtime, or install the official build from PyPI.
     #[command(subcommand)]
     Runtime(RuntimeCommand),
@@ -312,6 +313,85 @@ pub struct ImportArgs {
     /// Write the records to this file (atomically) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+const BENCH_AFTER_HELP: &str = "\
+Suites: nms (our NMS at 1k/10k/100k boxes), filter (records/s by thread count), io (a walk
+of a generated tree, decoding the images by format, cached and uncached reads), infer
+(latency, throughput by batch size, time per stage; needs --model), cache (a run from an
+empty cache, then again), all. Without --json, a table goes to stdout.
+
+--baseline FILE compares with the JSON of an earlier run: each figure more than PCT worse
+(--fail-on-regression PCT, default 10) is listed; with --fail-on-regression the command
+then exits with 4. Compare only runs on the same machine.
+
+  anylabel bench all --json base.json
+  anylabel bench all --baseline base.json --fail-on-regression 10 --report out/";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchSuite {
+    Infer,
+    Io,
+    Nms,
+    Filter,
+    Cache,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub suite: BenchSuite,
+
+    /// Write the report as JSON to FILE (`-`: stdout, and the table goes to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write report.json, report.md and report.html (with charts) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// Compare with the JSON report of an earlier run; figures more than PCT worse are listed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// With --baseline: the percentage a figure may get worse (default 10); exit with 4 when
+    /// one got worse by more.
+    #[arg(long, value_name = "PCT", requires = "baseline", value_parser = parse_pct)]
+    pub fail_on_regression: Option<f64>,
+
+    /// Take the figures from a JSON report written earlier instead of measuring (to compare
+    /// saved reports, or to render one with --report).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+
+    /// Fewer repeats and smaller inputs: seconds instead of minutes, noisier figures.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// For infer and cache: a model file, config or catalogue name.
+    #[arg(long, value_name = "MODEL", default_value = "nudenet-320n")]
+    pub model: String,
+
+    /// For io, infer and cache: the images to measure on.
+    #[arg(long, value_name = "DIR", default_value = "fixtures/images")]
+    pub images: PathBuf,
+
+    /// For infer and cache: the model's input size (square), when it is not fixed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(32..))]
+    pub imgsz: Option<u32>,
+
+    /// For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick).
+    #[arg(long, value_name = "N", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: Vec<u32>,
+}
+
+fn parse_pct(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a percentage (a number, 0 or more)")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -568,13 +648,6 @@ pub enum CacheCommand {
     Clear,
     /// Print the cache file's path.
     Path,
-}
-
-/// The arguments of a subcommand that later work fills in: accepted, then refused.
-#[derive(Debug, Args)]
-pub struct NotBuilt {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
 }
 
 /// How inputs are found; shared by `scan`, `preload` and `infer`.

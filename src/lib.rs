@@ -7,6 +7,7 @@
 //! [`pipeline`] joins them with bounded channels.
 
 pub mod app;
+pub mod bench;
 pub mod boxes;
 pub mod cache;
 pub mod catalogue;

@@ -35,6 +35,42 @@ impl Candidates {
     }
 }
 
+/// Benchmark input, shared by `benches/nms.rs` and `anylabel bench nms`: boxes in clusters
+/// of about ten around random centres, as a detector's raw output is;
+/// the area grows with the count so the density stays the same.
+pub fn bench_boxes(n: usize, seed: u64) -> Candidates {
+    let mut s = seed | 1;
+    let mut rnd = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f32 / (1u64 << 53) as f32
+    };
+    let clusters = (n / 10).max(1);
+    let extent = (clusters as f32).sqrt() * 100.0;
+    let centres: Vec<(f32, f32, f32)> = (0..clusters)
+        .map(|_| (rnd() * extent, rnd() * extent, 30.0 + rnd() * 60.0))
+        .collect();
+    // Distinct scores (a shuffled ramp), so that no tie-breaking rule decides the kept set
+    // and ours can be compared with powerboxes', which breaks ties differently.
+    let mut ranks: Vec<usize> = (1..=n).collect();
+    for i in (1..n).rev() {
+        ranks.swap(i, ((rnd() * (i + 1) as f32) as usize).min(i));
+    }
+    let mut c = Candidates::default();
+    for rank in ranks {
+        let (cx, cy, size) = centres[((rnd() * clusters as f32) as usize).min(clusters - 1)];
+        let (x, y) = (cx + (rnd() - 0.5) * 16.0, cy + (rnd() - 0.5) * 16.0);
+        let (w, h) = (size * (0.9 + 0.2 * rnd()), size * (0.9 + 0.2 * rnd()));
+        c.push(
+            [x - w / 2.0, y - h / 2.0, x + w / 2.0, y + h / 2.0],
+            rank as f32 / (n + 1) as f32,
+            0,
+        );
+    }
+    c
+}
+
 /// The parameters of one NMS run.
 #[derive(Debug, Clone, Copy)]
 pub struct NmsParams {

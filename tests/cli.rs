@@ -1,4 +1,4 @@
-//! The command line itself: help, subcommands that are not built yet, scan, runtime paths.
+//! The command line itself: help, usage errors, scan, runtime paths.
 
 mod common;
 
@@ -27,12 +27,12 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
 }
 
 #[test]
-fn later_subcommands_say_they_are_not_built_and_fail() {
+fn bench_without_a_suite_is_a_usage_error() {
     anylabel()
-        .args(["bench", "whatever", "--flag"])
+        .args(["bench", "whatever"])
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("is not built yet"));
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'whatever'"));
 }
 
 #[test]

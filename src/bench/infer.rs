@@ -1,0 +1,313 @@
+//! The suites that run a model: `infer` (latency, throughput by batch size, where the
+//! time goes) and `cache` (a run from an empty cache against the same run again).
+//!
+//! Both call what `anylabel infer` calls: [`pipeline::run`] with the engine loaded once,
+//! writing records to a sink that discards them.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use indicatif::ProgressBar;
+use ort::ep::ExecutionProvider;
+
+use super::machine::RuntimeInfo;
+use super::{Better, Options, Out, Suite, median, median_ms, percentile};
+use crate::cache::Cache;
+use crate::decode::{DecodeOptions, decode_file};
+use crate::engine::{Engine, EngineOptions, ModelInfo};
+use crate::home::Home;
+use crate::letterbox::{Letterbox, Preprocessor};
+use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Sink, Summary};
+use crate::record::Record;
+use crate::scan::Input;
+use crate::{fetch, model, runtime};
+
+struct Discard;
+
+impl Sink for Discard {
+    fn write(&mut self, _: &Record) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A model loaded once for a suite.
+struct Loaded {
+    slot: EngineSlot<'static>,
+    info: ModelInfo,
+    size: [u32; 2],
+    runtime: RuntimeInfo,
+}
+
+fn load(opts: &Options) -> Result<Loaded> {
+    let home = Home::from_env()?;
+    let source = model::resolve(&opts.model, &home, opts.offline)?;
+    let env = runtime::environment(&home, opts.offline)?;
+    let version = runtime::locate(&home)?
+        .and_then(|rt| rt.version)
+        .unwrap_or_else(|| "unknown".into());
+    let mut providers = vec!["CPUExecutionProvider".to_string()];
+    for (name, available) in [
+        ("CUDAExecutionProvider", ort::ep::CUDA::is_available()),
+        (
+            "TensorrtExecutionProvider",
+            ort::ep::TensorRT::is_available(),
+        ),
+    ] {
+        if available.unwrap_or(false) {
+            providers.push(name.into());
+        }
+    }
+    let (engine, facts) = Engine::load(env, &source.onnx, &EngineOptions { threads: 0 })?;
+    let info = ModelInfo::new(&facts, &source, &fetch::sha256_file(&source.onnx)?)?;
+    let config = source.config.clone().unwrap_or_default();
+    let config_size = match (config.input_height, config.input_width) {
+        (Some(h), Some(w)) => Some([h, w]),
+        _ => None,
+    };
+    let size = info.input_size(opts.imgsz.map(|s| [s, s]).or(config_size))?;
+    Ok(Loaded {
+        slot: EngineSlot::Loaded(engine),
+        info,
+        size,
+        runtime: RuntimeInfo { version, providers },
+    })
+}
+
+fn infer_options(dir: &Path, batch: usize) -> InferOptions {
+    InferOptions {
+        inputs: vec![Input::Dir(dir.to_path_buf())].into(),
+        conf: 0.25,
+        iou: 0.45,
+        max_det: 300,
+        classes: None,
+        agnostic: false,
+        batch,
+        prefetch: None,
+        workers: 0,
+        decode: DecodeOptions::default(),
+        shard: None,
+    }
+}
+
+fn run_once(m: &mut Loaded, opts: &InferOptions, cache: Option<&mut CacheRun>) -> Result<Summary> {
+    pipeline::run(
+        &mut m.slot,
+        &m.info,
+        m.size,
+        opts,
+        cache,
+        &AtomicBool::new(false),
+        &mut Discard,
+        &ProgressBar::hidden(),
+    )
+}
+
+fn check_images(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        bail!(
+            "{}: no such folder (--images names the images to measure on)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Latency, throughput by batch size, and the share of each pipeline stage.
+pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
+    check_images(&opts.images)?;
+    let mut m = load(opts)?;
+    let [h, w] = m.size;
+    let what = format!(
+        "{} at {w}×{h}, ONNX Runtime {} CPU provider, default threads",
+        m.info.id, m.runtime.version
+    );
+
+    // Latency: one image, letterboxed once, run again and again after a warm-up.
+    let first = crate::scan::scan(vec![Input::Dir(opts.images.clone())])
+        .flatten()
+        .find_map(|item| decode_file(&item.path, &DecodeOptions::default()).ok());
+    let Some(img) = first else {
+        bail!("{}: no image decodes", opts.images.display());
+    };
+    let n = m.info.batch_size(1);
+    let plane = 3 * h as usize * w as usize;
+    let mut tensor = vec![0f32; n * plane];
+    let lb = Letterbox::new(img.width, img.height, w, h);
+    Preprocessor::new().run(&img.pixels, &lb, &mut tensor[..plane])?;
+    let shape = [n, 3, h as usize, w as usize];
+    let mut buf = Vec::new();
+    let engine = m.slot.get()?;
+    for _ in 0..3 {
+        engine.run(&tensor, shape, &mut buf)?;
+    }
+    let repeat = if opts.quick { 10 } else { 50 };
+    let mut times = Vec::with_capacity(repeat);
+    for _ in 0..repeat {
+        let mut r = Ok([0; 3]);
+        times.push(median_ms(1, || r = engine.run(&tensor, shape, &mut buf)));
+        r?;
+    }
+    times.sort_by(f64::total_cmp);
+    let detail = format!(
+        "one {}×{} image, letterboxed once; the session's run alone, batch {n}; {repeat} runs \
+         after 3 warm-up runs; {what}",
+        img.width, img.height
+    );
+    for (stat, v) in [
+        ("min", times[0]),
+        ("median", percentile(&times, 50.0)),
+        ("p95", percentile(&times, 95.0)),
+        ("max", times[times.len() - 1]),
+    ] {
+        out.figure(
+            Suite::Infer,
+            format!("latency {stat}"),
+            v,
+            "ms",
+            Better::Lower,
+            detail.clone(),
+        );
+    }
+
+    // Throughput end to end, by batch size.
+    let batches = if !opts.batches.is_empty() {
+        opts.batches.clone()
+    } else if opts.quick {
+        vec![1, 2, 4]
+    } else {
+        vec![1, 2, 4, 8, 16]
+    };
+    let rounds = if opts.quick { 1 } else { 3 };
+    let mut stages = None;
+    for b in batches {
+        let fixed = m.info.batch_size(b);
+        if fixed != b {
+            out.note(
+                Suite::Infer,
+                format!(
+                    "batch {b}: not available here: the model's batch size is fixed at {fixed}"
+                ),
+            );
+            continue;
+        }
+        let io = infer_options(&opts.images, b);
+        let mut rates = Vec::new();
+        let mut images = 0;
+        for _ in 0..rounds {
+            let s = run_once(&mut m, &io, None)?;
+            images = s.images;
+            rates.push(s.images as f64 / s.elapsed.as_secs_f64());
+            stages.get_or_insert(s.times);
+        }
+        out.figure(
+            Suite::Infer,
+            format!("throughput, batch {b}"),
+            median(&mut rates),
+            "images/s",
+            Better::Higher,
+            format!(
+                "{images} images from {}, end to end (walk, decode, letterbox, inference, NMS; \
+                 records discarded); median of {rounds} run{}; {what}",
+                opts.images.display(),
+                if rounds == 1 { "" } else { "s" }
+            ),
+        );
+    }
+
+    // Where the time goes, from the first run's own stage timers.
+    if let Some(t) = stages {
+        let parts: [(&str, Duration, Better); 6] = [
+            ("decode", t.decode, Better::Lower),
+            ("letterbox", t.letterbox, Better::Lower),
+            ("inference", t.inference, Better::Higher),
+            ("postprocess", t.postprocess, Better::Lower),
+            ("write", t.write, Better::Lower),
+            ("lookup", t.lookup, Better::Lower),
+        ];
+        let total: f64 = parts.iter().map(|p| p.1.as_secs_f64()).sum();
+        if total > 0.0 {
+            for (name, d, better) in parts {
+                out.figure(
+                    Suite::Infer,
+                    format!("stage share: {name}"),
+                    100.0 * d.as_secs_f64() / total,
+                    "%",
+                    better,
+                    "share of the time the stages took (summed over threads: decoding and \
+                     letterboxing run on worker threads beside inference), first run at the \
+                     first batch size; the pipeline's own stage timers",
+                );
+            }
+        }
+    }
+    out.note(
+        Suite::Infer,
+        "CPU backend only: --backend cuda and --backend trt are not built yet in anylabel, \
+         so there is nothing to measure for them",
+    );
+    Ok(m.runtime)
+}
+
+/// The same run from an empty cache, then again from the cache it filled.
+pub(super) fn cache(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
+    check_images(&opts.images)?;
+    let mut m = load(opts)?;
+    let io = infer_options(&opts.images, 1);
+    let rounds = if opts.quick { 1 } else { 3 };
+    let (mut cold, mut warm) = (Vec::new(), Vec::new());
+    let mut images = 0;
+    let mut hits = 0;
+    for _ in 0..rounds {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("cache.db");
+        let mut run = CacheRun::new(Cache::open(&db)?, &m.info, m.size, &io)?;
+        let s = run_once(&mut m, &io, Some(&mut run))?;
+        cold.push(s.elapsed.as_secs_f64() * 1e3);
+        images = s.images;
+        drop(run);
+        let mut run = CacheRun::new(Cache::open(&db)?, &m.info, m.size, &io)?;
+        let s = run_once(&mut m, &io, Some(&mut run))?;
+        warm.push(s.elapsed.as_secs_f64() * 1e3);
+        hits = s.cache_hits;
+    }
+    let (c, w) = (median(&mut cold), median(&mut warm));
+    let detail = format!(
+        "{images} images from {}, {} at {}×{}, batch 1, a new temporary cache each round \
+         ({hits} hits on the warm run); median of {rounds} round{}",
+        opts.images.display(),
+        m.info.id,
+        m.size[1],
+        m.size[0],
+        if rounds == 1 { "" } else { "s" }
+    );
+    out.figure(
+        Suite::Cache,
+        "cold (empty cache)",
+        c,
+        "ms",
+        Better::Lower,
+        detail.clone(),
+    );
+    out.figure(
+        Suite::Cache,
+        "warm (same run again)",
+        w,
+        "ms",
+        Better::Lower,
+        detail.clone(),
+    );
+    out.figure(
+        Suite::Cache,
+        "cold / warm",
+        c / w,
+        "×",
+        Better::Higher,
+        detail,
+    );
+    Ok(m.runtime)
+}
