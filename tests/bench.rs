@@ -249,52 +249,6 @@ fn infer_on_three_tiny_images_with_the_small_test_model() {
 
 const WINDOW: (u32, u32) = (1000, 1400);
 
-fn chromium() -> PathBuf {
-    if let Some(p) = std::env::var_os("ANYLABEL_TEST_CHROMIUM").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("chromium"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "tests/bench.rs needs Chromium to open the report: `chromium` is not on PATH. \
-             Install it (Debian/Ubuntu: `apt-get install chromium`), or set \
-             ANYLABEL_TEST_CHROMIUM to a Chromium or Chrome binary."
-        )
-    })
-}
-
-fn run_chromium(url: &str, args: &[&str]) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--force-device-scale-factor=1",
-            "--no-first-run",
-            "--disable-extensions",
-            "--virtual-time-budget=5000",
-            &format!("--window-size={},{}", WINDOW.0, WINDOW.1),
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(url)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium().display()));
-    assert!(
-        out.status.success(),
-        "chromium failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// After load: each chart's bars as the browser laid them out.
 const PROBE: &str = r#"<script>
 window.addEventListener('load', function () { setTimeout(function () {
@@ -352,7 +306,7 @@ fn the_html_report_draws_its_charts_in_chromium() {
     let at = html.rfind("</body>").unwrap();
     let probe = out.join("probe.html");
     std::fs::write(&probe, format!("{}{PROBE}{}", &html[..at], &html[at..])).unwrap();
-    let dom = run_chromium(&file_url(&probe), &["--dump-dom"]);
+    let dom = common::run_chromium(&file_url(&probe), WINDOW, &["--dump-dom"]);
     let start = "<script type=\"application/json\" id=\"probe\">";
     let json = &dom[dom.find(start).expect("the probe ran") + start.len()..];
     let v: Value = serde_json::from_str(&json[..json.find("</script>").unwrap()]).unwrap();
@@ -368,8 +322,9 @@ fn the_html_report_draws_its_charts_in_chromium() {
 
     // The pixels: the bars' colour is on the screen, where the DOM says a bar is.
     let png = dir.path().join("shot.png");
-    run_chromium(
+    common::run_chromium(
         &file_url(&probe),
+        WINDOW,
         &[&format!("--screenshot={}", png.display())],
     );
     let shot = image::open(&png).unwrap().into_rgb8();

@@ -16,7 +16,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anylabel::record::{Detection, Record};
 use anylabel::report::{GalleryOptions, class_colour, write_gallery};
@@ -28,55 +27,6 @@ const GRACE: &str = "people/grace <hopper> & \"amazing\" 'grace' été.jpg";
 const EVIL_LABEL: &str = "<x-evil> & \"quoted\" 'single' café";
 const BROKEN: &str = "broken <img src=x onerror=alert(1)>.jpg";
 const BROKEN_REASON: &str = "corrupt JPEG: <x-evil> & \"bad\" marker";
-
-/// The Chromium to run: `ANYLABEL_TEST_CHROMIUM`, else `chromium` on PATH; a failure that
-/// says how to get one otherwise.
-fn chromium() -> PathBuf {
-    if let Some(p) = std::env::var_os("ANYLABEL_TEST_CHROMIUM").filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
-    }
-    let found = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join("chromium"))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "tests/report.rs needs Chromium to open the gallery: `chromium` is not on PATH. \
-             Install it (Debian/Ubuntu: `apt-get install chromium`; scripts/test.sh does it \
-             when it can), or set ANYLABEL_TEST_CHROMIUM to a Chromium or Chrome binary."
-        )
-    })
-}
-
-/// Runs headless Chromium on `url` with `args`; its stdout.
-fn run_chromium(url: &str, args: &[&str]) -> String {
-    let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--force-device-scale-factor=1",
-            "--no-first-run",
-            "--disable-extensions",
-            "--virtual-time-budget=5000",
-            &format!("--window-size={},{}", WINDOW.0, WINDOW.1),
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .args(args)
-        .arg(url)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium().display()));
-    assert!(
-        out.status.success(),
-        "chromium failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 const PROBE: &str = r#"<script>
 window.addEventListener('load', function () { setTimeout(function () {
@@ -150,7 +100,11 @@ fn file_url(path: &Path) -> String {
 
 /// What the probe found on `probe` opened with `fragment` (such as `#q=cat`).
 fn probe(probe: &Path, fragment: &str) -> Value {
-    let dom = run_chromium(&format!("{}{fragment}", file_url(probe)), &["--dump-dom"]);
+    let dom = common::run_chromium(
+        &format!("{}{fragment}", file_url(probe)),
+        WINDOW,
+        &["--dump-dom"],
+    );
     let start = "<script type=\"application/json\" id=\"probe\">";
     let at = dom
         .find(start)
@@ -243,8 +197,9 @@ type Screenshot = image::RgbImage;
 fn screenshot(probe: &Path) -> Screenshot {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("shot.png");
-    run_chromium(
+    common::run_chromium(
         &file_url(probe),
+        WINDOW,
         &[&format!("--screenshot={}", png.display())],
     );
     let shot = image::open(&png).unwrap().into_rgb8();

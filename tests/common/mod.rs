@@ -117,3 +117,52 @@ pub fn spawnable_cached(cache: &Path) -> std::process::Command {
     }
     cmd
 }
+
+/// The Chromium the HTML tests open pages in: `ANYLABEL_TEST_CHROMIUM`, else `chromium` on
+/// PATH; without one the test fails and says how to install it.
+pub fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("ANYLABEL_TEST_CHROMIUM").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|d| d.join("chromium"))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "this test needs Chromium to open an HTML page: `chromium` is not on PATH. \
+             Install it (Debian/Ubuntu: `apt-get install chromium`; scripts/test.sh does it \
+             when it can), or set ANYLABEL_TEST_CHROMIUM to a Chromium or Chrome binary."
+        )
+    })
+}
+
+/// Runs headless Chromium on `url` in a `window` (width, height) with `args`; its stdout.
+pub fn run_chromium(url: &str, window: (u32, u32), args: &[&str]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            "--no-first-run",
+            "--disable-extensions",
+            "--virtual-time-budget=5000",
+            &format!("--window-size={},{}", window.0, window.1),
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", chromium().display()));
+    assert!(
+        out.status.success(),
+        "chromium failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
