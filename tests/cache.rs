@@ -9,22 +9,6 @@ use std::time::Duration;
 use common::{anylabel, anylabel_cached, fixtures, records, test_model, write_png};
 use predicates::prelude::*;
 
-/// "cache: N of M images answered from the cache" from a run's stderr.
-fn hits(stderr: &[u8]) -> (usize, usize) {
-    let text = String::from_utf8_lossy(stderr);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("cache: ") && l.contains("answered from the cache"))
-        .unwrap_or_else(|| panic!("no cache line in:\n{text}"));
-    let nums: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .take(2)
-        .map(|s| s.parse().unwrap())
-        .collect();
-    (nums[0], nums[1])
-}
-
 fn integrity_ok(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let result: String = conn
@@ -45,7 +29,7 @@ fn other_conf_max_det_and_classes_come_from_the_cache_exactly() {
         .args(FAST)
         .assert()
         .success();
-    assert_eq!(hits(&first.get_output().stderr), (0, 50));
+    assert_eq!(common::cache_hits(&first.get_output().stderr), (0, 50));
     for flags in [
         &["--conf", "0.4", "--max-det", "2"][..],
         &["--conf", "0.01"],
@@ -60,7 +44,7 @@ fn other_conf_max_det_and_classes_come_from_the_cache_exactly() {
             .assert()
             .success();
         let out = cached.get_output();
-        assert_eq!(hits(&out.stderr), (50, 50), "{flags:?}");
+        assert_eq!(common::cache_hits(&out.stderr), (50, 50), "{flags:?}");
         assert!(String::from_utf8_lossy(&out.stderr).contains("the model was not loaded"));
         let fresh = anylabel()
             .arg("infer")
@@ -84,7 +68,7 @@ fn other_conf_max_det_and_classes_come_from_the_cache_exactly() {
         .args(["--conf", "0.005"])
         .assert()
         .success();
-    assert_eq!(hits(&low.get_output().stderr), (0, 50));
+    assert_eq!(common::cache_hits(&low.get_output().stderr), (0, 50));
     let fresh = anylabel()
         .arg("infer")
         .arg(fixtures())
@@ -101,7 +85,7 @@ fn other_conf_max_det_and_classes_come_from_the_cache_exactly() {
         .args(["--iou", "0.6"])
         .assert()
         .success();
-    assert_eq!(hits(&iou.get_output().stderr), (0, 50));
+    assert_eq!(common::cache_hits(&iou.get_output().stderr), (0, 50));
     integrity_ok(&db);
 }
 
@@ -123,7 +107,7 @@ fn a_changed_file_is_recomputed_and_a_renamed_one_is_not() {
             .assert()
             .success();
         let out = a.get_output();
-        (hits(&out.stderr), records(&out.stdout))
+        (common::cache_hits(&out.stderr), records(&out.stdout))
     };
     assert_eq!(run().0, (0, 2));
     assert_eq!(run().0, (2, 2));
@@ -243,7 +227,7 @@ fn a_run_killed_at_any_moment_resumes_to_the_same_output() {
             .arg(&out)
             .assert()
             .success();
-        let (h, total) = hits(&again.get_output().stderr);
+        let (h, total) = common::cache_hits(&again.get_output().stderr);
         assert_eq!(total, 50);
         resumed_with_hits += (h > 0) as usize;
         assert_eq!(
@@ -318,7 +302,7 @@ fn ctrl_c_stops_at_a_batch_boundary_and_says_how_to_resume() {
         .arg(&out)
         .assert()
         .success();
-    let (h, _) = hits(&again.get_output().stderr);
+    let (h, _) = common::cache_hits(&again.get_output().stderr);
     assert!(h > 0, "the resumed run computed everything again");
     integrity_ok(&db);
 }
@@ -364,7 +348,7 @@ fn preload_finds_the_bad_files_and_infer_knows_them() {
         .args(["--model", test_model("yolov5_head.onnx").to_str().unwrap()])
         .assert()
         .code(3);
-    assert_eq!(hits(&run.get_output().stderr), (2, 3));
+    assert_eq!(common::cache_hits(&run.get_output().stderr), (2, 3));
     anylabel_cached(&db)
         .arg("preload")
         .arg(&images)

@@ -33,22 +33,6 @@ fn single_run() -> &'static [u8] {
     })
 }
 
-/// "cache: N of M images answered from the cache" from a run's stderr.
-fn hits(stderr: &[u8]) -> (usize, usize) {
-    let text = String::from_utf8_lossy(stderr);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("cache: ") && l.contains("answered from the cache"))
-        .unwrap_or_else(|| panic!("no cache line in:\n{text}"));
-    let nums: Vec<usize> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .take(2)
-        .map(|s| s.parse().unwrap())
-        .collect();
-    (nums[0], nums[1])
-}
-
 fn merge(dir: &Path, shards: &[PathBuf]) -> Vec<u8> {
     let merged = dir.join("merged.jsonl");
     anylabel()
@@ -120,7 +104,7 @@ fn four_concurrent_shards_on_one_cache_merge_into_a_single_run() {
         .args(FAST)
         .assert()
         .success();
-    assert_eq!(hits(&again.get_output().stderr), (50, 50));
+    assert_eq!(common::cache_hits(&again.get_output().stderr), (50, 50));
     assert!(again.get_output().stdout == single_run());
 }
 
@@ -163,7 +147,11 @@ fn separate_caches_merge_into_one_that_answers_everything() {
         .assert()
         .success();
     let err = String::from_utf8_lossy(&run.get_output().stderr).into_owned();
-    assert_eq!(hits(&run.get_output().stderr), (50, 50), "{err}");
+    assert_eq!(
+        common::cache_hits(&run.get_output().stderr),
+        (50, 50),
+        "{err}"
+    );
     assert!(err.contains("the model was not loaded"), "{err}");
     assert!(run.get_output().stdout == single_run());
 

@@ -166,3 +166,19 @@ pub fn run_chromium(url: &str, window: (u32, u32), args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// "cache: N of M images answered from the cache" from a run's stderr.
+pub fn cache_hits(stderr: &[u8]) -> (usize, usize) {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("cache: ") && l.contains("answered from the cache"))
+        .unwrap_or_else(|| panic!("no cache line in:\n{text}"));
+    let nums: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .take(2)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    (nums[0], nums[1])
+}
