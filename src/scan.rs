@@ -322,13 +322,13 @@ fn read_sorted(
     Ok(Listing { entries, id })
 }
 
-impl Walk {
-    /// Whether an entry of a folder at `depth` is a folder the walk will enter.
-    fn descends(&self, depth: usize, kind: Kind) -> bool {
-        matches!(kind, Kind::Dir | Kind::LinkedDir(..))
-            && self.opts.max_depth.is_none_or(|max| depth + 1 < max)
-    }
+/// Whether an entry of a folder at `depth` is a folder the walk will enter.
+fn descends(opts: &WalkOptions, depth: usize, kind: Kind) -> bool {
+    matches!(kind, Kind::Dir | Kind::LinkedDir(..))
+        && opts.max_depth.is_none_or(|max| depth + 1 < max)
+}
 
+impl Walk {
     /// Starts listing the next folders the walk will enter, in walk order, up to
     /// [`READ_AHEAD`] listed and not yet entered.
     fn read_ahead(&mut self) {
@@ -343,9 +343,7 @@ impl Walk {
             while frame.scheduled < frame.entries.len() && budget > 0 {
                 let e = &frame.entries[frame.scheduled];
                 frame.scheduled += 1;
-                let descends = matches!(e.kind, Kind::Dir | Kind::LinkedDir(..))
-                    && self.opts.max_depth.is_none_or(|max| frame.depth + 1 < max);
-                if !descends {
+                if !descends(&self.opts, frame.depth, e.kind) {
                     continue;
                 }
                 let path = frame.dir.join(&e.name);
@@ -402,16 +400,16 @@ impl Iterator for Walk {
                     }
                 }
                 kind @ (Kind::Dir | Kind::LinkedDir(..)) => {
-                    if !self.descends(depth, kind) {
+                    if !descends(&self.opts, depth, kind) {
                         continue;
                     }
+                    let rel = frame.rel.join(&e.name);
                     if let Kind::LinkedDir(dev, ino) = kind
                         && let Some(up) = self.stack.iter().find(|f| f.id == Some((dev, ino)))
                     {
                         let reason = format!("a link loop: it leads back to {}", up.dir.display());
                         return Some(Err(ScanError { path, reason }));
                     }
-                    let rel = self.stack.last().expect("a frame").rel.join(e_name(&path));
                     let listing = match self.pending.remove(&path) {
                         Some(rx) => rx.recv().unwrap_or_else(|_| Err("the walk stopped".into())),
                         None => read_sorted(&path, &rel, &self.opts, false),
@@ -443,10 +441,6 @@ impl Iterator for Walk {
             }
         }
     }
-}
-
-fn e_name(path: &Path) -> &OsStr {
-    path.file_name().unwrap_or(path.as_os_str())
 }
 
 /// Reads a list of paths: one a line, or NUL-separated when the list holds a NUL byte in
