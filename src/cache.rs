@@ -262,6 +262,21 @@ impl Cache {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create folder {}", dir.display()))?;
         }
+        // Processes opening one cache at once (shards starting together) take turns: SQLite
+        // can answer "database is locked" at once, without waiting, to a second process
+        // switching a new file to WAL or creating its tables.
+        let mut lock_name = path.as_os_str().to_owned();
+        lock_name.push(".open-lock");
+        let lock_path = PathBuf::from(lock_name);
+        let open_lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot open lock file {}", lock_path.display()))?;
+        open_lock
+            .lock()
+            .with_context(|| format!("cannot lock {}", lock_path.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the cache {}", path.display()))?;
         let err = |e: rusqlite::Error| anyhow!("cannot use the cache {}: {e}", path.display());
@@ -283,6 +298,7 @@ impl Cache {
         cache
             .migrate()
             .map_err(|e| anyhow!("cannot set up the cache {}: {e:#}", path.display()))?;
+        drop(open_lock);
         Ok(cache)
     }
 
