@@ -105,6 +105,7 @@ fn main() -> anyhow::Result<()> {
         prefetch: None,
         workers,
         decode: DecodeOptions::default(),
+        exact_decode: false,
         shard: None,
     };
     let bar = indicatif::ProgressBar::hidden();

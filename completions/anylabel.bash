@@ -1312,7 +1312,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__infer)
-            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --backend --output --shard --no-cache --json --quiet --verbose --offline --help"
+            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --exact-decode --backend --output --shard --no-cache --json --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

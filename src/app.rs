@@ -574,6 +574,7 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
                 prefetch: None,
                 workers: 0,
                 decode: DecodeOptions::default(),
+                exact_decode: false,
                 shard: None,
             };
             let key = CacheRun::new(Cache::open(&path)?, &info, size, &opts)?.key;
@@ -591,6 +592,7 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
         &mut cache,
         &DecodeOptions {
             max_pixels: args.max_pixels,
+            ..DecodeOptions::default()
         },
         args.workers,
         &bar,
@@ -946,7 +948,9 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         workers: args.workers,
         decode: DecodeOptions {
             max_pixels: args.max_pixels,
+            ..DecodeOptions::default()
         },
+        exact_decode: args.exact_decode,
         shard: args.shard,
     };
     tracing::debug!(
@@ -1225,6 +1229,7 @@ fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
             workers: args.workers,
             prefetch: None,
             max_pixels: crate::decode::DEFAULT_MAX_PIXELS,
+            exact_decode: false,
             backend: Backend::Auto,
             output: args.output,
             no_cache: args.no_cache,

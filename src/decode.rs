@@ -25,6 +25,26 @@ pub struct RgbImage {
     pub height: u32,
     /// `width × height × 3` bytes, row by row.
     pub pixels: Vec<u8>,
+    /// 1, or 2, 4 or 8 when a large JPEG was decoded at that fraction of its size
+    /// ([`DecodeOptions::reduce_for`]): one pixel here covers `reduction` pixels of the
+    /// image in each direction.
+    pub reduction: u32,
+    /// The size of the image itself, upright: `width × height` unless reduced.
+    pub full_width: u32,
+    pub full_height: u32,
+}
+
+impl RgbImage {
+    fn full(width: u32, height: u32, pixels: Vec<u8>) -> RgbImage {
+        RgbImage {
+            width,
+            height,
+            pixels,
+            reduction: 1,
+            full_width: width,
+            full_height: height,
+        }
+    }
 }
 
 /// Why an image could not be decoded.
@@ -66,19 +86,49 @@ impl From<String> for DecodeError {
     }
 }
 
-/// Limits on what is decoded.
+/// Limits on what is decoded, and how large.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
     /// Images with more pixels than this are refused before decoding.
     pub max_pixels: u64,
+    /// The `[width, height]` the image will be letterboxed into, if it is: a JPEG at least
+    /// three times the letterboxed size is then decoded at 1/2, 1/4 or 1/8 of its size by
+    /// libjpeg-turbo's scaled IDCT, the smallest of those that still leaves it at least
+    /// 1.5 times the letterboxed size ([`jpeg_reduction`]).
+    /// `None`: always full size, the pixels OpenCV's `imdecode` gives.
+    pub reduce_for: Option<[u32; 2]>,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
         DecodeOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
+            reduce_for: None,
         }
     }
+}
+
+/// The reduction (1, 2, 4 or 8) at which a `width × height` JPEG (upright) is decoded when
+/// it will be letterboxed into `target` (`[width, height]`): the largest that keeps the
+/// decoded image at least 1.5 times the size the letterbox resizes it to, in both
+/// directions (what Pillow's `draft()` does, with a margin).
+///
+/// The margin keeps the bilinear resize that follows a real reduction (1.5× to 3×), which
+/// blends neighbouring pixels; the IDCT's reduction itself averages each block, like an
+/// area filter, where a direct bilinear resize of a 4000-pixel photo to 640 samples only
+/// every sixth pixel. Images less than three times the letterboxed size, such as all the
+/// fixtures, are never reduced, so their pixels stay those of OpenCV's `imdecode` +
+/// `resize`.
+pub fn jpeg_reduction(width: u32, height: u32, target: [u32; 2]) -> u32 {
+    let gain = f64::min(
+        target[0] as f64 / width as f64,
+        target[1] as f64 / height as f64,
+    );
+    let mut d = 1;
+    while d < 8 && 1.5 * (2 * d) as f64 * gain <= 1.0 {
+        d *= 2;
+    }
+    d
 }
 
 /// Reads and decodes the file at `path`. The error is a reason for a person to read.
@@ -145,11 +195,7 @@ pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Result<RgbImage, Deco
         rgb.apply_orientation(o);
     }
     let rgb = rgb.into_rgb8();
-    Ok(RgbImage {
-        width: rgb.width(),
-        height: rgb.height(),
-        pixels: rgb.into_raw(),
-    })
+    Ok(RgbImage::full(rgb.width(), rgb.height(), rgb.into_raw()))
 }
 
 /// Decodes a JPEG with libjpeg-turbo and applies its EXIF orientation. `Ok(None)` for
@@ -173,12 +219,29 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, D
                     .strip_prefix(b"Exif\0\0")
                     .and_then(image::metadata::Orientation::from_exif_chunk)
             });
+        // Orientations 5 to 8 turn the image a quarter: its upright size is h × w.
+        let turned = orientation.is_some_and(|o| {
+            use image::metadata::Orientation as O;
+            matches!(
+                o,
+                O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+            )
+        });
+        let (full_w, full_h) = if turned { (h, w) } else { (w, h) };
+        let reduction = opts
+            .reduce_for
+            .map_or(1, |t| jpeg_reduction(full_w, full_h, t));
+        let mut d = d;
+        if reduction > 1 {
+            d.scale((8 / reduction) as u8);
+        }
         let mut started = d.rgb().map_err(|e| format!("corrupt JPEG: {e}"))?;
+        let (dw, dh) = (started.width() as u32, started.height() as u32);
         let pixels: Vec<u8> = started
             .read_scanlines()
             .map_err(|e| format!("corrupt JPEG: {e}"))?;
         started.finish().map_err(|e| format!("corrupt JPEG: {e}"))?;
-        let rgb = image::RgbImage::from_raw(w, h, pixels)
+        let rgb = image::RgbImage::from_raw(dw, dh, pixels)
             .ok_or("corrupt JPEG: fewer rows than its header says")?;
         let mut img = DynamicImage::ImageRgb8(rgb);
         if let Some(o) = orientation {
@@ -189,6 +252,9 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, D
             width: rgb.width(),
             height: rgb.height(),
             pixels: rgb.into_raw(),
+            reduction,
+            full_width: full_w,
+            full_height: full_h,
         }))
     });
     match decoded {
@@ -404,6 +470,101 @@ mod tests {
     }
 
     #[test]
+    fn reduction_keeps_one_and_a_half_times_the_letterboxed_size() {
+        let r = |w, h, t| jpeg_reduction(w, h, [t, t]);
+        assert_eq!(r(4000, 3000, 640), 4); // 1000×750 for a 640×480 letterbox
+        assert_eq!(r(3000, 4000, 640), 4);
+        assert_eq!(r(1920, 1080, 640), 2); // exactly 1.5×
+        assert_eq!(r(1919, 1080, 640), 1);
+        assert_eq!(r(1005, 1300, 640), 1); // the largest fixtures: never reduced
+        assert_eq!(r(8000, 6000, 640), 8);
+        assert_eq!(r(40000, 30000, 640), 8);
+        assert_eq!(r(4000, 3000, 1024), 2);
+        assert_eq!(r(100, 100, 640), 1); // enlarged, not reduced
+        // A wide input: the letterbox's scale comes from the tighter side.
+        assert_eq!(jpeg_reduction(4000, 1000, [1280, 320]), 2);
+    }
+
+    /// The mean absolute difference between a reduced decode and `d × d` block means of the
+    /// full-size decode.
+    fn reduced_vs_block_means(full: &RgbImage, small: &RgbImage) -> f64 {
+        let d = small.reduction as usize;
+        let (fw, fh) = (full.width as usize, full.height as usize);
+        let mut total = 0.0;
+        for y in 0..small.height as usize {
+            for x in 0..small.width as usize {
+                for c in 0..3 {
+                    let (mut sum, mut n) = (0.0, 0.0);
+                    for yy in y * d..((y + 1) * d).min(fh) {
+                        for xx in x * d..((x + 1) * d).min(fw) {
+                            sum += full.pixels[(yy * fw + xx) * 3 + c] as f64;
+                            n += 1.0;
+                        }
+                    }
+                    let got = small.pixels[(y * small.width as usize + x) * 3 + c] as f64;
+                    total += (got - sum / n).abs();
+                }
+            }
+        }
+        total / (small.pixels.len() as f64)
+    }
+
+    #[test]
+    fn large_jpegs_decode_reduced_to_the_block_means() {
+        let mut img = image::RgbImage::new(2001, 1203);
+        for (x, y, p) in img.enumerate_pixels_mut() {
+            let v = ((x as f32 / 40.0).sin() * 60.0 + (y as f32 / 25.0).cos() * 60.0 + 128.0) as u8;
+            *p = image::Rgb([v, (x / 8) as u8, (y / 5) as u8]);
+        }
+        let jpeg = encode(DynamicImage::ImageRgb8(img), ImageFormat::Jpeg);
+        let full = decode_bytes(&jpeg, &DecodeOptions::default()).unwrap();
+        assert_eq!((full.reduction, full.width, full.height), (1, 2001, 1203));
+        let opts = DecodeOptions {
+            reduce_for: Some([320, 320]),
+            ..DecodeOptions::default()
+        };
+        let small = decode_bytes(&jpeg, &opts).unwrap();
+        // 320/2001: reduced by 4 to 501×301 (ceil), at least 1.5 × 320×192.
+        assert_eq!((small.reduction, small.width, small.height), (4, 501, 301));
+        assert_eq!((small.full_width, small.full_height), (2001, 1203));
+        let diff = reduced_vs_block_means(&full, &small);
+        assert!(diff < 2.0, "mean difference {diff:.2} grey levels");
+        // PNGs are never reduced.
+        let png = encode(gradient(2000, 1200), ImageFormat::Png);
+        assert_eq!(decode_bytes(&png, &opts).unwrap().reduction, 1);
+    }
+
+    #[test]
+    fn reduced_jpegs_keep_their_exif_orientation() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/images/formats/astronaut_exif_orientation_6.jpg"
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let full = decode_bytes(&bytes, &DecodeOptions::default()).unwrap();
+        let small = decode_bytes(
+            &bytes,
+            &DecodeOptions {
+                reduce_for: Some([full.width / 4, full.height / 4]),
+                ..DecodeOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(small.reduction, 2);
+        assert_eq!(
+            (small.full_width, small.full_height),
+            (full.width, full.height)
+        );
+        assert_eq!(small.width, full.width.div_ceil(2));
+        assert_eq!(small.height, full.height.div_ceil(2));
+        let diff = reduced_vs_block_means(&full, &small);
+        assert!(
+            diff < 4.0,
+            "mean difference {diff:.2} grey levels: turned the wrong way?"
+        );
+    }
+
+    #[test]
     fn reads_by_content_not_by_name() {
         let png = encode(gradient(20, 10), ImageFormat::Png);
         let img = decode_bytes(&png, &DecodeOptions::default()).unwrap();
@@ -450,7 +611,14 @@ mod tests {
         let err = decode_bytes(heic, &opts).unwrap_err();
         assert!(err.reason.contains("HEIC") && err.kind == DecodeErrorKind::Content);
         let png = encode(gradient(100, 100), ImageFormat::Png);
-        let err = decode_bytes(&png, &DecodeOptions { max_pixels: 9_999 }).unwrap_err();
+        let err = decode_bytes(
+            &png,
+            &DecodeOptions {
+                max_pixels: 9_999,
+                ..DecodeOptions::default()
+            },
+        )
+        .unwrap_err();
         assert!(
             err.reason.contains("100×100") && err.reason.contains("--max-pixels"),
             "{err}"

@@ -31,6 +31,13 @@ pub struct Letterbox {
     /// The padding before the image, in input pixels.
     pub left: u32,
     pub top: u32,
+    /// 1, or 2, 4 or 8 when the `src_w × src_h` pixels are a JPEG decoded at that fraction
+    /// of its size ([`crate::decode::RgbImage::reduction`]).
+    pub reduction: u32,
+    /// The size of the image itself, which boxes are mapped back to: `src_w × src_h`
+    /// unless reduced.
+    pub full_w: u32,
+    pub full_h: u32,
 }
 
 impl Letterbox {
@@ -54,23 +61,40 @@ impl Letterbox {
             new_h,
             left,
             top,
+            reduction: 1,
+            full_w: src_w,
+            full_h: src_h,
+        }
+    }
+
+    /// The letterbox of a decoded image, which may be a reduced JPEG: the geometry is that
+    /// of its pixels, and boxes map back to the full image.
+    pub fn of_image(img: &crate::decode::RgbImage, dst_w: u32, dst_h: u32) -> Letterbox {
+        Letterbox {
+            reduction: img.reduction,
+            full_w: img.full_width,
+            full_h: img.full_height,
+            ..Letterbox::new(img.width, img.height, dst_w, dst_h)
         }
     }
 
     /// Maps an `[x1, y1, x2, y2]` box from input pixels back to the original image, clipped
-    /// to it.
+    /// to it. A reduced JPEG's pixel `i` covers the image's `[i·d, (i+1)·d)` (the scaled
+    /// IDCT turns each 8×8 block into `8/d × 8/d`), so its coordinates scale by `d` exactly.
     pub fn to_original(&self, b: [f32; 4]) -> [f32; 4] {
         let (l, t, g) = (self.left as f64, self.top as f64, self.gain);
-        let (w, h) = (self.src_w as f64, self.src_h as f64);
-        let x = |v: f32| ((v as f64 - l) / g).clamp(0.0, w) as f32;
-        let y = |v: f32| ((v as f64 - t) / g).clamp(0.0, h) as f32;
+        let d = self.reduction as f64;
+        let (w, h) = (self.full_w as f64, self.full_h as f64);
+        let x = |v: f32| ((v as f64 - l) / g * d).clamp(0.0, w) as f32;
+        let y = |v: f32| ((v as f64 - t) / g * d).clamp(0.0, h) as f32;
         [x(b[0]), y(b[1]), x(b[2]), y(b[3])]
     }
 
     /// Maps a box from the original image into input pixels (the inverse of
     /// [`Letterbox::to_original`] for boxes inside the image).
     pub fn to_input(&self, b: [f32; 4]) -> [f32; 4] {
-        let (l, t, g) = (self.left as f64, self.top as f64, self.gain);
+        let (l, t) = (self.left as f64, self.top as f64);
+        let g = self.gain / self.reduction as f64;
         let x = |v: f32| (v as f64 * g + l) as f32;
         let y = |v: f32| (v as f64 * g + t) as f32;
         [x(b[0]), y(b[1]), x(b[2]), y(b[3])]

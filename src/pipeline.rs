@@ -56,6 +56,9 @@ pub struct InferOptions {
     /// Decode threads; 0 uses one per CPU.
     pub workers: usize,
     pub decode: DecodeOptions,
+    /// Decode large JPEGs at full size instead of reduced (`--exact-decode`); the
+    /// letterbox size is filled into `decode.reduce_for` otherwise.
+    pub exact_decode: bool,
     /// Label only this shard of the scanned images (`--shard K/N`).
     pub shard: Option<Shard>,
 }
@@ -85,8 +88,13 @@ impl CacheRun {
             (None, true) => "agnostic NMS".to_string(),
             (_, false) => "class-aware NMS".to_string(),
         };
+        let decode = if opts.exact_decode {
+            "full-size JPEGs"
+        } else {
+            "large JPEGs reduced (1.5x rule)"
+        };
         let description = format!(
-            "pipeline rev {}; model {}; input {}x{}; letterbox ultralytics; precision fp32; iou {:?}; {classes}",
+            "pipeline rev {}; model {}; input {}x{}; letterbox ultralytics; {decode}; precision fp32; iou {:?}; {classes}",
             cache::PIPELINE_REVISION,
             info.sha256,
             size[1],
@@ -303,7 +311,10 @@ pub fn run(
 
     let [h, w] = size;
     let ctx = Arc::new(Context {
-        decode: opts.decode,
+        decode: DecodeOptions {
+            reduce_for: (!opts.exact_decode).then_some([w, h]),
+            ..opts.decode
+        },
         size: [w, h],
         cache: cache
             .as_ref()
@@ -458,7 +469,7 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
     };
     let t = Instant::now();
     let [w, h] = ctx.size;
-    let lb = Letterbox::new(img.width, img.height, w, h);
+    let lb = Letterbox::of_image(&img, w, h);
     let mut tensor = buffer.unwrap_or_default();
     tensor.resize(3 * w as usize * h as usize, 0.0);
     let done = PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, &lb, &mut tensor));
@@ -754,15 +765,15 @@ impl Consumer<'_, '_> {
                     store.images.push((
                         content,
                         ImageFacts {
-                            width: lb.src_w,
-                            height: lb.src_h,
+                            width: lb.full_w,
+                            height: lb.full_h,
                             error: None,
                         },
                     ));
                     store.results.push((content, stored));
                     store.misses += 1;
                 }
-                record(lb.src_w, lb.src_h, detections, self.info)
+                record(lb.full_w, lb.full_h, detections, self.info)
             }
             Outcome::KnownBad { reason } => {
                 store.hits += 1;

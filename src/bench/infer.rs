@@ -90,6 +90,7 @@ fn infer_options(dir: &Path, batch: usize) -> InferOptions {
         prefetch: None,
         workers: 0,
         decode: DecodeOptions::default(),
+        exact_decode: false,
         shard: None,
     }
 }

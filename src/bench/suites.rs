@@ -148,6 +148,7 @@ fn plural(n: usize) -> &'static str {
 pub(super) fn io(opts: &Options, out: &mut Out) -> Result<()> {
     scan(opts, out)?;
     decode(opts, out)?;
+    large_jpeg(opts, out)?;
     reads(opts, out)?;
     Ok(())
 }
@@ -282,6 +283,65 @@ fn decode(opts: &Options, out: &mut Out) -> Result<()> {
                  thread, to RGB; per file the median of {repeat} runs",
                 plural(count),
                 opts.images.display()
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A generated 12-megapixel JPEG (textured, so that it costs what a photo costs to decode)
+/// decoded and letterboxed to 640, at full size and reduced as `infer` decodes it.
+fn large_jpeg(opts: &Options, out: &mut Out) -> Result<()> {
+    use crate::letterbox::{Letterbox, Preprocessor};
+    let repeat = if opts.quick { 3 } else { 9 };
+    let (w, h) = (4000u32, 3000u32);
+    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let noise = (s >> 59) as f32; // 0..31
+        let v = |f: f32, p: f32| (128.0 + 80.0 * (f + p).sin() + noise - 16.0) as u8;
+        image::Rgb([
+            v(x as f32 / 90.0, 0.0),
+            v(y as f32 / 70.0, 1.0),
+            v((x + y) as f32 / 150.0, 2.0),
+        ])
+    });
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 92)
+        .encode_image(&img)
+        .context("cannot encode the test JPEG")?;
+    let jpeg = jpeg.into_inner();
+    let mut pre = Preprocessor::new();
+    let mut input = vec![0f32; 3 * 640 * 640];
+    for (name, reduce_for) in [
+        ("full size (--exact-decode)", None),
+        ("reduced, as infer decodes it", Some([640, 640])),
+    ] {
+        let decode = DecodeOptions {
+            reduce_for,
+            ..DecodeOptions::default()
+        };
+        let mut run = || -> Result<()> {
+            let img = decode_bytes(&jpeg, &decode).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let lb = Letterbox::of_image(&img, 640, 640);
+            pre.run(&img.pixels, &lb, &mut input)
+        };
+        run()?;
+        let ms = median_ms(repeat, || {
+            let _ = run();
+        });
+        out.figure(
+            Suite::Io,
+            format!("decode + letterbox a 12 MP JPEG to 640: {name}"),
+            ms,
+            "ms",
+            Better::Lower,
+            format!(
+                "a generated 4000×3000 JPEG ({:.1} MB, quality 92), from memory, one thread; \
+                 median of {repeat} runs",
+                jpeg.len() as f64 / 1e6
             ),
         );
     }

@@ -7,6 +7,7 @@ cv2.dnn.NMSBoxesBatched does class-aware NMS. None of it shares code with anylab
 
     python reference.py --model M.onnx --imgsz 640 640 [--conf 0.25] [--iou 0.45]
                         [--max-det 300] --root DIR NAME...          # JSONL on stdout
+    python reference.py ... --interp area      # resize with INTER_AREA instead
     python reference.py --letterbox-only OUTDIR --imgsz 640 640 --root DIR NAME...
 
 With --letterbox-only it writes each letterboxed image as raw RGB bytes (H×W×3) to
@@ -21,14 +22,14 @@ import cv2
 import numpy as np
 
 
-def letterbox(img, new_shape):
+def letterbox(img, new_shape, interpolation=cv2.INTER_LINEAR):
     """Ultralytics' LetterBox(auto=False, scaleup=True, center=True) on a BGR image."""
     shape = img.shape[:2]  # h, w
     r = min(new_shape[0] / shape[0], new_shape[1] / shape[1])
     new_unpad = int(round(shape[1] * r)), int(round(shape[0] * r))
     dw, dh = (new_shape[1] - new_unpad[0]) / 2, (new_shape[0] - new_unpad[1]) / 2
     if shape[::-1] != new_unpad:
-        img = cv2.resize(img, new_unpad, interpolation=cv2.INTER_LINEAR)
+        img = cv2.resize(img, new_unpad, interpolation=interpolation)
     top, bottom = int(round(dh - 0.1)), int(round(dh + 0.1))
     left, right = int(round(dw - 0.1)), int(round(dw + 0.1))
     img = cv2.copyMakeBorder(img, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(114, 114, 114))
@@ -45,6 +46,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--root", required=True)
     ap.add_argument("--letterbox-only")
+    # INTER_AREA: what large JPEGs decoded reduced by anylabel are checked against.
+    ap.add_argument("--interp", choices=["linear", "area"], default="linear")
     ap.add_argument("names", nargs="+")
     a = ap.parse_args()
 
@@ -64,7 +67,8 @@ def main():
             print(json.dumps({"path": name, "error": "cv2.imread could not read it"}))
             continue
         h0, w0 = img.shape[:2]
-        lb, r, left, top = letterbox(img, a.imgsz)
+        interp = cv2.INTER_AREA if a.interp == "area" else cv2.INTER_LINEAR
+        lb, r, left, top = letterbox(img, a.imgsz, interp)
         rgb = cv2.cvtColor(lb, cv2.COLOR_BGR2RGB)
         if a.letterbox_only:
             rgb.tofile(os.path.join(a.letterbox_only, f"{index}.rgb"))
