@@ -70,13 +70,14 @@ def ort_nms_session(iou):
     return ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
 
 
-def main():
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--iou", type=float, default=0.45)
     ap.add_argument("--write-docs", action="store_true")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     cv2.setNumThreads(1)
     subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "nms_time", "--bin", "anylabel"], cwd=ROOT, check=True)
     anylabel = os.path.join(ROOT, "target", "release", "anylabel")
@@ -147,7 +148,7 @@ def main():
         text = open(doc).read()
         start, end = "<!-- nms-peers:start -->", "<!-- nms-peers:end -->"
         block = (f"{start}\n{table}\n\nMedians of {a.repeat} runs, one thread each, IoU {a.iou}, on {machine}; "
-                 f"`{' '.join(['bench/nms_peers.py'] + sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}.\n{end}")
+                 f"`{' '.join(['bench/nms_peers.py'] + argv)}`, {time.strftime('%Y-%m-%d')}.\n{end}")
         if start in text:
             text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
         else:
@@ -155,6 +156,7 @@ def main():
         open(doc, "w").write(text)
     if not all(r["same"] for r in rows):
         sys.exit(1)
+    return rows
 
 
 if __name__ == "__main__":

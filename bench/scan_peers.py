@@ -45,12 +45,13 @@ def timed(cmd):
     return time.perf_counter() - t, out
 
 
-def main():
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     ap = argparse.ArgumentParser()
     ap.add_argument("--files", type=int, default=200_000)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--write-docs", action="store_true")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     fd = shutil.which("fdfind") or shutil.which("fd")
     if not fd:
         sys.exit("fd is not installed: apt-get install fd-find")
@@ -89,7 +90,7 @@ def main():
         text = open(doc).read()
         start, end = "<!-- scan-peers:start -->", "<!-- scan-peers:end -->"
         block = (f"{start}\n{table}\n\nMedians of {a.rounds} interleaved rounds, warm page cache, on {machine}; "
-                 f"`python3 bench/scan_peers.py {' '.join(sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}.\n{end}")
+                 f"`python3 bench/scan_peers.py {' '.join(argv)}`, {time.strftime('%Y-%m-%d')}.\n{end}")
         if start in text:
             text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
         else:
@@ -99,6 +100,8 @@ def main():
         print(f"the listings differ: {len(ours_set - fd_set)} only in anylabel's, {len(fd_set - ours_set)} only in fd's",
               file=sys.stderr)
         sys.exit(1)
+    return {"files": len(ours_set), "ours_ms": med(ours_t) * 1e3, "fd_ms": med(fd_t) * 1e3,
+            "fd_all_ms": med(fd_all_t) * 1e3, "fd_version": version}
 
 
 if __name__ == "__main__":
