@@ -812,20 +812,21 @@ fn backend_request(args: &BackendArgs) -> Result<(backend::Request, crate::trt::
         crate::cli::Precision::Fp32 => crate::trt::Precision::Fp32,
         crate::cli::Precision::Fp16 => crate::trt::Precision::Fp16,
     };
-    if precision != crate::trt::Precision::Fp32
-        && matches!(args.backend, Backend::Cpu | Backend::Cuda)
-    {
-        bail!(
-            "--precision {} is TensorRT's: use it with --backend trt (or auto); the {} backend runs in fp32",
-            precision.name(),
-            if args.backend == Backend::Cpu {
-                "cpu"
-            } else {
-                "cuda"
-            }
-        );
-    }
     Ok((backend::Request::new(wanted, args.device)?, precision))
+}
+
+/// `--precision fp16` with a backend that has no such setting: a usage error (exit 2).
+fn precision_misuse(args: &BackendArgs) -> Option<String> {
+    let name = match args.backend {
+        Backend::Cpu => "cpu",
+        Backend::Cuda => "cuda",
+        _ => return None,
+    };
+    (args.precision != crate::cli::Precision::Fp32).then(|| {
+        format!(
+            "--precision fp16 is TensorRT's: use it with --backend trt (or auto); the {name} backend runs in fp32"
+        )
+    })
 }
 
 /// Ctrl-C asks the run to stop at the next batch boundary; a second one stops at once.
@@ -921,6 +922,10 @@ impl<W: Write> Sink for Through<'_, W> {
 fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> Result<u8> {
     // The backend first: an explicit GPU backend without a driver fails before anything
     // else is read, fetched or installed.
+    if let Some(e) = precision_misuse(&args.backend) {
+        eprintln!("error: {e}");
+        return Ok(exit_codes::USAGE);
+    }
     let (request, precision) = backend_request(&args.backend)?;
     let stop = stop_flag();
     let inputs = parse_inputs(&args.inputs, &args.walk)?;
@@ -1513,6 +1518,10 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
         Some(path) => read_report(path)?.only(&suites),
         None => {
             let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+            if let Some(e) = precision_misuse(&args.backend) {
+                eprintln!("error: {e}");
+                return Ok(exit_codes::USAGE);
+            }
             let (request, precision) = backend_request(&args.backend)?;
             let opts = bench::Options {
                 backend: request,

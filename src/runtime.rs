@@ -712,5 +712,25 @@ mod tests {
             None
         );
         assert_eq!(library_member("onnxruntime/capi/_ld_preload.py"), None);
+        // The GPU build: compound platform tags, and the providers unpacked beside it.
+        let gpu = vec![
+            f(&format!(
+                "onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_27_x86_64.{plat}.whl"
+            )),
+            f("onnxruntime_gpu-1.31.1-cp312-cp312-win_amd64.whl"),
+        ];
+        assert_eq!(
+            pick_wheel(&gpu, [1, 31]).unwrap().filename,
+            format!("onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_27_x86_64.{plat}.whl")
+        );
+        for p in ["cuda", "tensorrt"] {
+            let member = format!("onnxruntime/capi/libonnxruntime_providers_{p}.so");
+            assert_eq!(
+                library_member(&member).as_deref(),
+                Some(&member["onnxruntime/capi/".len()..])
+            );
+        }
+        assert_eq!(Flavour::Gpu.dir_name("1.31.1"), "onnxruntime-gpu-1.31.1");
+        assert_eq!(Flavour::Gpu.project(), "onnxruntime-gpu");
     }
 }
