@@ -137,8 +137,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
                     found: backend::find_library(s, &dirs),
                 })
                 .collect(),
-            "what onnxruntime-gpu 1.31 needs (no GPU build is installed: \
-             `anylabel runtime install --gpu`)"
+            "what onnxruntime-gpu 1.31 needs; no GPU build is installed to read it from"
                 .to_string(),
         ),
     };
@@ -302,7 +301,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
             }
         }
     }
-    line(format!("GPU libraries ({deps_source})"));
+    line(format!("GPU libraries: {deps_source}"));
     let width = deps.iter().map(|d| d.soname.len()).max().unwrap_or(10);
     for d in &deps {
         match &d.found {
