@@ -902,6 +902,26 @@ mod tests {
     }
 
     #[test]
+    fn onnx_runtimes_own_failure_names_the_library_and_its_fix() {
+        let message = "/rt/libonnxruntime_providers_shared.so: Failed to load library \
+            libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared \
+            object file: No such file or directory";
+        assert_eq!(unopened_libraries(message), ["libcublasLt.so.13"]);
+        let text = Reason::ProviderFailed {
+            kind: Kind::Cuda,
+            message: message.into(),
+        }
+        .to_string();
+        assert!(text.starts_with("ONNX Runtime could not start its CUDA provider: "));
+        assert!(text.ends_with("Install: `pip install \"nvidia-cublas==13.*\"`; pip packages need no LD_LIBRARY_PATH: anylabel finds them in the Python environment"), "{text}");
+        let plain = Reason::ProviderFailed {
+            kind: Kind::Trt,
+            message: "CUDA failure 35: CUDA driver version is insufficient".into(),
+        };
+        assert!(!plain.to_string().contains("Install:"));
+    }
+
+    #[test]
     fn finds_libraries_in_python_nvidia_packages() {
         let site = tempfile::tempdir().unwrap();
         let lib = site.path().join("nvidia/cudnn/lib");
