@@ -61,8 +61,12 @@ fn main() -> anyhow::Result<()> {
     anylabel::progress::init(anylabel::progress::Verbosity::Quiet);
     let home = Home::from_env()?;
     let source = model::resolve(&model_name, &home, false)?;
-    let env = runtime::environment(&home, false)?;
-    let (engine, facts) = Engine::load(env, &source.onnx, &EngineOptions { threads })?;
+    let env = runtime::environment(&home, false, runtime::Flavour::Cpu)?;
+    let opts = EngineOptions {
+        threads,
+        ..Default::default()
+    };
+    let (engine, facts) = Engine::load(env, &source.onnx, &opts)?;
     let info = ModelInfo::new(&facts, &source, &fetch::sha256_file(&source.onnx)?)?;
     let mut slot = EngineSlot::Loaded(engine);
     let size = info.input_size(Some([imgsz, imgsz]))?;

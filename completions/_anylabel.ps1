@@ -38,7 +38,8 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline')
-            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
+            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build (CPU or GPU) from PyPI')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check this machine: ONNX Runtime and its providers, GPUs and driver, CUDA, cuDNN and TensorRT libraries, the cache')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Join the outputs (or the result caches) of `--shard K/N` runs into one')
@@ -106,7 +107,9 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Decode threads (0: one per CPU)')
             [CompletionResult]::new('--prefetch', '--prefetch', [CompletionResultType]::ParameterName, 'Images decoded ahead of inference (default: two batches, and at least two per decode thread)')
             [CompletionResult]::new('--max-pixels', '--max-pixels', [CompletionResultType]::ParameterName, 'Refuse images with more pixels than this, before decoding them (decompression bombs)')
-            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. Only the CPU is built so far; auto picks it')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU')
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)')
+            [CompletionResult]::new('--precision', '--precision', [CompletionResultType]::ParameterName, 'TensorRT''s precision (--backend trt, or auto when it picks TensorRT)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically, when the run ends) instead of stdout')
             [CompletionResult]::new('--shard', '--shard', [CompletionResultType]::ParameterName, 'Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, and ANYLABEL_SHARDS for N)')
@@ -168,6 +171,9 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--classes', '--classes', [CompletionResultType]::ParameterName, 'As `infer --classes`')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'As `infer --batch`')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'As `infer --workers`')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU')
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)')
+            [CompletionResult]::new('--precision', '--precision', [CompletionResultType]::ParameterName, 'TensorRT''s precision (--backend trt, or auto when it picks TensorRT)')
             [CompletionResult]::new('--list-presets', '--list-presets', [CompletionResultType]::ParameterName, 'List the saved presets and their rules, and exit')
             [CompletionResult]::new('--paths', '--paths', [CompletionResultType]::ParameterName, 'Print only the paths of the matching images')
             [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'Print images read and matched, and detections per class in the matched set, on stdout (records then go only to -o)')
@@ -224,14 +230,17 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'For io, infer and cache: the images to measure on')
             [CompletionResult]::new('--imgsz', '--imgsz', [CompletionResultType]::ParameterName, 'For infer and cache: the model''s input size (square), when it is not fixed')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick)')
+            [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU')
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)')
+            [CompletionResult]::new('--precision', '--precision', [CompletionResultType]::ParameterName, 'TensorRT''s precision (--backend trt, or auto when it picks TensorRT)')
             [CompletionResult]::new('--quick', '--quick', [CompletionResultType]::ParameterName, 'Fewer repeats and smaller inputs: seconds instead of minutes, noisier figures')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'anylabel;runtime' {
@@ -242,12 +251,13 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'anylabel;runtime;install' {
+            [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'The GPU build (onnxruntime-gpu, 256 MB): the CUDA and TensorRT providers')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
@@ -268,7 +278,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;runtime;help' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -280,6 +290,19 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;runtime;help;help' {
+            break
+        }
+        'anylabel;doctor' {
+            [CompletionResult]::new('--require-gpu', '--require-gpu', [CompletionResultType]::ParameterName, 'Exit with 5 unless this GPU backend can start (cuda, or trt)')
+            [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'The GPU to check, as infer --device')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as one JSON object on stdout')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
+            [CompletionResult]::new('--offline', '--offline', [CompletionResultType]::ParameterName, 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'anylabel;models' {
@@ -556,7 +579,8 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('export', 'export', [CompletionResultType]::ParameterValue, 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records')
             [CompletionResult]::new('bench', 'bench', [CompletionResultType]::ParameterValue, 'Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline')
-            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build from PyPI')
+            [CompletionResult]::new('runtime', 'runtime', [CompletionResultType]::ParameterValue, 'Find ONNX Runtime, or install the official build (CPU or GPU) from PyPI')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check this machine: ONNX Runtime and its providers, GPUs and driver, CUDA, cuDNN and TensorRT libraries, the cache')
             [CompletionResult]::new('models', 'models', [CompletionResultType]::ParameterValue, 'The built-in model catalogue: list, fetch, path')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear')
             [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Join the outputs (or the result caches) of `--shard K/N` runs into one')
@@ -589,7 +613,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;help;runtime' {
-            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the official ONNX Runtime build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)')
             [CompletionResult]::new('path', 'path', [CompletionResultType]::ParameterValue, 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)')
             break
         }
@@ -597,6 +621,9 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             break
         }
         'anylabel;help;runtime;path' {
+            break
+        }
+        'anylabel;help;doctor' {
             break
         }
         'anylabel;help;models' {

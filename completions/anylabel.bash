@@ -25,6 +25,9 @@ _anylabel() {
             anylabel,config)
                 cmd="anylabel__subcmd__config"
                 ;;
+            anylabel,doctor)
+                cmd="anylabel__subcmd__doctor"
+                ;;
             anylabel,export)
                 cmd="anylabel__subcmd__export"
                 ;;
@@ -138,6 +141,9 @@ _anylabel() {
                 ;;
             anylabel__subcmd__help,config)
                 cmd="anylabel__subcmd__help__subcmd__config"
+                ;;
+            anylabel__subcmd__help,doctor)
+                cmd="anylabel__subcmd__help__subcmd__doctor"
                 ;;
             anylabel__subcmd__help,export)
                 cmd="anylabel__subcmd__help__subcmd__export"
@@ -266,7 +272,7 @@ _anylabel() {
 
     case "${cmd}" in
         anylabel)
-            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export import bench runtime models cache merge config help"
+            opts="-q -v -h -V --quiet --verbose --offline --help --version scan preload infer nms filter export import bench runtime doctor models cache merge config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -280,7 +286,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__bench)
-            opts="-q -v -h --json --report --baseline --fail-on-regression --from --quick --model --images --imgsz --batch --quiet --verbose --offline --help infer io nms filter cache all"
+            opts="-q -v -h --json --report --baseline --fail-on-regression --from --quick --model --images --imgsz --batch --backend --device --precision --quiet --verbose --offline --help infer io nms filter cache all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +326,18 @@ _anylabel() {
                     ;;
                 --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto cpu cuda trt" -- "${cur}"))
+                    return 0
+                    ;;
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --precision)
+                    COMPREPLY=($(compgen -W "fp32 fp16" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -530,7 +548,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__config__subcmd__get)
-            opts="-q -v -h --show-origin --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend"
+            opts="-q -v -h --show-origin --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend infer.device"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -670,7 +688,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__config__subcmd__set)
-            opts="-q -v -h --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend"
+            opts="-q -v -h --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend infer.device"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,12 +702,34 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__config__subcmd__unset)
-            opts="-q -v -h --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend"
+            opts="-q -v -h --quiet --verbose --offline --help cache.max_size infer.model infer.conf infer.iou infer.imgsz infer.batch infer.workers infer.threads infer.backend infer.device"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__doctor)
+            opts="-q -v -h --json --require-gpu --device --quiet --verbose --offline --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --require-gpu)
+                    COMPREPLY=($(compgen -W "cuda trt" -- "${cur}"))
+                    return 0
+                    ;;
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -732,7 +772,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__filter)
-            opts="-o -j -m -q -v -h --class --all-classes --no-class --min-conf --max-conf --min-count --max-count --count --min-area --max-area --rules --preset --save-preset --list-presets --keep --paths --stats --output --jobs --model --imgsz --conf --iou --max-det --classes --agnostic --batch --workers --no-cache --quiet --verbose --offline --help"
+            opts="-o -j -m -q -v -h --class --all-classes --no-class --min-conf --max-conf --min-count --max-count --count --min-area --max-area --rules --preset --save-preset --list-presets --keep --paths --stats --output --jobs --model --imgsz --conf --iou --max-det --classes --agnostic --batch --workers --no-cache --backend --device --precision --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -846,6 +886,18 @@ _anylabel() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --backend)
+                    COMPREPLY=($(compgen -W "auto cpu cuda trt" -- "${cur}"))
+                    return 0
+                    ;;
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --precision)
+                    COMPREPLY=($(compgen -W "fp32 fp16" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -854,7 +906,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__help)
-            opts="scan preload infer nms filter export import bench runtime models cache merge config help"
+            opts="scan preload infer nms filter export import bench runtime doctor models cache merge config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1038,6 +1090,20 @@ _anylabel() {
         anylabel__subcmd__help__subcmd__config__subcmd__unset)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        anylabel__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1312,7 +1378,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__infer)
-            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --exact-decode --backend --output --shard --no-cache --json --quiet --verbose --offline --help"
+            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --exact-decode --backend --device --precision --output --shard --no-cache --json --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1384,6 +1450,14 @@ _anylabel() {
                     ;;
                 --backend)
                     COMPREPLY=($(compgen -W "auto cpu cuda trt" -- "${cur}"))
+                    return 0
+                    ;;
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --precision)
+                    COMPREPLY=($(compgen -W "fp32 fp16" -- "${cur}"))
                     return 0
                     ;;
                 --output)
@@ -1720,7 +1794,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__runtime__subcmd__install)
-            opts="-q -v -h --quiet --verbose --offline --help"
+            opts="-q -v -h --gpu --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

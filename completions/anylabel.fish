@@ -37,7 +37,8 @@ complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "filter" -d 'Selec
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "import" -d 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline'
-complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build (CPU or GPU) from PyPI'
+complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "doctor" -d 'Check this machine: ONNX Runtime and its providers, GPUs and driver, CUDA, cuDNN and TensorRT libraries, the cache'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "cache" -d 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear'
 complete -c anylabel -n "__fish_anylabel_needs_command" -f -a "merge" -d 'Join the outputs (or the result caches) of `--shard K/N` runs into one'
@@ -85,10 +86,13 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l threads -d '
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l workers -d 'Decode threads (0: one per CPU)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l prefetch -d 'Images decoded ahead of inference (default: two batches, and at least two per decode thread)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l max-pixels -d 'Refuse images with more pixels than this, before decoding them (decompression bombs)' -r
-complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l backend -d 'Where the model runs. Only the CPU is built so far; auto picks it' -r -f -a "auto\t'The fastest backend that starts (for now, the CPU)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l backend -d 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU' -r -f -a "auto\t'The fastest that starts: TensorRT, then CUDA, then the CPU (why each was skipped is logged; a warning where the machine has an NVIDIA driver)'
 cpu\t'ONNX Runtime\'s CPU provider'
-cuda\t'ONNX Runtime\'s CUDA provider. [not built yet]'
-trt\t'ONNX Runtime\'s TensorRT provider. [not built yet]'"
+cuda\t'ONNX Runtime\'s CUDA provider (installs the onnxruntime-gpu build when needed)'
+trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabeling/trt/)'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
+fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s o -l output -d 'Write the records to this file (atomically, when the run ends) instead of stdout' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l shard -d 'Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, and ANYLABEL_SHARDS for N)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l json -d 'Also write the run\'s summary as one JSON object to PATH (- for stdout, when the records go to a file with -o): images, failed, detections, cache hits, seconds per stage, the exit code' -r -F
@@ -135,6 +139,13 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l max-det -d 
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l classes -d 'As `infer --classes`' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l batch -d 'As `infer --batch`' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l workers -d 'As `infer --workers`' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l backend -d 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU' -r -f -a "auto\t'The fastest that starts: TensorRT, then CUDA, then the CPU (why each was skipped is logged; a warning where the machine has an NVIDIA driver)'
+cpu\t'ONNX Runtime\'s CPU provider'
+cuda\t'ONNX Runtime\'s CUDA provider (installs the onnxruntime-gpu build when needed)'
+trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabeling/trt/)'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
+fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l list-presets -d 'List the saved presets and their rules, and exit'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l paths -d 'Print only the paths of the matching images'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l stats -d 'Print images read and matched, and detections per class in the matched set, on stdout (records then go only to -o)'
@@ -180,18 +191,26 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l model -d 'Fo
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l images -d 'For io, infer and cache: the images to measure on' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l imgsz -d 'For infer and cache: the model\'s input size (square), when it is not fixed' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l batch -d 'For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l backend -d 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU' -r -f -a "auto\t'The fastest that starts: TensorRT, then CUDA, then the CPU (why each was skipped is logged; a warning where the machine has an NVIDIA driver)'
+cpu\t'ONNX Runtime\'s CPU provider'
+cuda\t'ONNX Runtime\'s CUDA provider (installs the onnxruntime-gpu build when needed)'
+trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabeling/trt/)'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
+fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l quick -d 'Fewer repeats and smaller inputs: seconds instead of minutes, noisier figures'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
-complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s h -l help -d 'Print help'
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -s h -l help -d 'Print help'
-complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -f -a "install" -d 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -f -a "install" -d 'Install the official ONNX Runtime build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -f -a "path" -d 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and not __fish_seen_subcommand_from install path help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -l gpu -d 'The GPU build (onnxruntime-gpu, 256 MB): the CUDA and TensorRT providers'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from install" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
@@ -200,9 +219,17 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_se
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from path" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
-complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "install" -d 'Install the official ONNX Runtime build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand runtime; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand doctor" -l require-gpu -d 'Exit with 5 unless this GPU backend can start (cuda, or trt)' -r -f -a "cuda\t''
+trt\t''"
+complete -c anylabel -n "__fish_anylabel_using_subcommand doctor" -l device -d 'The GPU to check, as infer --device' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand doctor" -l json -d 'Print the report as one JSON object on stdout'
+complete -c anylabel -n "__fish_anylabel_using_subcommand doctor" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand doctor" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
+complete -c anylabel -n "__fish_anylabel_using_subcommand doctor" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
+complete -c anylabel -n "__fish_anylabel_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand models; and not __fish_seen_subcommand_from list fetch path help" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
@@ -308,21 +335,22 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand config; and __fish_see
 complete -c anylabel -n "__fish_anylabel_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "list" -d 'Print every setting with its effective value and where it comes from'
 complete -c anylabel -n "__fish_anylabel_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "path" -d 'Print the config file\'s path'
 complete -c anylabel -n "__fish_anylabel_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "scan" -d 'List the images a run would label: recursive, sorted, common image extensions in any case'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "filter" -d 'Select records by class, confidence, count and box area (flags, rule files, presets)'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "import" -d 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build from PyPI'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "cache" -d 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "merge" -d 'Join the outputs (or the result caches) of `--shard K/N` runs into one'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "config" -d 'Defaults for settings in ~/.anylabeling/config.toml: get, set, unset, list, path'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime models cache merge config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "install" -d 'Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "scan" -d 'List the images a run would label: recursive, sorted, common image extensions in any case'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "preload" -d 'Read, hash and decode every image ahead of a run, listing the ones that will not decode'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "infer" -d 'Label images with a detection model and write one JSON record per image'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "nms" -d 'Run non-maximum suppression on a CSV of boxes, or again on a results file at another IoU'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "filter" -d 'Select records by class, confidence, count and box area (flags, rule files, presets)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "export" -d 'Write records as YOLO, COCO, Pascal VOC, LabelMe, CSV, JSON, a list of images or an HTML gallery'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "import" -d 'Turn a YOLO, COCO, Pascal VOC or LabelMe dataset into result records'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "bench" -d 'Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "runtime" -d 'Find ONNX Runtime, or install the official build (CPU or GPU) from PyPI'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "doctor" -d 'Check this machine: ONNX Runtime and its providers, GPUs and driver, CUDA, cuDNN and TensorRT libraries, the cache'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "models" -d 'The built-in model catalogue: list, fetch, path'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "cache" -d 'The result cache (~/.anylabeling/cache.db): stats, verify, prune, clear'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "merge" -d 'Join the outputs (or the result caches) of `--shard K/N` runs into one'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "config" -d 'Defaults for settings in ~/.anylabeling/config.toml: get, set, unset, list, path'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and not __fish_seen_subcommand_from scan preload infer nms filter export import bench runtime doctor models cache merge config help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "install" -d 'Install the official ONNX Runtime build from PyPI into ~/.anylabeling/runtime/ (sha256-checked)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from runtime" -f -a "path" -d 'Print the ONNX Runtime library anylabel uses (installing it first unless --offline)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "list" -d 'List the catalogue, with each model\'s licence and whether it is fetched'
 complete -c anylabel -n "__fish_anylabel_using_subcommand help; and __fish_seen_subcommand_from models" -f -a "fetch" -d 'Fetch catalogue models (sha256-checked) so that later runs work offline'

@@ -10,15 +10,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::backend::{self, Kind, Wanted};
 use crate::cache::Cache;
 use crate::cli::{
-    Backend, BenchArgs, BenchSuite, CacheCommand, Cli, Command, ConfigCommand, ExportArgs,
-    ExportFormat, FilterArgs, ImportArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs, NmsFormat,
-    PreloadArgs, RuntimeCommand, ScanArgs,
+    Backend, BackendArgs, BenchArgs, BenchSuite, CacheCommand, Cli, Command, ConfigCommand,
+    ExportArgs, ExportFormat, FilterArgs, ImportArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs,
+    NmsFormat, PreloadArgs, RuntimeCommand, ScanArgs,
 };
 use crate::config::{self, Config};
 use crate::decode::DecodeOptions;
-use crate::engine::{Engine, EngineOptions, ModelFacts, ModelInfo};
+use crate::engine::{Engine, ModelFacts, ModelInfo, Start};
 use crate::home::Home;
 use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Sink, Summary};
 use crate::progress::{self, Verbosity};
@@ -48,6 +49,17 @@ pub fn run(cli: Cli) -> u8 {
         Command::Import(args) => import_command(args),
         Command::Bench(args) => bench_command(args, cli.offline),
         Command::Config(cmd) => config_command(cmd),
+        Command::Doctor(args) => crate::doctor::run(
+            &crate::doctor::Options {
+                json: args.json,
+                require: args
+                    .require_gpu
+                    .as_deref()
+                    .map(|b| if b == "trt" { Kind::Trt } else { Kind::Cuda }),
+                device: args.device,
+            },
+            cli.offline,
+        ),
     };
     match result {
         Ok(code) => code,
@@ -553,9 +565,16 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
         Some(m) => {
             let source = model::resolve(m, &home, offline)?;
             let sha256 = fetch::sha256_file(&source.onnx)?;
-            let engine_opts = EngineOptions::default();
-            let (facts, _) =
-                model_facts(&source, &sha256, Some(&cache), &home, offline, &engine_opts)?;
+            // Only the model's facts are needed: the CPU does.
+            let start = Start {
+                request: backend::Request::new(Wanted::Only(Kind::Cpu), 0)?,
+                precision: crate::trt::Precision::Fp32,
+                threads: 0,
+                batch: 1,
+                size_hint: [640, 640],
+                sha256: sha256.clone(),
+            };
+            let (facts, _) = model_facts(&source, &start, Some(&cache), &home, offline)?;
             let info = ModelInfo::new(&facts, &source, &sha256)?;
             let config = source.config.clone().unwrap_or_default();
             let config_size = match (config.input_height, config.input_width) {
@@ -647,13 +666,18 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
 fn runtime_command(cmd: RuntimeCommand, offline: bool) -> Result<u8> {
     let home = Home::from_env()?;
     let rt = match cmd {
-        RuntimeCommand::Install => {
+        RuntimeCommand::Install { gpu } => {
             if offline {
                 bail!("--offline forbids installing ONNX Runtime");
             }
-            runtime::install(&home)?
+            let flavour = if gpu {
+                runtime::Flavour::Gpu
+            } else {
+                runtime::Flavour::Cpu
+            };
+            runtime::install(&home, flavour)?
         }
-        RuntimeCommand::Path => runtime::ensure(&home, offline)?,
+        RuntimeCommand::Path => runtime::ensure(&home, offline, runtime::Flavour::Cpu)?,
     };
     progress::note(&format!(
         "ONNX Runtime {} found through {}",
@@ -758,25 +782,53 @@ impl Output {
 /// (then kept in the cache). Returns the engine too when it had to be loaded.
 fn model_facts(
     source: &model::ModelSource,
-    sha256: &str,
+    st: &Start,
     cache: Option<&Cache>,
     home: &Home,
     offline: bool,
-    opts: &EngineOptions,
 ) -> Result<(ModelFacts, Option<Engine>)> {
-    if let Some(text) = cache.and_then(|c| c.model_facts(sha256).ok().flatten())
+    if let Some(text) = cache.and_then(|c| c.model_facts(&st.sha256).ok().flatten())
         && let Ok(facts) = serde_json::from_str::<ModelFacts>(&text)
     {
         return Ok((facts, None));
     }
-    let env = runtime::environment(home, offline)?;
-    let (engine, facts) = Engine::load(env, &source.onnx, opts)?;
+    let (engine, facts) = crate::engine::start(st, home, offline, &source.onnx)?;
     if let Some(c) = cache
-        && let Err(e) = c.store_model_facts(sha256, &serde_json::to_string(&facts)?)
+        && let Err(e) = c.store_model_facts(&st.sha256, &serde_json::to_string(&facts)?)
     {
         tracing::debug!("cannot keep the model's facts in the cache: {e:#}");
     }
     Ok((facts, Some(engine)))
+}
+
+/// `--backend`, `--device` and `--precision` as the library takes them; the driver is
+/// probed here, so an explicit GPU backend on a machine without one fails at once.
+fn backend_request(args: &BackendArgs) -> Result<(backend::Request, crate::trt::Precision)> {
+    let wanted = match args.backend {
+        Backend::Auto => Wanted::Auto,
+        Backend::Cpu => Wanted::Only(Kind::Cpu),
+        Backend::Cuda => Wanted::Only(Kind::Cuda),
+        Backend::Trt => Wanted::Only(Kind::Trt),
+    };
+    let precision = match args.precision {
+        crate::cli::Precision::Fp32 => crate::trt::Precision::Fp32,
+        crate::cli::Precision::Fp16 => crate::trt::Precision::Fp16,
+    };
+    Ok((backend::Request::new(wanted, args.device)?, precision))
+}
+
+/// `--precision fp16` with a backend that has no such setting: a usage error (exit 2).
+fn precision_misuse(args: &BackendArgs) -> Option<String> {
+    let name = match args.backend {
+        Backend::Cpu => "cpu",
+        Backend::Cuda => "cuda",
+        _ => return None,
+    };
+    (args.precision != crate::cli::Precision::Fp32).then(|| {
+        format!(
+            "--precision fp16 is TensorRT's: use it with --backend trt (or auto); the {name} backend runs in fp32"
+        )
+    })
 }
 
 /// Ctrl-C asks the run to stop at the next batch boundary; a second one stops at once.
@@ -870,16 +922,13 @@ impl<W: Write> Sink for Through<'_, W> {
 }
 
 fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> Result<u8> {
-    if matches!(args.backend, Backend::Cuda | Backend::Trt) {
-        bail!(
-            "--backend {} is not built yet (GPU support comes with the CUDA and TensorRT work); use --backend cpu",
-            if args.backend == Backend::Cuda {
-                "cuda"
-            } else {
-                "trt"
-            }
-        );
+    // The backend first: an explicit GPU backend without a driver fails before anything
+    // else is read, fetched or installed.
+    if let Some(e) = precision_misuse(&args.backend) {
+        eprintln!("error: {e}");
+        return Ok(exit_codes::USAGE);
     }
+    let (request, precision) = backend_request(&args.backend)?;
     let stop = stop_flag();
     let inputs = parse_inputs(&args.inputs, &args.walk)?;
     let json = args.json.clone();
@@ -899,18 +948,21 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     let source = model::resolve(&args.model, &home, offline)?;
     let sha256 = fetch::sha256_file(&source.onnx)?;
     let cache = open_cache(&home, args.no_cache)?;
-    let engine_opts = EngineOptions {
+    let config = source.config.clone().unwrap_or_default();
+    let config_size = match (config.input_height, config.input_width) {
+        (Some(h), Some(w)) => Some([h, w]),
+        _ => None,
+    };
+    let start = Start {
+        request: request.clone(),
+        precision,
         threads: args.threads,
+        batch: args.batch as usize,
+        size_hint: args.imgsz.or(config_size).unwrap_or([640, 640]),
+        sha256: sha256.clone(),
     };
     let t = std::time::Instant::now();
-    let (facts, engine) = model_facts(
-        &source,
-        &sha256,
-        cache.as_ref(),
-        &home,
-        offline,
-        &engine_opts,
-    )?;
+    let (facts, engine) = model_facts(&source, &start, cache.as_ref(), &home, offline)?;
     let upfront_load = if engine.is_some() {
         t.elapsed()
     } else {
@@ -918,11 +970,6 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     };
     let info = ModelInfo::new(&facts, &source, &sha256)?;
 
-    let config = source.config.clone().unwrap_or_default();
-    let config_size = match (config.input_height, config.input_width) {
-        (Some(h), Some(w)) => Some([h, w]),
-        _ => None,
-    };
     let size = info.input_size(args.imgsz.or(config_size))?;
     writer.check(&info.class_names)?;
     let classes = match args.classes.as_ref().or(config.filter_classes.as_ref()) {
@@ -971,9 +1018,12 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         Some(e) => EngineSlot::Loaded(e),
         None => {
             let (home, source) = (home.clone(), source.clone());
+            let start = Start {
+                size_hint: size,
+                ..start
+            };
             EngineSlot::Lazy(Box::new(move || {
-                let env = runtime::environment(&home, offline)?;
-                Ok(Engine::load(env, &source.onnx, &engine_opts)?.0)
+                Ok(crate::engine::start(&start, &home, offline, &source.onnx)?.0)
             }))
         }
     };
@@ -1015,7 +1065,18 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     let mut summary = summary?;
     summary.times.load += upfront_load;
     summary.model_loaded |= !upfront_load.is_zero();
-    report(&summary, &info.id, size, info.batch_size(opts.batch));
+    let (chosen, skipped) = match &slot {
+        EngineSlot::Loaded(e) => (Some(e.backend), e.failed.clone()),
+        _ => (None, Vec::new()),
+    };
+    report(
+        &summary,
+        &info.id,
+        size,
+        info.batch_size(opts.batch),
+        chosen,
+    );
+    let backend_json = backend::summary_json(request.wanted, request.device, chosen, &skipped);
     if summary.interrupted {
         let resume = match &cache_run {
             Some(c) => format!(
@@ -1062,7 +1123,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         exit_codes::SUCCESS
     };
     if let Some(path) = &json {
-        write_json_summary(path, &summary, &info.id, size, code)?;
+        write_json_summary(path, &summary, &info.id, size, code, backend_json)?;
     }
     Ok(code)
 }
@@ -1074,6 +1135,7 @@ fn write_json_summary(
     model: &str,
     size: [u32; 2],
     code: u8,
+    backend: serde_json::Value,
 ) -> Result<()> {
     let secs = s.elapsed.as_secs_f64();
     let t = &s.times;
@@ -1096,6 +1158,7 @@ fn write_json_summary(
             "load": stage(t.load), "inference": stage(t.inference), "postprocess": stage(t.postprocess),
             "store": stage(t.store), "write": stage(t.write), "waiting": stage(t.waiting),
         },
+        "backend": backend,
         "exit_code": code,
     });
     let text = format!("{value}\n");
@@ -1230,7 +1293,7 @@ fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
             prefetch: None,
             max_pixels: crate::decode::DEFAULT_MAX_PIXELS,
             exact_decode: false,
-            backend: Backend::Auto,
+            backend: args.backend,
             output: args.output,
             no_cache: args.no_cache,
             json: None,
@@ -1365,7 +1428,7 @@ fn progress_bar(inputs: &Sources, shard: Option<crate::shard::Shard>) -> Progres
     bar
 }
 
-fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize) {
+fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize, backend: Option<Kind>) {
     let secs = s.elapsed.as_secs_f64();
     let rate = if secs > 0.0 {
         s.images as f64 / secs
@@ -1383,6 +1446,9 @@ fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize) {
         s.failed,
         s.detections
     );
+    if let Some(b) = backend {
+        line.push_str(&format!(" (backend {b})"));
+    }
     if s.scan_errors > 0 {
         line.push_str(&format!(
             "; {} folders or list entries could not be read",
@@ -1457,7 +1523,14 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
         Some(path) => read_report(path)?.only(&suites),
         None => {
             let command = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+            if let Some(e) = precision_misuse(&args.backend) {
+                eprintln!("error: {e}");
+                return Ok(exit_codes::USAGE);
+            }
+            let (request, precision) = backend_request(&args.backend)?;
             let opts = bench::Options {
+                backend: request,
+                precision,
                 quick: args.quick,
                 model: args.model.clone(),
                 images: args.images.clone(),

@@ -66,9 +66,12 @@ pub enum Command {
     /// Measure inference, I/O, NMS, filter and cache speed on this machine; compare with a baseline.
     #[command(after_help = BENCH_AFTER_HELP)]
     Bench(BenchArgs),
-    /// Find ONNX Runtime, or install the official build from PyPI.
+    /// Find ONNX Runtime, or install the official build (CPU or GPU) from PyPI.
     #[command(subcommand)]
     Runtime(RuntimeCommand),
+    /// Check this machine: ONNX Runtime and its providers, GPUs and driver, CUDA, cuDNN and TensorRT libraries, the cache.
+    #[command(after_help = DOCTOR_AFTER_HELP)]
+    Doctor(DoctorArgs),
     /// The built-in model catalogue: list, fetch, path.
     #[command(subcommand)]
     Models(ModelsCommand),
@@ -385,6 +388,9 @@ pub struct BenchArgs {
     /// For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick).
     #[arg(long, value_name = "N", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: Vec<u32>,
+
+    #[command(flatten)]
+    pub backend: BackendArgs,
 }
 
 fn parse_pct(s: &str) -> Result<f64, String> {
@@ -585,6 +591,9 @@ pub struct FilterArgs {
     /// As `infer --no-cache`.
     #[arg(long, requires = "model", help_heading = FILTER_INFER)]
     pub no_cache: bool,
+
+    #[command(flatten, next_help_heading = FILTER_INFER)]
+    pub backend: BackendArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -711,8 +720,15 @@ Examples:
   find . -name '*.jpg' | anylabel infer - --model my_model.yaml
   anylabel infer ./images --model nudenet-320n --shard 2/4 -o out-2.jsonl   # then `anylabel merge`
 
-Defaults for --model, --conf, --iou, --imgsz, --batch, --workers, --threads and --backend
-come from ANYLABEL_MODEL, ANYLABEL_CONF... and ~/.anylabeling/config.toml: see
+Backends: --backend auto (the default) tries TensorRT, then CUDA, then the CPU;
+--backend cuda|trt is an error, not a fall-back, where it cannot start, and the error
+says why (`anylabel doctor` checks a machine). TensorRT builds an engine for the model,
+GPU, precision and batch the first time (minutes) and keeps it in ~/.anylabeling/trt/.
+  anylabel infer ./images --model yolov8n.onnx --backend trt --precision fp16 --batch 8
+  anylabel infer ./images --model yolov8n.onnx --backend cuda --device 1
+
+Defaults for --model, --conf, --iou, --imgsz, --batch, --workers, --threads, --backend and
+--device come from ANYLABEL_MODEL, ANYLABEL_CONF... and ~/.anylabeling/config.toml: see
 `anylabel config --help`.";
 
 #[derive(Debug, Args)]
@@ -781,9 +797,8 @@ pub struct InferArgs {
     #[arg(long)]
     pub exact_decode: bool,
 
-    /// Where the model runs. Only the CPU is built so far; auto picks it.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
-    pub backend: Backend,
+    #[command(flatten)]
+    pub backend: BackendArgs,
 
     /// Write the records to this file (atomically, when the run ends) instead of stdout.
     #[arg(short, long, value_name = "FILE")]
@@ -806,20 +821,91 @@ pub struct InferArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// The fastest backend that starts (for now, the CPU).
+    /// The fastest that starts: TensorRT, then CUDA, then the CPU (why each was skipped is
+    /// logged; a warning where the machine has an NVIDIA driver).
     Auto,
     /// ONNX Runtime's CPU provider.
     Cpu,
-    /// ONNX Runtime's CUDA provider. [not built yet]
+    /// ONNX Runtime's CUDA provider (installs the onnxruntime-gpu build when needed).
     Cuda,
-    /// ONNX Runtime's TensorRT provider. [not built yet]
+    /// ONNX Runtime's TensorRT provider (TensorRT 10; engines kept in ~/.anylabeling/trt/).
     Trt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Precision {
+    /// 32-bit floats, as on the CPU.
+    Fp32,
+    /// Half precision: about twice as fast on recent GPUs; scores move slightly.
+    Fp16,
+}
+
+/// Where the model runs; shared by `infer`, `filter --model` and `bench infer`.
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// Where the model runs. An explicit backend that cannot start is an error that says
+    /// why and what to install (`anylabel doctor` checks the machine); it never falls back
+    /// to the CPU.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    pub backend: Backend,
+
+    /// The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub device: u32,
+
+    /// TensorRT's precision (--backend trt, or auto when it picks TensorRT).
+    #[arg(long, value_enum, default_value_t = Precision::Fp32)]
+    pub precision: Precision,
+}
+
+impl Default for BackendArgs {
+    fn default() -> Self {
+        BackendArgs {
+            backend: Backend::Auto,
+            device: 0,
+            precision: Precision::Fp32,
+        }
+    }
+}
+
+const DOCTOR_AFTER_HELP: &str = "\
+Checks, without running a model: the ONNX Runtime library anylabel would use (path,
+version, the providers it was built with), the NVIDIA driver and GPUs, each library the
+CUDA and TensorRT providers link against (where it was found, or the command that
+installs it), and the result cache. Nothing is downloaded.
+
+Exit codes: 0 when the CPU backend works (GPU problems are reported, not failed on);
+1 when ONNX Runtime cannot be found or loaded; 5 with --require-gpu when the CUDA
+backend (or TensorRT, with --require-gpu trt) cannot start.
+
+Examples:
+  anylabel doctor
+  anylabel doctor --json | jq .backends
+  anylabel doctor --require-gpu trt && anylabel infer ./images -m yolov8n.onnx --backend trt";
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit with 5 unless this GPU backend can start (cuda, or trt).
+    #[arg(long, value_name = "BACKEND", num_args = 0..=1, default_missing_value = "cuda", value_parser = ["cuda", "trt"])]
+    pub require_gpu: Option<String>,
+
+    /// The GPU to check, as infer --device.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub device: u32,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum RuntimeCommand {
-    /// Install the official ONNX Runtime CPU build from PyPI into ~/.anylabeling/runtime/ (sha256-checked).
-    Install,
+    /// Install the official ONNX Runtime build from PyPI into ~/.anylabeling/runtime/ (sha256-checked).
+    Install {
+        /// The GPU build (onnxruntime-gpu, 256 MB): the CUDA and TensorRT providers.
+        #[arg(long)]
+        gpu: bool,
+    },
     /// Print the ONNX Runtime library anylabel uses (installing it first unless --offline).
     Path,
 }

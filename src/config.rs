@@ -75,6 +75,13 @@ fn valid_backend(s: &str) -> Result<(), String> {
     crate::cli::Backend::from_str(s, false).map(drop)
 }
 
+fn valid_device(s: &str) -> Result<(), String> {
+    s.trim()
+        .parse::<u32>()
+        .map(drop)
+        .map_err(|_| format!("'{s}' is not a GPU index (0, 1, ...)"))
+}
+
 /// Every setting, in the order `config list` prints them.
 pub const SETTINGS: &[Setting] = &[
     Setting {
@@ -160,16 +167,33 @@ pub const SETTINGS: &[Setting] = &[
     Setting {
         key: "infer.backend",
         env: "ANYLABEL_BACKEND",
-        help: "`infer --backend`: auto, cpu, cuda or trt",
+        help: "`--backend` of infer, filter and bench: auto, cpu, cuda or trt",
         builtin: Some("auto"),
         builtin_help: "auto",
-        args: &[("infer", "backend")],
+        args: &[
+            ("infer", "backend"),
+            ("filter", "backend"),
+            ("bench", "backend"),
+        ],
         validate: valid_backend,
+    },
+    Setting {
+        key: "infer.device",
+        env: "ANYLABEL_DEVICE",
+        help: "`--device` of infer, filter and bench: the GPU's index",
+        builtin: Some("0"),
+        builtin_help: "0",
+        args: &[
+            ("infer", "device"),
+            ("filter", "device"),
+            ("bench", "device"),
+        ],
+        validate: valid_device,
     },
 ];
 
 /// The keys, for clap's possible values.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "cache.max_size",
     "infer.model",
     "infer.conf",
@@ -179,6 +203,7 @@ pub const KEYS: [&str; 9] = [
     "infer.workers",
     "infer.threads",
     "infer.backend",
+    "infer.device",
 ];
 
 /// The setting of a key, or an error listing the known keys.

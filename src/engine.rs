@@ -16,14 +16,24 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{Kind, Reason, Skip};
 use crate::head::{Head, HeadHints, fmt_shape};
 use crate::model::{ModelSource, parse_metadata_names};
+use crate::trt::{Precision, TrtOptions};
 
 /// How to run the session.
 #[derive(Debug, Clone, Default)]
 pub struct EngineOptions {
     /// Intra-op threads; 0 lets ONNX Runtime choose (one per physical core).
     pub threads: usize,
+    /// The backends to try, in order ([`crate::backend::plan`]); empty: the CPU. Where one
+    /// of several fails to start, the next is tried and the failure kept in
+    /// [`Engine::failed`]; where the last (or only) one fails, that is the error.
+    pub backends: Vec<Kind>,
+    /// The GPU (`--device`).
+    pub device: u32,
+    /// The TensorRT provider's settings, for [`Kind::Trt`].
+    pub trt: Option<TrtOptions>,
 }
 
 /// A dimension of the model's input: fixed by the model, or free.
@@ -133,6 +143,64 @@ impl ModelInfo {
     }
 }
 
+/// What starting the engine on its backend needs, besides the model's path.
+#[derive(Clone)]
+pub struct Start {
+    pub request: crate::backend::Request,
+    pub precision: Precision,
+    pub threads: usize,
+    pub batch: usize,
+    /// The input size for a TensorRT profile where the model's is free.
+    pub size_hint: [u32; 2],
+    pub sha256: String,
+}
+
+/// Loads ONNX Runtime for the backend asked for, plans, and starts the model on the first
+/// backend that starts. The engine's `failed` lists every backend passed over.
+pub fn start(
+    st: &Start,
+    home: &crate::home::Home,
+    offline: bool,
+    onnx: &Path,
+) -> Result<(Engine, ModelFacts)> {
+    let started = st.request.start(home, offline)?;
+    let trt = if started.plan.candidates.contains(&Kind::Trt) {
+        Some(crate::trt::options(
+            home,
+            &started.facts,
+            st.request.device,
+            &st.sha256,
+            onnx,
+            st.batch,
+            st.size_hint,
+            st.precision,
+        )?)
+    } else {
+        None
+    };
+    let opts = EngineOptions {
+        threads: st.threads,
+        backends: started.plan.candidates.clone(),
+        device: st.request.device,
+        trt,
+    };
+    let (mut engine, facts) = Engine::load(started.env, onnx, &opts)?;
+    let mut skipped = started.plan.skipped;
+    skipped.append(&mut engine.failed);
+    engine.failed = skipped;
+    tracing::debug!(
+        "backend {} (asked for {}{})",
+        engine.backend,
+        st.request.wanted.name(),
+        if engine.backend == Kind::Cpu {
+            String::new()
+        } else {
+            format!(", device {}", st.request.device)
+        }
+    );
+    Ok((engine, facts))
+}
+
 fn dims(shape: &[i64]) -> Vec<Dim> {
     shape
         .iter()
@@ -143,6 +211,10 @@ fn dims(shape: &[i64]) -> Vec<Dim> {
 /// A loaded ONNX Runtime session.
 pub struct Engine {
     session: Session,
+    /// The backend it runs on.
+    pub backend: Kind,
+    /// Backends tried before it that ONNX Runtime could not start.
+    pub failed: Vec<Skip>,
 }
 
 impl Engine {
@@ -152,7 +224,7 @@ impl Engine {
         path: &Path,
         opts: &EngineOptions,
     ) -> Result<(Engine, ModelFacts)> {
-        let session = build_session(env, path, opts)?;
+        let (session, backend, failed) = start_session(env, path, opts)?;
         let [input] = session.inputs() else {
             bail!(
                 "model {} has {} inputs; a detection model has one image input",
@@ -202,7 +274,11 @@ impl Engine {
                 .collect(),
             Err(_) => Default::default(),
         };
-        let mut engine = Engine { session };
+        let mut engine = Engine {
+            session,
+            backend,
+            failed,
+        };
         let input_dims = [in_dims[0], in_dims[2], in_dims[3]];
         // A detection head's shape that is not known until the model runs: probe it.
         let output_shape = if declared.len() == 3 && declared[1..].iter().any(Option::is_none) {
@@ -279,12 +355,85 @@ impl Engine {
     }
 }
 
+/// Starts a session on the first of `opts.backends` that starts.
+fn start_session(
+    env: &ort::environment::Environment,
+    path: &Path,
+    opts: &EngineOptions,
+) -> Result<(Session, Kind, Vec<Skip>)> {
+    let backends = if opts.backends.is_empty() {
+        vec![Kind::Cpu]
+    } else {
+        opts.backends.clone()
+    };
+    let mut failed = Vec::new();
+    for (i, &kind) in backends.iter().enumerate() {
+        match build_session(env, path, opts, kind) {
+            Ok(session) => return Ok((session, kind, failed)),
+            Err(SessionError::Provider(message)) if i + 1 < backends.len() => {
+                let reason = Reason::ProviderFailed { kind, message };
+                tracing::warn!("backend auto: {kind} skipped: {reason}");
+                failed.push(Skip { kind, reason });
+            }
+            Err(SessionError::Provider(message)) => {
+                return Err(anyhow!("{}", Reason::ProviderFailed { kind, message }));
+            }
+            Err(SessionError::Other(e)) => return Err(e),
+        }
+    }
+    unreachable!("the CPU is always among the backends, or the only one was tried")
+}
+
+enum SessionError {
+    /// The execution provider did not register: ONNX Runtime's message.
+    Provider(String),
+    Other(anyhow::Error),
+}
+
+/// The execution providers for `kind`, each an error when it does not start. TensorRT
+/// comes with CUDA behind it, for the nodes TensorRT does not take.
+fn providers(kind: Kind, opts: &EngineOptions) -> Vec<ort::ep::ExecutionProviderDispatch> {
+    let device = opts.device as i32;
+    let cuda = || {
+        ort::ep::CUDA::default()
+            .with_device_id(device)
+            .build()
+            .error_on_failure()
+    };
+    match kind {
+        Kind::Cpu => Vec::new(),
+        Kind::Cuda => vec![cuda()],
+        Kind::Trt => {
+            let mut trt = ort::ep::TensorRT::default().with_device_id(device);
+            if let Some(t) = &opts.trt {
+                let dir = t.cache_dir.to_string_lossy().into_owned();
+                trt = trt
+                    .with_fp16(t.precision == Precision::Fp16)
+                    .with_engine_cache(true)
+                    .with_engine_cache_path(&dir)
+                    .with_timing_cache(true)
+                    .with_timing_cache_path(&dir);
+                if let Some(p) = &t.profile {
+                    trt = trt
+                        .with_profile_min_shapes(&p.min)
+                        .with_profile_opt_shapes(&p.opt)
+                        .with_profile_max_shapes(&p.max);
+                }
+            }
+            vec![trt.build().error_on_failure(), cuda()]
+        }
+    }
+}
+
 fn build_session(
     env: &ort::environment::Environment,
     path: &Path,
     opts: &EngineOptions,
-) -> Result<Session> {
-    let err = |e: &dyn std::fmt::Display| anyhow!("cannot set up an ONNX Runtime session: {e}");
+    kind: Kind,
+) -> Result<Session, SessionError> {
+    let err = |e: &dyn std::fmt::Display| {
+        SessionError::Other(anyhow!("cannot set up an ONNX Runtime session: {e}"))
+    };
     let mut builder = Session::builder(env).map_err(|e| err(&e))?;
     builder = builder
         .with_optimization_level(GraphOptimizationLevel::All)
@@ -294,16 +443,29 @@ fn build_session(
             .with_intra_threads(opts.threads)
             .map_err(|e| err(&e))?;
     }
+    let eps = providers(kind, opts);
+    if !eps.is_empty() {
+        builder = builder
+            .with_execution_providers(eps)
+            .map_err(|e| SessionError::Provider(e.to_string()))?;
+    }
 
     builder.commit_from_file(path).map_err(|e| {
         let text = e.to_string();
-        if text.contains("Protobuf parsing failed")
-            || text.contains("INVALID_PROTOBUF")
-            || text.contains("Load model")
+        if kind != Kind::Cpu
+            && (text.contains("TensorRT") || text.contains("CUDA") || text.contains("cuda"))
         {
-            anyhow!("{} is not a valid ONNX model: {text}", path.display())
-        } else {
-            anyhow!("ONNX Runtime cannot load {}: {text}", path.display())
+            return SessionError::Provider(text);
         }
+        SessionError::Other(
+            if text.contains("Protobuf parsing failed")
+                || text.contains("INVALID_PROTOBUF")
+                || text.contains("Load model")
+            {
+                anyhow!("{} is not a valid ONNX model: {text}", path.display())
+            } else {
+                anyhow!("ONNX Runtime cannot load {}: {text}", path.display())
+            },
+        )
     })
 }

@@ -41,6 +41,12 @@ impl Home {
         self.root.join("runtime")
     }
 
+    /// `trt/`: TensorRT engine and timing caches, one folder per key
+    /// ([`crate::trt::cache_key`]).
+    pub fn trt_dir(&self) -> PathBuf {
+        self.root.join("trt")
+    }
+
     /// `models/`: catalogue models, one folder each.
     pub fn models_dir(&self) -> PathBuf {
         self.root.join("models")

@@ -3,10 +3,11 @@
 //! The library does the work; `main.rs` only parses the command line and calls
 //! [`app::run`]. The pipeline's stages each have their module: [`scan`] finds images,
 //! [`decode`] reads them, [`letterbox`] fits them to the model, [`engine`] runs ONNX
-//! Runtime, [`head`] and [`nms`] turn outputs into boxes, [`record`] is what comes out.
+//! Runtime on the backend [`backend`] picks, [`head`] and [`nms`] turn outputs into boxes, [`record`] is what comes out.
 //! [`pipeline`] joins them with bounded channels.
 
 pub mod app;
+pub mod backend;
 pub mod bench;
 pub mod boxes;
 pub mod cache;
@@ -14,6 +15,9 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod doctor;
+pub mod driver;
+pub mod elf;
 pub mod engine;
 pub mod exit_codes;
 pub mod export;
@@ -37,3 +41,4 @@ pub mod resize;
 pub mod runtime;
 pub mod scan;
 pub mod shard;
+pub mod trt;

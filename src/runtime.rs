@@ -8,6 +8,13 @@
 //! the official `onnxruntime` wheel is fetched from PyPI, verified against the sha256
 //! the index publishes, and only its library files are unpacked into
 //! `runtime/onnxruntime-<version>/`.
+//!
+//! The GPU build (`onnxruntime-gpu`, with the CUDA and TensorRT providers beside the
+//! library) goes into `runtime/onnxruntime-gpu-<version>/`. It is looked for first when a
+//! GPU backend is asked for, and installed only for `--backend cuda|trt` (or `runtime
+//! install --gpu`), after the NVIDIA driver has been found: it is a 256 MB download. With
+//! `load-dynamic`, one process loads one ONNX Runtime library, so the choice is made
+//! before it is loaded.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,6 +59,44 @@ pub struct Runtime {
     pub source: Source,
     /// `1.31.1`, read from the file name where it says.
     pub version: Option<String>,
+}
+
+/// The build of ONNX Runtime to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// Any build (the CPU provider is in every one); the CPU build is installed.
+    Cpu,
+    /// A build with the CUDA provider beside it (`onnxruntime-gpu`).
+    Gpu,
+}
+
+impl Flavour {
+    /// The PyPI project.
+    pub fn project(self) -> &'static str {
+        match self {
+            Flavour::Cpu => "onnxruntime",
+            Flavour::Gpu => "onnxruntime-gpu",
+        }
+    }
+
+    /// The folder under `runtime/` an install of `version` goes into.
+    pub fn dir_name(self, version: &str) -> String {
+        match self {
+            Flavour::Cpu => format!("onnxruntime-{version}"),
+            Flavour::Gpu => format!("onnxruntime-gpu-{version}"),
+        }
+    }
+}
+
+impl Runtime {
+    /// Whether the GPU providers are beside the library (an `onnxruntime-gpu` build).
+    pub fn is_gpu_build(&self) -> bool {
+        is_gpu_dir(self.library.parent())
+    }
+}
+
+fn is_gpu_dir(dir: Option<&Path>) -> bool {
+    dir.is_some_and(|d| d.join("libonnxruntime_providers_cuda.so").is_file())
 }
 
 /// The library's file name on this platform, with and without a version.
@@ -124,8 +169,10 @@ fn find_in_dir(dir: &Path) -> Option<(PathBuf, Option<String>)> {
     found.pop().map(|(_, p, v)| (p, v))
 }
 
-/// Looks for a usable library without touching the network.
-pub fn locate(home: &Home) -> Result<Option<Runtime>> {
+/// Looks for a usable library without touching the network. For [`Flavour::Gpu`], only
+/// builds with the GPU providers count, except that ORT_DYLIB_PATH always wins: a CPU-only
+/// library there is an error that says so.
+pub fn locate(home: &Home, flavour: Flavour) -> Result<Option<Runtime>> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
         let library = PathBuf::from(p);
         if !library.is_file() {
@@ -137,26 +184,45 @@ pub fn locate(home: &Home) -> Result<Option<Runtime>> {
         let version = library
             .file_name()
             .and_then(|n| version_from_name(&n.to_string_lossy()));
-        return Ok(Some(Runtime {
+        let rt = Runtime {
             library,
             source: Source::EnvVar,
             version,
-        }));
+        };
+        if flavour == Flavour::Gpu && !rt.is_gpu_build() {
+            bail!(
+                "ORT_DYLIB_PATH points at {}, a CPU-only build of ONNX Runtime (no \
+                 libonnxruntime_providers_cuda.so beside it), and a GPU backend was asked for: \
+                 point it at the library of an onnxruntime-gpu build, or unset it and run \
+                 `anylabel runtime install --gpu`",
+                rt.library.display()
+            );
+        }
+        return Ok(Some(rt));
     }
-    // Our own installs, newest first.
+    let gpu_only = flavour == Flavour::Gpu;
+    // Our own installs, newest first; for the GPU flavour only the GPU builds.
     if let Ok(entries) = std::fs::read_dir(home.runtime_dir()) {
-        let mut dirs: Vec<PathBuf> = entries
+        let mut dirs: Vec<(bool, PathBuf)> = entries
             .flatten()
             .map(|e| e.path())
             .filter(|p| {
-                p.file_name().is_some_and(|n| {
-                    n.to_string_lossy().starts_with("onnxruntime-")
-                        && !n.to_string_lossy().ends_with("-gpu")
-                }) && p.join(COMPLETE_MARKER).is_file()
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("onnxruntime-"))
+                    && p.join(COMPLETE_MARKER).is_file()
             })
+            .map(|p| {
+                let gpu = p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("onnxruntime-gpu-"));
+                (gpu, p)
+            })
+            .filter(|(gpu, _)| *gpu || !gpu_only)
             .collect();
-        dirs.sort();
-        for dir in dirs.iter().rev() {
+        // CPU builds before GPU builds (the CPU flavour prefers the smaller one it installs),
+        // then the newest first.
+        dirs.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        for (_, dir) in &dirs {
             if let Some((library, version)) = find_in_dir(dir) {
                 return Ok(Some(Runtime {
                     library,
@@ -167,6 +233,9 @@ pub fn locate(home: &Home) -> Result<Option<Runtime>> {
         }
     }
     for dir in python_capi_dirs() {
+        if gpu_only && !is_gpu_dir(Some(&dir)) {
+            continue;
+        }
         if let Some((library, version)) = find_in_dir(&dir) {
             return Ok(Some(Runtime {
                 library,
@@ -176,6 +245,9 @@ pub fn locate(home: &Home) -> Result<Option<Runtime>> {
         }
     }
     for dir in system_dirs() {
+        if gpu_only && !is_gpu_dir(Some(&dir)) {
+            continue;
+        }
         if let Some((library, version)) = find_in_dir(&dir) {
             return Ok(Some(Runtime {
                 library,
@@ -189,6 +261,21 @@ pub fn locate(home: &Home) -> Result<Option<Runtime>> {
 
 /// `onnxruntime/capi` folders of Python environments on the machine.
 fn python_capi_dirs() -> Vec<PathBuf> {
+    site_packages()
+        .iter()
+        .map(|d| d.join("onnxruntime").join("capi"))
+        .filter(|d| d.is_dir())
+        .collect()
+}
+
+/// The site-packages folders of the Python environments on the machine: the active
+/// virtualenv or conda environment, then `python3`'s own (asked once per process).
+pub fn site_packages() -> &'static [PathBuf] {
+    static DIRS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    DIRS.get_or_init(find_site_packages)
+}
+
+fn find_site_packages() -> Vec<PathBuf> {
     let mut prefixes: Vec<PathBuf> = ["VIRTUAL_ENV", "CONDA_PREFIX"]
         .iter()
         .filter_map(|v| std::env::var_os(v).map(PathBuf::from))
@@ -222,11 +309,9 @@ fn python_capi_dirs() -> Vec<PathBuf> {
             break;
         }
     }
+    site_dirs.retain(|d| d.is_dir());
+    site_dirs.dedup();
     site_dirs
-        .into_iter()
-        .map(|d| d.join("onnxruntime").join("capi"))
-        .filter(|d| d.is_dir())
-        .collect()
 }
 
 fn system_dirs() -> Vec<PathBuf> {
@@ -321,16 +406,18 @@ fn library_member(member: &str) -> Option<String> {
     wanted.then(|| name.to_string())
 }
 
-/// Installs the official CPU build of the newest ONNX Runtime 1.31.x from PyPI into
-/// `runtime/`, unless it is there already.
-pub fn install(home: &Home) -> Result<Runtime> {
+/// Installs the official build of the newest ONNX Runtime 1.31.x from PyPI into
+/// `runtime/` (the CPU build, or with [`Flavour::Gpu`] the GPU build with its CUDA and
+/// TensorRT providers), unless it is there already.
+pub fn install(home: &Home, flavour: Flavour) -> Result<Runtime> {
     let _lock = home.lock("runtime")?;
     let agent = fetch::agent();
-    let files = pypi::project_files(&agent, "onnxruntime")
-        .context("cannot list ONNX Runtime's releases on PyPI")?;
+    let project = flavour.project();
+    let files = pypi::project_files(&agent, project)
+        .with_context(|| format!("cannot list the releases of {project} on PyPI"))?;
     let wheel = pick_wheel(&files, INSTALL_SERIES).ok_or_else(|| {
         anyhow!(
-            "PyPI has no onnxruntime {}.{}.x wheel for this platform ({} {}); install ONNX Runtime yourself and set ORT_DYLIB_PATH to its library",
+            "PyPI has no {project} {}.{}.x wheel for this platform ({} {}); install ONNX Runtime yourself and set ORT_DYLIB_PATH to its library",
             INSTALL_SERIES[0],
             INSTALL_SERIES[1],
             std::env::consts::OS,
@@ -341,13 +428,14 @@ pub fn install(home: &Home) -> Result<Runtime> {
         .map(|w| w.version)
         .unwrap_or_default();
     let root = home.runtime_dir();
-    let dest = root.join(format!("onnxruntime-{version}"));
+    let dest = root.join(flavour.dir_name(&version));
     if dest.join(COMPLETE_MARKER).is_file()
         && let Some((library, version)) = find_in_dir(&dest)
     {
         progress::note(&format!(
-            "ONNX Runtime {} is already installed in {}",
+            "ONNX Runtime {} ({}) is already installed in {}",
             version.as_deref().unwrap_or("?"),
+            flavour_word(flavour),
             dest.display()
         ));
         return Ok(Runtime {
@@ -367,7 +455,7 @@ pub fn install(home: &Home) -> Result<Runtime> {
         &wheel.url,
         &wheel.sha256,
         &wheel_path,
-        &format!("ONNX Runtime {version}"),
+        &format!("ONNX Runtime {version} ({})", flavour_word(flavour)),
     )?;
     let unpack = staging.path().join("lib");
     Home::ensure_dir(&unpack)?;
@@ -380,6 +468,12 @@ pub fn install(home: &Home) -> Result<Runtime> {
     }) {
         bail!(
             "{} holds no ONNX Runtime library under onnxruntime/capi/",
+            wheel.filename
+        );
+    }
+    if flavour == Flavour::Gpu && !is_gpu_dir(Some(&unpack)) {
+        bail!(
+            "{} holds no CUDA provider (onnxruntime/capi/libonnxruntime_providers_cuda.so): not a GPU build",
             wheel.filename
         );
     }
@@ -403,8 +497,9 @@ pub fn install(home: &Home) -> Result<Runtime> {
     let (library, version) =
         find_in_dir(&dest).ok_or_else(|| anyhow!("no library in {}", dest.display()))?;
     progress::note(&format!(
-        "installed ONNX Runtime {} (CPU) into {}",
+        "installed ONNX Runtime {} ({}) into {}",
         version.as_deref().unwrap_or("?"),
+        flavour_word(flavour),
         dest.display()
     ));
     Ok(Runtime {
@@ -414,10 +509,32 @@ pub fn install(home: &Home) -> Result<Runtime> {
     })
 }
 
+fn flavour_word(flavour: Flavour) -> &'static str {
+    match flavour {
+        Flavour::Cpu => "CPU",
+        Flavour::Gpu => "GPU: CUDA and TensorRT providers",
+    }
+}
+
 /// Finds a library, installing one when none is found and `offline` is false.
-pub fn ensure(home: &Home, offline: bool) -> Result<Runtime> {
-    if let Some(rt) = locate(home)? {
+pub fn ensure(home: &Home, offline: bool, flavour: Flavour) -> Result<Runtime> {
+    if let Some(rt) = locate(home, flavour)? {
         return Ok(rt);
+    }
+    if offline && flavour == Flavour::Gpu {
+        bail!(
+            "no GPU build of ONNX Runtime was found and --offline forbids installing it (a 256 MB \
+             download). Either run `anylabel runtime install --gpu` once with network access, or \
+             point ORT_DYLIB_PATH at the libonnxruntime.so.* of an onnxruntime-gpu 1.{MIN_MINOR}+ \
+             build (with libonnxruntime_providers_cuda.so beside it)"
+        );
+    }
+    if flavour == Flavour::Gpu {
+        progress::note(
+            "no GPU build of ONNX Runtime was found on this machine; installing the official \
+             onnxruntime-gpu build from PyPI (about 256 MB, once)",
+        );
+        return install(home, flavour);
     }
     if offline {
         bail!(
@@ -430,7 +547,7 @@ pub fn ensure(home: &Home, offline: bool) -> Result<Runtime> {
     progress::note(
         "ONNX Runtime was not found on this machine; installing the official build from PyPI",
     );
-    install(home)
+    install(home, flavour)
 }
 
 /// Loads the library and creates the process's ONNX Runtime environment.
@@ -454,14 +571,31 @@ pub fn init(rt: &Runtime) -> Result<ort::environment::Environment> {
         })
 }
 
+/// The process's ONNX Runtime: its environment and the library it came from.
+pub struct Loaded {
+    pub env: ort::environment::Environment,
+    pub runtime: Runtime,
+}
+
+static LOADED: std::sync::OnceLock<Loaded> = std::sync::OnceLock::new();
+
 /// The process's ONNX Runtime environment, found or installed and started on first use.
-/// (ONNX Runtime allows one environment per process; sessions borrow it.)
-pub fn environment(home: &Home, offline: bool) -> Result<&'static ort::environment::Environment> {
-    static ENV: std::sync::OnceLock<ort::environment::Environment> = std::sync::OnceLock::new();
-    if let Some(env) = ENV.get() {
-        return Ok(env);
+/// (ONNX Runtime allows one environment, and `load-dynamic` one library, per process;
+/// sessions borrow it. The first call's flavour decides which library that is.)
+pub fn environment(
+    home: &Home,
+    offline: bool,
+    flavour: Flavour,
+) -> Result<&'static ort::environment::Environment> {
+    Ok(&load(home, offline, flavour)?.env)
+}
+
+/// [`environment`], with the library it loaded.
+pub fn load(home: &Home, offline: bool, flavour: Flavour) -> Result<&'static Loaded> {
+    if let Some(l) = LOADED.get() {
+        return Ok(l);
     }
-    let rt = ensure(home, offline)?;
+    let rt = ensure(home, offline, flavour)?;
     tracing::debug!(
         "ONNX Runtime {} from {} ({})",
         rt.version.as_deref().unwrap_or("?"),
@@ -469,7 +603,47 @@ pub fn environment(home: &Home, offline: bool) -> Result<&'static ort::environme
         rt.source
     );
     let env = init(&rt)?;
-    Ok(ENV.get_or_init(|| env))
+    Ok(LOADED.get_or_init(|| Loaded { env, runtime: rt }))
+}
+
+/// The loaded ONNX Runtime, if one is.
+pub fn loaded() -> Option<&'static Loaded> {
+    LOADED.get()
+}
+
+/// The providers the loaded ONNX Runtime was built with (`GetAvailableProviders`), e.g.
+/// `TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider`.
+pub fn available_providers() -> Result<Vec<String>> {
+    let api = ort::api();
+    let mut list: *mut *mut std::ffi::c_char = std::ptr::null_mut();
+    let mut n: std::ffi::c_int = 0;
+    // SAFETY: the documented use of GetAvailableProviders / ReleaseAvailableProviders; the
+    // strings are copied before the list is released.
+    unsafe {
+        let status = (api.GetAvailableProviders)(&mut list, &mut n);
+        if !status.0.is_null() {
+            let msg = std::ffi::CStr::from_ptr((api.GetErrorMessage)(status.0))
+                .to_string_lossy()
+                .into_owned();
+            (api.ReleaseStatus)(status.0);
+            bail!("ONNX Runtime cannot list its providers: {msg}");
+        }
+        if list.is_null() {
+            return Ok(Vec::new());
+        }
+        let names = (0..n.max(0) as usize)
+            .map(|i| {
+                std::ffi::CStr::from_ptr(*list.add(i))
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let status = (api.ReleaseAvailableProviders)(list, n);
+        if !status.0.is_null() {
+            (api.ReleaseStatus)(status.0);
+        }
+        Ok(names)
+    }
 }
 
 #[cfg(test)]
@@ -538,5 +712,25 @@ mod tests {
             None
         );
         assert_eq!(library_member("onnxruntime/capi/_ld_preload.py"), None);
+        // The GPU build: compound platform tags, and the providers unpacked beside it.
+        let gpu = vec![
+            f(&format!(
+                "onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_27_x86_64.{plat}.whl"
+            )),
+            f("onnxruntime_gpu-1.31.1-cp312-cp312-win_amd64.whl"),
+        ];
+        assert_eq!(
+            pick_wheel(&gpu, [1, 31]).unwrap().filename,
+            format!("onnxruntime_gpu-1.31.1-cp312-cp312-manylinux_2_27_x86_64.{plat}.whl")
+        );
+        for p in ["cuda", "tensorrt"] {
+            let member = format!("onnxruntime/capi/libonnxruntime_providers_{p}.so");
+            assert_eq!(
+                library_member(&member).as_deref(),
+                Some(&member["onnxruntime/capi/".len()..])
+            );
+        }
+        assert_eq!(Flavour::Gpu.dir_name("1.31.1"), "onnxruntime-gpu-1.31.1");
+        assert_eq!(Flavour::Gpu.project(), "onnxruntime-gpu");
     }
 }

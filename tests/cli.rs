@@ -11,7 +11,7 @@ fn help_lists_every_subcommand_and_the_exit_codes() {
     let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     for cmd in [
         "scan", "preload", "infer", "nms", "filter", "export", "import", "bench", "runtime",
-        "models", "config",
+        "models", "config", "doctor",
     ] {
         assert!(
             text.contains(&format!("  {cmd}")),

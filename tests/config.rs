@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use clap::CommandFactory;
 use predicates::prelude::*;
 
-const ENVS: [&str; 9] = [
+const ENVS: [&str; 10] = [
     "ANYLABEL_CACHE_MAX_SIZE",
     "ANYLABEL_MODEL",
     "ANYLABEL_CONF",
@@ -22,6 +22,7 @@ const ENVS: [&str; 9] = [
     "ANYLABEL_WORKERS",
     "ANYLABEL_THREADS",
     "ANYLABEL_BACKEND",
+    "ANYLABEL_DEVICE",
 ];
 
 /// `anylabel` with its home at `home` and none of the settings' variables set.
@@ -127,6 +128,7 @@ fn set_checks_values_as_the_flags_do_and_refuses_unknown_keys() {
     refuse("infer.imgsz", "641", "multiple of 32");
     refuse("infer.batch", "0", "1..=1024");
     refuse("infer.backend", "gpu", "gpu");
+    refuse("infer.device", "first", "not a GPU index");
     refuse("cache.max_size", "lots", "lots");
     refuse(
         "infer.confidence",

@@ -160,6 +160,148 @@ fn installs_only_the_library_files_of_a_verified_wheel() {
         .stderr(predicate::str::contains("the anylabel home"));
 }
 
+const GPU_WHEEL: &str =
+    "onnxruntime_gpu-1.31.9-cp312-cp312-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl";
+
+/// A stand-in for the 256 MB onnxruntime-gpu wheel: the same members, tiny.
+fn gpu_wheel() -> Vec<u8> {
+    wheel(&[
+        ("onnxruntime/__init__.py", b"# python"),
+        (
+            "onnxruntime/capi/libonnxruntime.so.1.31.9",
+            b"\x7fELF not really",
+        ),
+        (
+            "onnxruntime/capi/libonnxruntime_providers_shared.so",
+            b"\x7fELF shared",
+        ),
+        (
+            "onnxruntime/capi/libonnxruntime_providers_cuda.so",
+            b"\x7fELF cuda",
+        ),
+        (
+            "onnxruntime/capi/libonnxruntime_providers_tensorrt.so",
+            b"\x7fELF tensorrt",
+        ),
+        (
+            "onnxruntime/capi/onnxruntime_pybind11_state.cpython-312-x86_64-linux-gnu.so",
+            b"\x7fELF python",
+        ),
+        ("onnxruntime_gpu-1.31.9.dist-info/RECORD", b""),
+    ])
+}
+
+#[test]
+fn installs_the_gpu_build_with_its_providers_beside_the_cpu_build() {
+    if !PLATFORM_OK {
+        eprintln!("skipped: the fake wheel is for Linux x86-64");
+        return;
+    }
+    let (cpu, gpu) = (runtime_wheel(), gpu_wheel());
+    let mut files = HashMap::new();
+    files.insert(format!("/files/{WHEEL}"), cpu.clone());
+    files.insert(format!("/files/{GPU_WHEEL}"), gpu.clone());
+    files.insert(
+        "/simple/onnxruntime/".to_string(),
+        project_page(&[(WHEEL, &format!("/files/{WHEEL}"), &sha256(&cpu))]),
+    );
+    // An older release and a Windows wheel beside the one to pick.
+    let old = "onnxruntime_gpu-1.31.0-cp312-cp312-manylinux_2_28_x86_64.whl";
+    files.insert(
+        "/simple/onnxruntime-gpu/".to_string(),
+        project_page(&[
+            (old, &format!("/files/{old}"), &"1".repeat(64)),
+            (
+                "onnxruntime_gpu-1.31.9-cp312-cp312-win_amd64.whl",
+                "/files/win.whl",
+                &"2".repeat(64),
+            ),
+            (GPU_WHEEL, &format!("/files/{GPU_WHEEL}"), &sha256(&gpu)),
+        ]),
+    );
+    let base = serve(files);
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        anylabel()
+            .env("ANYLABEL_HOME", home.path())
+            .env("ANYLABEL_PYPI_INDEX", format!("{base}/simple"))
+            .args(args)
+            .assert()
+    };
+    run(&["runtime", "install", "--gpu"])
+        .success()
+        .stdout(predicate::str::ends_with(
+            "onnxruntime-gpu-1.31.9/libonnxruntime.so.1.31.9\n",
+        ))
+        .stderr(predicate::str::contains(
+            "installed ONNX Runtime 1.31.9 (GPU: CUDA and TensorRT providers)",
+        ));
+    let dir = home.path().join("runtime/onnxruntime-gpu-1.31.9");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            ".complete",
+            "libonnxruntime.so.1.31.9",
+            "libonnxruntime_providers_cuda.so",
+            "libonnxruntime_providers_shared.so",
+            "libonnxruntime_providers_tensorrt.so",
+        ]
+    );
+    assert!(
+        std::fs::read_to_string(dir.join(".complete"))
+            .unwrap()
+            .contains(&sha256(&gpu))
+    );
+    // Installed twice: nothing is fetched the second time.
+    run(&["runtime", "install", "--gpu"])
+        .success()
+        .stderr(predicate::str::contains("is already installed"));
+    // The CPU build installs beside it, and plain runs prefer it.
+    run(&["runtime", "install"]).success();
+    run(&["--offline", "runtime", "path"])
+        .success()
+        .stdout(predicate::str::contains("/onnxruntime-1.31.9/"));
+}
+
+#[test]
+fn a_gpu_wheel_without_the_cuda_provider_is_refused() {
+    if !PLATFORM_OK {
+        eprintln!("skipped: the fake wheel is for Linux x86-64");
+        return;
+    }
+    // A CPU wheel published under the GPU project's name.
+    let whl = runtime_wheel();
+    let name = "onnxruntime_gpu-1.31.9-cp312-cp312-manylinux_2_28_x86_64.whl";
+    let mut files = HashMap::new();
+    files.insert(format!("/files/{name}"), whl.clone());
+    files.insert(
+        "/simple/onnxruntime-gpu/".to_string(),
+        project_page(&[(name, &format!("/files/{name}"), &sha256(&whl))]),
+    );
+    let base = serve(files);
+    let home = tempfile::tempdir().unwrap();
+    anylabel()
+        .env("ANYLABEL_HOME", home.path())
+        .env("ANYLABEL_PYPI_INDEX", format!("{base}/simple"))
+        .args(["runtime", "install", "--gpu"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("holds no CUDA provider"));
+    assert!(!home.path().join("runtime/onnxruntime-gpu-1.31.9").exists());
+    // And --offline never installs the GPU build.
+    anylabel()
+        .env("ANYLABEL_HOME", home.path())
+        .args(["--offline", "runtime", "install", "--gpu"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--offline"));
+}
+
 #[test]
 fn a_wheel_whose_hash_differs_from_the_index_is_refused() {
     if !PLATFORM_OK {

@@ -10,13 +10,12 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use indicatif::ProgressBar;
-use ort::ep::ExecutionProvider;
 
 use super::machine::RuntimeInfo;
 use super::{Better, Options, Out, Suite, median, median_ms, percentile};
 use crate::cache::Cache;
 use crate::decode::{DecodeOptions, decode_file};
-use crate::engine::{Engine, EngineOptions, ModelInfo};
+use crate::engine::ModelInfo;
 use crate::home::Home;
 use crate::letterbox::{Letterbox, Preprocessor};
 use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Sink, Summary};
@@ -46,24 +45,25 @@ struct Loaded {
 fn load(opts: &Options) -> Result<Loaded> {
     let home = Home::from_env()?;
     let source = model::resolve(&opts.model, &home, opts.offline)?;
-    let env = runtime::environment(&home, opts.offline)?;
-    let version = runtime::locate(&home)?
-        .and_then(|rt| rt.version)
+    let sha256 = fetch::sha256_file(&source.onnx)?;
+    let start = crate::engine::Start {
+        request: opts.backend.clone(),
+        precision: opts.precision,
+        threads: 0,
+        batch: opts.batches.iter().copied().max().unwrap_or(1),
+        size_hint: opts.imgsz.map_or([640, 640], |s| [s, s]),
+        sha256: sha256.clone(),
+    };
+    let (engine, facts) = crate::engine::start(&start, &home, opts.offline, &source.onnx)?;
+    let loaded = runtime::loaded().ok_or_else(|| anyhow::anyhow!("ONNX Runtime is not loaded"))?;
+    let version = loaded
+        .runtime
+        .version
+        .clone()
         .unwrap_or_else(|| "unknown".into());
-    let mut providers = vec!["CPUExecutionProvider".to_string()];
-    for (name, available) in [
-        ("CUDAExecutionProvider", ort::ep::CUDA::is_available()),
-        (
-            "TensorrtExecutionProvider",
-            ort::ep::TensorRT::is_available(),
-        ),
-    ] {
-        if available.unwrap_or(false) {
-            providers.push(name.into());
-        }
-    }
-    let (engine, facts) = Engine::load(env, &source.onnx, &EngineOptions { threads: 0 })?;
-    let info = ModelInfo::new(&facts, &source, &fetch::sha256_file(&source.onnx)?)?;
+    let providers = runtime::available_providers()?;
+    let backend = Some(engine.backend.name().to_string());
+    let info = ModelInfo::new(&facts, &source, &sha256)?;
     let config = source.config.clone().unwrap_or_default();
     let config_size = match (config.input_height, config.input_width) {
         (Some(h), Some(w)) => Some([h, w]),
@@ -74,7 +74,11 @@ fn load(opts: &Options) -> Result<Loaded> {
         slot: EngineSlot::Loaded(engine),
         info,
         size,
-        runtime: RuntimeInfo { version, providers },
+        runtime: RuntimeInfo {
+            version,
+            providers,
+            backend,
+        },
     })
 }
 
@@ -246,11 +250,6 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             }
         }
     }
-    out.note(
-        Suite::Infer,
-        "CPU backend only: --backend cuda and --backend trt are not built yet in anylabel, \
-         so there is nothing to measure for them",
-    );
     Ok(m.runtime)
 }
 

@@ -8,6 +8,9 @@ pub struct RuntimeInfo {
     pub version: String,
     /// The execution providers this ONNX Runtime build offers.
     pub providers: Vec<String>,
+    /// The backend the model ran on (`cpu`, `cuda`, `trt`); absent in older reports.
+    #[serde(default)]
+    pub backend: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -114,6 +114,10 @@ pub struct Options {
     /// Batch sizes for the `infer` throughput figures; empty: 1, 2, 4 (and 8, 16 unless quick).
     pub batches: Vec<usize>,
     pub offline: bool,
+    /// For `infer` and `cache`: the backend asked for (`--backend`, `--device`).
+    pub backend: crate::backend::Request,
+    /// TensorRT's precision.
+    pub precision: crate::trt::Precision,
 }
 
 /// Runs `suites` in order, the figures of each appended to one report.

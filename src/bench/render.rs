@@ -34,7 +34,11 @@ fn machine_lines(r: &BenchReport) -> Vec<(&'static str, String)> {
         (
             "ONNX Runtime",
             m.onnxruntime.as_ref().map_or("not loaded".into(), |o| {
-                format!("{} ({})", o.version, o.providers.join(", "))
+                let on = o
+                    .backend
+                    .as_ref()
+                    .map_or(String::new(), |b| format!("; ran on {b}"));
+                format!("{} ({}{on})", o.version, o.providers.join(", "))
             }),
         ),
         ("GPU", m.gpu.clone()),

@@ -30,7 +30,7 @@ pub fn home() -> PathBuf {
 
 /// The variables of `anylabel config`'s settings (besides ANYLABEL_CACHE_MAX_SIZE), which
 /// would change what the tests run.
-pub const SETTING_VARS: [&str; 8] = [
+pub const SETTING_VARS: [&str; 9] = [
     "ANYLABEL_MODEL",
     "ANYLABEL_CONF",
     "ANYLABEL_IOU",
@@ -39,6 +39,7 @@ pub const SETTING_VARS: [&str; 8] = [
     "ANYLABEL_WORKERS",
     "ANYLABEL_THREADS",
     "ANYLABEL_BACKEND",
+    "ANYLABEL_DEVICE",
 ];
 
 /// `anylabel` with the shared test home, no inherited ONNX Runtime path, and the result

@@ -1,0 +1,329 @@
+//! Backends end to end: an explicit GPU backend that cannot start fails fast with the
+//! reason and the fix (before anything is installed), `auto` says what it skipped in the
+//! run summary, and `anylabel doctor` reports the machine. The selection itself is
+//! unit-tested in src/backend.rs with simulated machines; the tests here that need an
+//! NVIDIA GPU skip, saying so, on a machine without its driver.
+
+mod common;
+
+use common::{anylabel, fixtures};
+use predicates::prelude::*;
+
+/// `doctor --json` on this machine.
+fn doctor() -> serde_json::Value {
+    let out = anylabel().args(["doctor", "--json"]).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json is not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Makes sure the shared test home has ONNX Runtime (installing it the first time).
+fn ensure_runtime() {
+    anylabel().args(["runtime", "path"]).assert().success();
+}
+
+fn has_driver() -> bool {
+    // Asked the same way anylabel asks, so the skip and the code agree.
+    doctor()["driver"]["present"] == serde_json::json!(true)
+}
+
+fn image() -> std::path::PathBuf {
+    walkdir::WalkDir::new(fixtures())
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .map(|e| e.into_path())
+        .find(|p| p.extension().is_some_and(|x| x == "jpg"))
+        .expect("a JPEG among the fixtures")
+}
+
+#[test]
+fn an_explicit_gpu_backend_without_a_driver_fails_fast_and_installs_nothing() {
+    ensure_runtime();
+    if has_driver() {
+        eprintln!("skipped: this machine has an NVIDIA driver (the test is for one without)");
+        return;
+    }
+    for backend in ["cuda", "trt"] {
+        let home = tempfile::tempdir().unwrap();
+        let t = std::time::Instant::now();
+        anylabel()
+            .env("ANYLABEL_HOME", home.path())
+            // Nothing may be fetched: an index that answers nothing.
+            .env("ANYLABEL_PYPI_INDEX", "http://127.0.0.1:9/simple")
+            .args(["infer", "--backend", backend, "--model", "nudenet-320n"])
+            .arg(image())
+            .assert()
+            .code(1)
+            .stderr(
+                predicate::str::contains(format!("--backend {backend} cannot start"))
+                    .and(predicate::str::contains("libcuda.so.1 not found"))
+                    .and(predicate::str::contains("nvidia-smi")),
+            );
+        assert!(t.elapsed().as_secs() < 20, "failing took {:?}", t.elapsed());
+        // Neither ONNX Runtime nor the model was fetched.
+        assert!(!home.path().join("runtime").exists());
+        assert!(!home.path().join("models").exists());
+    }
+    // --device is checked after the driver: still the driver's reason.
+    anylabel()
+        .args([
+            "infer",
+            "--backend",
+            "cuda",
+            "--device",
+            "3",
+            "-m",
+            "nudenet-320n",
+        ])
+        .arg(image())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("libcuda.so.1 not found"));
+    // filter --model takes the same flags.
+    anylabel()
+        .args([
+            "filter",
+            "--backend",
+            "trt",
+            "-m",
+            "nudenet-320n",
+            "--class",
+            "x",
+        ])
+        .arg(image())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--backend trt cannot start"));
+}
+
+#[test]
+fn precision_is_tensorrts_and_a_misuse_is_a_usage_error() {
+    anylabel()
+        .args([
+            "infer",
+            "--backend",
+            "cpu",
+            "--precision",
+            "fp16",
+            "-m",
+            "x",
+        ])
+        .arg(image())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--precision fp16 is TensorRT's"));
+    anylabel()
+        .args(["infer", "--precision", "int8", "-m", "x", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'int8'"));
+}
+
+#[test]
+fn auto_without_a_driver_runs_on_the_cpu_and_says_why_in_the_summary() {
+    ensure_runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let out = anylabel()
+        .args(["infer", "-m", "nudenet-320n", "-o"])
+        .arg(dir.path().join("out.jsonl"))
+        .arg("--json")
+        .arg(&summary)
+        .arg(image())
+        .assert()
+        .success();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    let b = &s["backend"];
+    assert_eq!(b["requested"], "auto");
+    assert_eq!(b["device"], 0);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    if has_driver() {
+        eprintln!(
+            "note: this machine has an NVIDIA driver; auto chose {}",
+            b["chosen"]
+        );
+        return;
+    }
+    assert_eq!(b["chosen"], "cpu");
+    let skipped: Vec<(&str, &str)> = b["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["backend"].as_str().unwrap(),
+                k["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert_eq!((skipped[0].0, skipped[1].0), ("trt", "cuda"));
+    assert!(skipped.iter().all(|(_, r)| r.contains("libcuda.so.1")));
+    // No driver at all: the skips are -v detail, not warnings.
+    assert!(!stderr.contains("skipped"), "{stderr}");
+    assert!(stderr.contains("(backend cpu)"), "{stderr}");
+    let verbose = anylabel()
+        .args(["-v", "infer", "-m", "nudenet-320n"])
+        .arg(image())
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&verbose.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("backend auto: trt skipped: no NVIDIA driver"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn doctor_reports_the_runtime_the_driver_the_libraries_and_the_backends() {
+    ensure_runtime();
+    let out = anylabel().arg("doctor").assert().code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for part in [
+        "ONNX Runtime",
+        "libonnxruntime",
+        "CPUExecutionProvider",
+        "NVIDIA driver",
+        "GPU libraries",
+        "Backends",
+        "cpu   ready",
+        "Result cache",
+        "TensorRT engines",
+    ] {
+        assert!(text.contains(part), "doctor does not say {part:?}:\n{text}");
+    }
+    let j = doctor();
+    assert_eq!(j["exit_code"], 0);
+    assert!(j["onnxruntime"]["library"].as_str().is_some());
+    let backends = j["backends"].as_array().unwrap();
+    assert_eq!(backends[0]["backend"], "cpu");
+    assert_eq!(backends[0]["ok"], true);
+    if has_driver() {
+        eprintln!("note: this machine has an NVIDIA driver; the no-driver checks are skipped");
+        return;
+    }
+    assert!(text.contains("libcuda.so.1 not found"), "{text}");
+    assert_eq!(j["driver"]["present"], false);
+    assert_eq!(j["auto"], "cpu");
+    for b in &backends[1..] {
+        assert_eq!(b["ok"], false);
+        assert!(b["reason"].as_str().unwrap().contains("no NVIDIA driver"));
+    }
+    // Every missing library comes with the command that installs it.
+    for lib in j["libraries"].as_array().unwrap() {
+        if lib["found"].is_null() {
+            assert!(lib["fix"].as_str().is_some_and(|f| !f.is_empty()), "{lib}");
+        }
+    }
+    // --require-gpu: exit 5 where the GPU backend cannot start.
+    anylabel()
+        .args(["doctor", "--require-gpu"])
+        .assert()
+        .code(5);
+    anylabel()
+        .args(["doctor", "--require-gpu", "trt", "--json"])
+        .assert()
+        .code(5);
+}
+
+#[test]
+fn doctor_without_onnx_runtime_exits_1_and_says_how_to_install_it() {
+    let home = tempfile::tempdir().unwrap();
+    // No runtime in the home, none on the library path, no Python to find one with.
+    anylabel()
+        .env("ANYLABEL_HOME", home.path())
+        .env("PATH", "/nonexistent")
+        .env("LD_LIBRARY_PATH", "")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("CONDA_PREFIX")
+        .arg("doctor")
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("no ONNX Runtime found")
+                .and(predicate::str::contains("anylabel runtime install")),
+        );
+}
+
+#[test]
+fn help_teaches_the_backends() {
+    anylabel()
+        .args(["infer", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("--backend <BACKEND>")
+                .and(predicate::str::contains("--device <N>"))
+                .and(predicate::str::contains("--precision <PRECISION>"))
+                .and(predicate::str::contains("never falls back"))
+                .and(predicate::str::contains("anylabel doctor")),
+        );
+    anylabel()
+        .args(["runtime", "install", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--gpu").and(predicate::str::contains("onnxruntime-gpu")));
+    anylabel()
+        .args(["doctor", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("Exit codes: 0 when the CPU backend works")
+                .and(predicate::str::contains("--require-gpu")),
+        );
+    anylabel()
+        .args(["bench", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("--backend"));
+}
+
+/// On a machine with an NVIDIA GPU and the GPU build of ONNX Runtime (ORT_DYLIB_PATH, as
+/// the device machine's unpack script sets it): the CUDA backend labels the same boxes as
+/// the CPU, within float tolerance.
+#[test]
+fn the_cuda_backend_finds_the_boxes_the_cpu_finds() {
+    let Some(ort) = std::env::var_os("ANYLABEL_TEST_ORT_GPU") else {
+        eprintln!(
+            "skipped: needs an NVIDIA GPU and ANYLABEL_TEST_ORT_GPU=<the onnxruntime-gpu library>"
+        );
+        return;
+    };
+    if !has_driver() {
+        eprintln!("skipped: no NVIDIA driver on this machine (libcuda.so.1 not found)");
+        return;
+    }
+    let run = |backend: &str| {
+        let out = anylabel()
+            .env("ORT_DYLIB_PATH", &ort)
+            .args(["infer", "-m", "nudenet-320n", "--backend", backend])
+            .arg(fixtures())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.code() == Some(0) || out.status.code() == Some(3),
+            "{backend}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        common::records(&out.stdout)
+    };
+    let (cpu, cuda) = (run("cpu"), run("cuda"));
+    assert_eq!(cpu.len(), cuda.len());
+    for (a, b) in cpu.iter().zip(&cuda) {
+        let (ba, bb) = (common::boxes(a), common::boxes(b));
+        assert_eq!(ba.len(), bb.len(), "{}", a["path"]);
+        for (x, y) in ba.iter().zip(&bb) {
+            assert_eq!(x.0, y.0);
+            assert!((x.1 - y.1).abs() < 1e-3, "{x:?} {y:?}");
+            for i in 0..4 {
+                assert!((x.2[i] - y.2[i]).abs() < 0.5, "{x:?} {y:?}");
+            }
+        }
+    }
+}
