@@ -112,8 +112,13 @@ fn max_grey_diff(gpu: &[f32], cpu: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// The fixtures, or the images under `ANYLABEL_GPU_TEST_IMAGES` (the staged GPU check
+/// runs this test away from the source tree).
 fn fixture_images() -> Vec<(PathBuf, RgbImage)> {
-    let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(common::fixtures())
+    let dir = std::env::var_os("ANYLABEL_GPU_TEST_IMAGES")
+        .filter(|d| !d.is_empty())
+        .map_or_else(common::fixtures, PathBuf::from);
+    let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(dir)
         .into_iter()
         .flatten()
         .filter(|e| e.file_type().is_file())
@@ -153,7 +158,7 @@ fn letterbox_equals_the_cpu_on_the_fixtures() {
         return;
     };
     let images = fixture_images();
-    assert!(images.len() >= 10, "the fixtures decode");
+    assert!(images.len() >= 8, "the fixtures decode");
     let mut lb = GpuLetterbox::new(&gpu, 8, [640, 640]).unwrap();
     for chunk in images.chunks(8) {
         let batch: Vec<&RgbImage> = chunk.iter().map(|(_, im)| im).collect();
