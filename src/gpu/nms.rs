@@ -350,7 +350,8 @@ impl GpuNms {
         let keys = ranked(c, n, cutoff, &mut self.scratch);
         let mut entries = self.total(&job, Total::Entries)?;
         if entries > get(&self.entries).len() {
-            // More grid entries than guessed: place them again with room for all.
+            // More grid entries than guessed: place them again with room for all (the
+            // cell starts stand; the cursors go back to 0).
             ensure(&self.stream, &mut self.entries, entries)?;
             self.stream.memset_zeros(get_mut(&mut self.cell_count))?;
             self.queue_fill_and_counts(&job)?;
@@ -418,21 +419,22 @@ impl GpuNms {
             .arg(get_mut(&mut self.cell_count));
         // SAFETY: arguments as in nms.cu; the buffers hold n boxes and `cells` counts.
         unsafe { l.launch(linear(n)) }?;
-        self.queue_fill_and_counts(job)
-    }
-
-    /// Queues the prefix sum of the cell counts (which resets them to serve as cursors),
-    /// the fill, the edge counts and their prefix sum.
-    fn queue_fill_and_counts(&mut self, job: &Job) -> Result<()> {
-        let s = self.stream.clone();
-        let (n32, cells32) = (job.n as i32, job.grid.cells() as i32);
+        // The prefix sum also resets the counts to 0, for the fill's cursors.
         scan(
             &s,
             &self.k_scan,
             get_mut(&mut self.cell_count),
-            cells32,
+            cells as i32,
             get_mut(&mut self.cell_start),
         )?;
+        self.queue_fill_and_counts(job)
+    }
+
+    /// Queues the fill (the cell counts are its cursors, all 0), the edge counts and
+    /// their prefix sum.
+    fn queue_fill_and_counts(&mut self, job: &Job) -> Result<()> {
+        let s = self.stream.clone();
+        let n32 = job.n as i32;
         let capacity = get(&self.entries).len().min(u32::MAX as usize) as u32;
         let mut l = s.launch_builder(&self.k_cell_fill);
         l.arg(&n32)
