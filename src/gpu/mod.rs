@@ -113,6 +113,14 @@ impl Gpu {
         let ctx =
             CudaContext::new(ordinal).with_context(|| format!("cannot open GPU {ordinal}"))?;
         let (major, minor) = ctx.compute_capability()?;
+        // cudarc records and waits on an event per buffer argument of every launch and
+        // copy once a context has a second stream (a few µs each, tens per NMS run). Our
+        // buffers live and die on this one stream, whose order is the synchronisation, so
+        // they go without.
+        // SAFETY: every buffer our kernels allocate is used only on `stream` (a reader on
+        // another stream, such as ONNX Runtime, synchronises with it first, as
+        // `GpuTensor::device_ptr` says).
+        unsafe { ctx.disable_event_tracking() };
         let stream = ctx.new_stream()?;
         Ok(Gpu {
             ctx,
