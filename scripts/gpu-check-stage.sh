@@ -44,13 +44,13 @@ export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.
 nvidia-smi > "$out/nvidia-smi.txt" 2>&1
 "$here/anylabel" --version > "$out/anylabel-version.txt" 2>&1
 status=0
-ANYLABEL_GPU_TEST_IMAGES="$here/images" timeout 300 "$here/gpu_tests" --test-threads=1 --nocapture \
+ANYLABEL_GPU_TEST_IMAGES="$here/images" timeout 180 "$here/gpu_tests" --test-threads=1 --nocapture \
     > "$out/gpu_tests.txt" 2>&1 || status=1
 tail -n 15 "$out/gpu_tests.txt"
-timeout 300 "$here/gpu_check" --images "$here/images" --kept-dir "$out/kept" "$here"/boxes/boxes-*.csv \
+timeout 120 "$here/gpu_check" --images "$here/images" --kept-dir "$out/kept" "$here"/boxes/boxes-*.csv \
     > "$out/gpu_check.json" 2> "$out/gpu_check.txt" || status=1
 cat "$out/gpu_check.txt"
-timeout 300 python3 "$here/bench/torch_nms.py" --kept-dir "$out/kept" "$here"/boxes/boxes-*.csv \
+timeout 240 python3 "$here/bench/torch_nms.py" --kept-dir "$out/kept" "$here"/boxes/boxes-*.csv \
     > "$out/torch_nms.json" 2> "$out/torch_nms.txt" || status=1
 cat "$out/torch_nms.txt"
 echo "check.sh: status $status"
