@@ -42,6 +42,7 @@ const GRID_SIDE_MAX: usize = 1024;
 /// Which implementation produced a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ran {
+    /// This module's graph and walk (with no launch when no two candidates can overlap).
     Gpu,
     /// The CPU's NMS, and why.
     Cpu(&'static str),
