@@ -23,6 +23,7 @@ pub mod exit_codes;
 pub mod export;
 pub mod fetch;
 pub mod filter;
+pub mod gpu;
 pub mod head;
 pub mod home;
 pub mod import;

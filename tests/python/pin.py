@@ -45,6 +45,9 @@ PINS = {
     "charset-normalizer": "3.5.3",
     "idna": "3.20",
     "urllib3": "2.8.0",
+    # NVRTC alone (no GPU or driver needed): tests/gpu.rs compiles the CUDA kernels with it.
+    # 13.0 as on the GPU machine (/usr/local/cuda-13.0) and cudarc's `cuda-13000` bindings.
+    "nvidia-cuda-nvrtc": "13.0.88",
 }
 
 # Installed with --no-deps: the dependencies they need are in PINS above.

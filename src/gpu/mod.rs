@@ -1,0 +1,162 @@
+//! Our own CUDA kernels: the letterbox ([`letterbox`]) and NMS for large candidate sets
+//! ([`nms`]), through `cudarc`'s driver API and NVRTC.
+//!
+//! Both libraries are loaded at run time (`cudarc`'s `dynamic-loading`), so the binary
+//! builds without CUDA and runs without a GPU. `cudarc` panics when it first touches a
+//! library that is not there, so [`available`] looks for `libcuda` and `libnvrtc` before
+//! anything else does, and [`Gpu::new`] calls it first.
+//!
+//! The kernels are CUDA C sources in this folder, compiled at run time by NVRTC for the GPU
+//! at hand ([`compile`]). Both are held to the CPU's results bit for bit, so they are
+//! compiled with `--fmad=false` (no `a * b + c` contracted into one rounding) and
+//! `--prec-div=true`, and spell the float operations that matter with the
+//! round-to-nearest intrinsics (`__fmul_rn`, `__fadd_rn`, …), which NVRTC never contracts.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use cudarc::driver::{CudaContext, CudaModule, CudaStream};
+use cudarc::nvrtc::{CompileOptions, Ptx};
+
+pub mod letterbox;
+pub mod nms;
+
+/// A kernel source: its name (for errors and tests) and its CUDA C text.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernel {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+/// Every kernel source we compile, so that a test compiles them all.
+pub const KERNELS: [Kernel; 2] = [letterbox::KERNEL, nms::KERNEL];
+
+/// Whether this machine can run our kernels: the CUDA driver library and NVRTC load, and a
+/// GPU answers. `Err` says why not. Safe to call anywhere: it checks for the libraries
+/// before `cudarc` touches them.
+pub fn available() -> Result<(), String> {
+    // SAFETY: only tries to dlopen libcuda by its usual names, and closes it again.
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return Err(
+            "the CUDA driver library (libcuda.so) is not installed: no NVIDIA driver".into(),
+        );
+    }
+    nvrtc_available()?;
+    match CudaContext::device_count() {
+        Ok(n) if n > 0 => Ok(()),
+        Ok(_) => Err("the CUDA driver finds no GPU".into()),
+        Err(e) => Err(format!("the CUDA driver does not start: {e}")),
+    }
+}
+
+/// Whether NVRTC (`libnvrtc.so.13` or a name like it) loads; compiling needs nothing else.
+pub fn nvrtc_available() -> Result<(), String> {
+    // SAFETY: only tries to dlopen libnvrtc by its usual names.
+    if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+        Ok(())
+    } else {
+        Err(
+            "NVRTC (libnvrtc.so.13) is not on the library path: install the CUDA toolkit, \
+             or the nvidia-cuda-nvrtc wheel and put its lib folder on LD_LIBRARY_PATH"
+                .into(),
+        )
+    }
+}
+
+/// The options every kernel is compiled with; see the module comment for why.
+fn options(arch: Option<&'static str>) -> CompileOptions {
+    CompileOptions {
+        ftz: Some(false),
+        prec_div: Some(true),
+        prec_sqrt: Some(true),
+        fmad: Some(false),
+        use_fast_math: Some(false),
+        arch,
+        ..Default::default()
+    }
+}
+
+/// Compiles a kernel to PTX for `arch` (`compute_90`, …; `None`: NVRTC's default). Call
+/// [`nvrtc_available`] first: `cudarc` panics without NVRTC.
+pub fn compile(kernel: &Kernel, arch: Option<&'static str>) -> Result<Ptx> {
+    cudarc::nvrtc::compile_ptx_with_opts(kernel.source, options(arch))
+        .map_err(|e| anyhow!("NVRTC cannot compile the {} kernel: {e}", kernel.name))
+}
+
+/// The PTX target for a compute capability NVRTC 13 knows (`None`: its default).
+fn arch_for(major: i32, minor: i32) -> Option<&'static str> {
+    Some(match (major, minor) {
+        (7, 5) => "compute_75",
+        (8, 0) => "compute_80",
+        (8, 6) => "compute_86",
+        (8, 7) => "compute_87",
+        (8, 9) => "compute_89",
+        (9, 0) => "compute_90",
+        (10, 0) => "compute_100",
+        (12, 0) => "compute_120",
+        _ => return None,
+    })
+}
+
+/// One GPU and the stream our kernels run on.
+#[derive(Debug, Clone)]
+pub struct Gpu {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    arch: Option<&'static str>,
+}
+
+impl Gpu {
+    /// Opens GPU `ordinal` (0 is the first), after [`available`] says it can.
+    pub fn new(ordinal: usize) -> Result<Gpu> {
+        available().map_err(|why| anyhow!("no GPU for our kernels: {why}"))?;
+        let ctx =
+            CudaContext::new(ordinal).with_context(|| format!("cannot open GPU {ordinal}"))?;
+        let (major, minor) = ctx.compute_capability()?;
+        // cudarc records and waits on an event per buffer argument of every launch and
+        // copy once a context has a second stream (a few µs each, tens per NMS run). Our
+        // buffers live and die on this one stream, whose order is the synchronisation, so
+        // they go without.
+        // SAFETY: every buffer our kernels allocate is used only on `stream` (a reader on
+        // another stream, such as ONNX Runtime, synchronises with it first, as
+        // `GpuTensor::device_ptr` says).
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.new_stream()?;
+        Ok(Gpu {
+            ctx,
+            stream,
+            arch: arch_for(major, minor),
+        })
+    }
+
+    /// The GPU's name, as the driver gives it.
+    pub fn name(&self) -> String {
+        self.ctx.name().unwrap_or_else(|_| "unknown GPU".into())
+    }
+
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    /// The stream the kernels and copies are queued on, in order.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// Compiles `kernel` for this GPU and loads it.
+    pub fn load(&self, kernel: &Kernel) -> Result<Arc<CudaModule>> {
+        let ptx = compile(kernel, self.arch)?;
+        self.ctx
+            .load_module(ptx)
+            .with_context(|| format!("cannot load the {} kernel", kernel.name))
+    }
+}
+
+/// A one-dimensional launch of blocks of 256 threads covering `n` items.
+fn linear(n: usize) -> cudarc::driver::LaunchConfig {
+    cudarc::driver::LaunchConfig {
+        grid_dim: (n.div_ceil(256).max(1) as u32, 1, 1),
+        block_dim: (256, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}

@@ -1,0 +1,311 @@
+//! Our CUDA kernels (src/gpu/).
+//!
+//! * `kernels_compile`: NVRTC compiles every kernel source to PTX. It needs NVRTC only (no
+//!   GPU, no driver): from the library path, else from the `nvidia-cuda-nvrtc` wheel in the
+//!   Python of `ANYLABEL_TEST_PYTHON` (tests/python/requirements.txt; `scripts/test.sh`
+//!   makes it). Without either it is skipped, saying so.
+//! * The others run the kernels and compare them with the CPU: the letterbox value for value,
+//!   NMS kept set for kept set. Without a GPU they are skipped, saying why (`gpu::available`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use anylabel::decode::{DecodeOptions, RgbImage, decode_file};
+use anylabel::gpu::{self, Gpu, letterbox::GpuLetterbox, nms::GpuNms, nms::Ran};
+use anylabel::letterbox::{Letterbox, Preprocessor};
+use anylabel::nms::{Candidates, Nms, NmsParams, bench_boxes};
+
+/// Loads NVRTC from the test Python's `nvidia-cuda-nvrtc` wheel, unless it is on the
+/// library path already. Loaded by full path with RTLD_GLOBAL, so that cudarc's later
+/// dlopen by name finds it (glibc matches an already loaded library by its soname).
+fn load_nvrtc() -> Result<String, String> {
+    if gpu::nvrtc_available().is_ok() {
+        return Ok("NVRTC from the library path".into());
+    }
+    let python = std::env::var_os("ANYLABEL_TEST_PYTHON")
+        .filter(|p| !p.is_empty())
+        .ok_or("NVRTC is not on the library path and ANYLABEL_TEST_PYTHON is not set")?;
+    let venv = Path::new(&python)
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("ANYLABEL_TEST_PYTHON is not inside a virtual environment")?;
+    let lib = std::fs::read_dir(venv.join("lib"))
+        .map_err(|e| format!("{}: {e}", venv.display()))?
+        .flatten()
+        .map(|d| d.path().join("site-packages/nvidia/cu13/lib"))
+        .find(|p| p.join("libnvrtc.so.13").is_file())
+        .ok_or_else(|| {
+            format!(
+                "no nvidia-cuda-nvrtc wheel in {} (tests/python/requirements.txt has it; \
+                 scripts/test.sh installs it)",
+                venv.display()
+            )
+        })?;
+    for name in ["libnvrtc-builtins.so.13.0", "libnvrtc.so.13"] {
+        let path = std::ffi::CString::new(lib.join(name).to_str().unwrap()).unwrap();
+        // SAFETY: dlopen of a library by path; its handle is never closed.
+        let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+        if handle.is_null() {
+            return Err(format!("cannot load {}", lib.join(name).display()));
+        }
+    }
+    gpu::nvrtc_available()?;
+    Ok(format!("NVRTC from {}", lib.display()))
+}
+
+#[test]
+fn kernels_compile() {
+    let from = match load_nvrtc() {
+        Ok(from) => from,
+        Err(why) => {
+            eprintln!("SKIPPED kernels_compile: {why}");
+            return;
+        }
+    };
+    eprintln!("kernels_compile: {from}");
+    // NVRTC's default target and the GPUs we run on (H100/H200: compute_90).
+    for arch in [None, Some("compute_90")] {
+        for kernel in gpu::KERNELS {
+            let ptx = gpu::compile(&kernel, arch).unwrap_or_else(|e| panic!("{e:#}"));
+            let text = ptx.to_src();
+            assert!(
+                text.contains(".entry"),
+                "{} for {arch:?}: no entry point in the PTX",
+                kernel.name
+            );
+        }
+    }
+}
+
+/// The GPU, or `None` after printing why the test is skipped.
+fn gpu_or_skip(test: &str) -> Option<Gpu> {
+    match gpu::available() {
+        Ok(()) => Some(Gpu::new(0).expect("gpu::available said yes")),
+        Err(why) => {
+            eprintln!("SKIPPED {test}: no GPU: {why}");
+            None
+        }
+    }
+}
+
+fn cpu_letterbox(images: &[&RgbImage], w: u32, h: u32) -> (Vec<f32>, Vec<Letterbox>) {
+    let plane = 3 * w as usize * h as usize;
+    let mut out = vec![0f32; images.len() * plane];
+    let mut pre = Preprocessor::new();
+    let mut boxes = Vec::new();
+    for (i, im) in images.iter().enumerate() {
+        let lb = Letterbox::new(im.width, im.height, w, h);
+        pre.run(&im.pixels, &lb, &mut out[i * plane..(i + 1) * plane])
+            .unwrap();
+        boxes.push(lb);
+    }
+    (out, boxes)
+}
+
+/// The largest difference, in grey levels (×255), between the GPU's and the CPU's tensors.
+fn max_grey_diff(gpu: &[f32], cpu: &[f32]) -> f32 {
+    assert_eq!(gpu.len(), cpu.len());
+    gpu.iter()
+        .zip(cpu)
+        .map(|(a, b)| (a - b).abs() * 255.0)
+        .fold(0.0, f32::max)
+}
+
+/// The fixtures, or the images under `ANYLABEL_GPU_TEST_IMAGES` (the staged GPU check
+/// runs this test away from the source tree).
+fn fixture_images() -> Vec<(PathBuf, RgbImage)> {
+    let dir = std::env::var_os("ANYLABEL_GPU_TEST_IMAGES")
+        .filter(|d| !d.is_empty())
+        .map_or_else(common::fixtures, PathBuf::from);
+    let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            decode_file(&p, &DecodeOptions::default())
+                .ok()
+                .map(|im| (p, im))
+        })
+        .collect()
+}
+
+fn noise(w: u32, h: u32, seed: u64) -> RgbImage {
+    let mut s = seed | 1;
+    let pixels = (0..w as usize * h as usize * 3)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 40) as u8
+        })
+        .collect();
+    RgbImage {
+        width: w,
+        height: h,
+        pixels,
+    }
+}
+
+#[test]
+fn letterbox_equals_the_cpu_on_the_fixtures() {
+    let Some(gpu) = gpu_or_skip("letterbox_equals_the_cpu_on_the_fixtures") else {
+        return;
+    };
+    let images = fixture_images();
+    assert!(images.len() >= 8, "the fixtures decode");
+    let mut lb = GpuLetterbox::new(&gpu, 8, [640, 640]).unwrap();
+    for chunk in images.chunks(8) {
+        let batch: Vec<&RgbImage> = chunk.iter().map(|(_, im)| im).collect();
+        let (want, want_boxes) = cpu_letterbox(&batch, 640, 640);
+        let (tensor, boxes) = lb.run(&batch).unwrap();
+        assert_eq!(tensor.shape(), [batch.len(), 3, 640, 640]);
+        assert_eq!(boxes, want_boxes);
+        let got = tensor.to_host().unwrap();
+        let names: Vec<_> = chunk.iter().map(|(p, _)| p.display().to_string()).collect();
+        assert!(
+            max_grey_diff(&got, &want) <= 1.0,
+            "more than one grey level apart in {names:?}"
+        );
+        assert_eq!(got, want, "not bit-identical in {names:?}");
+    }
+}
+
+#[test]
+fn letterbox_equals_the_cpu_on_mixed_batches() {
+    let Some(gpu) = gpu_or_skip("letterbox_equals_the_cpu_on_mixed_batches") else {
+        return;
+    };
+    // Down, up, odd, exact 2× (the 2×2 mean), same size (a copy), one pixel, very thin.
+    let sizes = [
+        (1920, 1080),
+        (1280, 1280),
+        (640, 640),
+        (333, 517),
+        (17, 9),
+        (1, 1),
+        (641, 639),
+        (3, 1000),
+        (1000, 3),
+        (1279, 719),
+    ];
+    let images: Vec<RgbImage> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &(w, h))| noise(w, h, i as u64 + 11))
+        .collect();
+    for (h, w) in [(640, 640), (384, 640), (97, 131)] {
+        let mut lb = GpuLetterbox::new(&gpu, images.len(), [h, w]).unwrap();
+        // The whole batch, then smaller ones reusing the buffers.
+        for take in [images.len(), 3, 1] {
+            let batch: Vec<&RgbImage> = images.iter().rev().take(take).collect();
+            let (want, want_boxes) = cpu_letterbox(&batch, w, h);
+            let (tensor, boxes) = lb.run(&batch).unwrap();
+            assert_eq!(boxes, want_boxes);
+            let got = tensor.to_host().unwrap();
+            assert!(
+                max_grey_diff(&got, &want) <= 1.0,
+                "into {w}×{h}, {take} images"
+            );
+            assert_eq!(got, want, "into {w}×{h}, {take} images: not bit-identical");
+        }
+    }
+}
+
+fn with_classes(mut c: Candidates, classes: u32) -> Candidates {
+    for (i, k) in c.classes.iter_mut().enumerate() {
+        *k = (i as u32).wrapping_mul(2_654_435_761) % classes;
+    }
+    c
+}
+
+fn cpu_nms(c: &Candidates, p: &NmsParams) -> Vec<usize> {
+    let mut keep = Vec::new();
+    Nms::new().run(c, p, &mut keep);
+    keep
+}
+
+#[test]
+fn nms_keeps_exactly_the_cpu_set_on_clustered_sets() {
+    let Some(gpu) = gpu_or_skip("nms_keeps_exactly_the_cpu_set_on_clustered_sets") else {
+        return;
+    };
+    let mut nms = GpuNms::new(&gpu).unwrap();
+    let mut keep = Vec::new();
+    for n in [1000, 10_000, 100_000] {
+        for (classes, agnostic) in [(1, true), (1, false), (4, false), (4, true), (80, false)] {
+            let c = with_classes(bench_boxes(n, n as u64), classes);
+            for iou in [0.45, 0.7] {
+                let p = NmsParams {
+                    iou,
+                    max_det: usize::MAX,
+                    agnostic,
+                    max_candidates: usize::MAX,
+                };
+                let ran = nms.run(&c, &p, &mut keep).unwrap();
+                assert_eq!(ran, Ran::Gpu);
+                assert_eq!(
+                    keep,
+                    cpu_nms(&c, &p),
+                    "{n} boxes, {classes} classes, agnostic {agnostic}, IoU {iou}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn nms_keeps_exactly_the_cpu_set_with_ties_limits_and_odd_boxes() {
+    let Some(gpu) = gpu_or_skip("nms_keeps_exactly_the_cpu_set_with_ties_limits_and_odd_boxes")
+    else {
+        return;
+    };
+    let mut nms = GpuNms::new(&gpu).unwrap();
+    let mut keep = Vec::new();
+    // Coarse scores (many ties), and a few boxes no IoU can be computed for.
+    let mut c = with_classes(bench_boxes(20_000, 5), 3);
+    for s in c.scores.iter_mut() {
+        *s = (*s * 20.0).floor() / 20.0;
+    }
+    for (i, b) in [
+        [f32::NAN, 0.0, 10.0, 10.0],
+        [0.0, 0.0, f32::INFINITY, 10.0],
+        [10.0, 10.0, 0.0, 0.0],
+        [-3e38, -3e38, 3e38, 3e38],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        c.boxes[i * 97] = b;
+    }
+    c.scores[5] = f32::NAN;
+    for iou in [0.0, 0.45, 1.0] {
+        for (max_det, max_candidates) in [(usize::MAX, usize::MAX), (300, 30_000), (100, 5000)] {
+            for agnostic in [false, true] {
+                let p = NmsParams {
+                    iou,
+                    max_det,
+                    agnostic,
+                    max_candidates,
+                };
+                let ran = nms.run(&c, &p, &mut keep).unwrap();
+                assert_eq!(ran, Ran::Gpu, "{p:?}");
+                assert_eq!(keep, cpu_nms(&c, &p), "{p:?}");
+            }
+        }
+    }
+    // A negative threshold goes to the CPU, and says so.
+    let p = NmsParams {
+        iou: -0.5,
+        max_det: 300,
+        agnostic: false,
+        max_candidates: usize::MAX,
+    };
+    assert!(matches!(nms.run(&c, &p, &mut keep).unwrap(), Ran::Cpu(_)));
+    assert_eq!(keep, cpu_nms(&c, &p));
+}
