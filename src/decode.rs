@@ -35,7 +35,8 @@ pub struct RgbImage {
 }
 
 impl RgbImage {
-    fn full(width: u32, height: u32, pixels: Vec<u8>) -> RgbImage {
+    /// An image decoded at its full size.
+    pub fn full(width: u32, height: u32, pixels: Vec<u8>) -> RgbImage {
         RgbImage {
             width,
             height,

@@ -123,7 +123,7 @@ pub fn nms(c: &Candidates, p: &NmsParams, order: &mut Vec<usize>, keep: &mut Vec
 
 /// A sort key that orders by score, highest first, then by index, lowest first.
 #[inline]
-fn rank_key(score: f32, index: usize) -> u64 {
+pub(crate) fn rank_key(score: f32, index: usize) -> u64 {
     ((descending_score(score) as u64) << 32) | index as u64
 }
 
@@ -142,7 +142,7 @@ fn descending_score(score: f32) -> u32 {
 
 /// Sorts `keys` (score key high, index low, indices ascending on entry) by their high 32
 /// bits with a stable LSD radix sort in three passes, so equal scores keep index order.
-fn radix_sort_by_score(keys: &mut Vec<u64>, scratch: &mut Vec<u64>) {
+pub(crate) fn radix_sort_by_score(keys: &mut Vec<u64>, scratch: &mut Vec<u64>) {
     if keys.len() < 256 {
         keys.sort_unstable();
         return;

@@ -82,13 +82,13 @@ fn saturate_i16(v: f32) -> i16 {
 }
 
 /// Source coordinate and fractional part for destination index `d`, as OpenCV computes them.
-fn map_coord(d: usize, scale: f64) -> (i64, f32) {
+pub(crate) fn map_coord(d: usize, scale: f64) -> (i64, f32) {
     let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
     let s = f.floor();
     (s as i64, f - s)
 }
 
-fn weights(f: f32) -> (i16, i16) {
+pub(crate) fn weights(f: f32) -> (i16, i16) {
     (
         saturate_i16((1.0 - f) * COEF_SCALE),
         saturate_i16(f * COEF_SCALE),

@@ -145,11 +145,7 @@ fn noise(w: u32, h: u32, seed: u64) -> RgbImage {
             (s >> 40) as u8
         })
         .collect();
-    RgbImage {
-        width: w,
-        height: h,
-        pixels,
-    }
+    RgbImage::full(w, h, pixels)
 }
 
 #[test]

@@ -24,6 +24,7 @@ use cudarc::driver::{
 use super::{Gpu, Kernel};
 use crate::decode::RgbImage;
 use crate::letterbox::{Letterbox, PAD_VALUE};
+use crate::resize::{map_coord, weights};
 
 pub const KERNEL: Kernel = Kernel {
     name: "letterbox",
@@ -55,22 +56,8 @@ fn mode(lb: &Letterbox) -> Mode {
     }
 }
 
-// The bilinear geometry, as src/resize.rs computes it (`map_coord`, `weights`,
-// `build_tables`); kept private there, so repeated here, and held equal to it by the tests.
-
-fn saturate_i16(v: f32) -> i32 {
-    v.round_ties_even().clamp(i16::MIN as f32, i16::MAX as f32) as i32
-}
-
-fn map_coord(d: usize, scale: f64) -> (i64, f32) {
-    let f = ((d as f64 + 0.5) * scale - 0.5) as f32;
-    let s = f.floor();
-    (s as i64, f - s)
-}
-
-fn weights(f: f32) -> (i32, i32) {
-    (saturate_i16((1.0 - f) * 2048.0), saturate_i16(f * 2048.0))
-}
+// The bilinear geometry of src/resize.rs (`map_coord`, `weights`, as `build_tables`
+// uses them), laid out for the kernel.
 
 /// Appends the tables for `sw×sh → dw×dh`: per output column `(o0, o1, a0, a1)` (byte
 /// offsets in a row, weights), then per output row `(r0, r1, b0, b1)` (rows, weights).
@@ -89,6 +76,7 @@ fn push_tables(sw: usize, sh: usize, dw: usize, dh: usize, out: &mut Vec<i32>) {
             fx = 0.0;
         }
         let (a0, a1) = weights(fx);
+        let (a0, a1) = (a0 as i32, a1 as i32);
         let s1 = (sx + 1).min(last_x);
         out.extend_from_slice(&[(sx * 3) as i32, (s1 * 3) as i32, a0, a1]);
     }
@@ -96,6 +84,7 @@ fn push_tables(sw: usize, sh: usize, dw: usize, dh: usize, out: &mut Vec<i32>) {
     for dy in 0..dh {
         let (sy, fy) = map_coord(dy, scale_y);
         let (b0, b1) = weights(fy);
+        let (b0, b1) = (b0 as i32, b1 as i32);
         out.extend_from_slice(&[clip(sy), clip(sy + 1), b0, b1]);
     }
 }
@@ -223,7 +212,7 @@ impl GpuLetterbox {
 
     /// Letterboxes `images` into the device tensor (queued on the stream; the call returns
     /// before the kernel ends) and gives the geometry of each, as the CPU's
-    /// [`Letterbox::new`] does.
+    /// [`Letterbox::of_image`] does.
     pub fn run(&mut self, images: &[&RgbImage]) -> Result<(GpuTensor<'_>, Vec<Letterbox>)> {
         if images.len() > self.max_batch {
             bail!(
@@ -241,7 +230,16 @@ impl GpuLetterbox {
         }
         let [h, w] = self.size;
         let sizes: Vec<(u32, u32)> = images.iter().map(|im| (im.width, im.height)).collect();
-        let (boxes, meta, total) = plan(&sizes, w, h);
+        let (mut boxes, meta, total) = plan(&sizes, w, h);
+        // A JPEG decoded reduced maps its boxes back to its full size, as on the CPU.
+        for (lb, im) in boxes.iter_mut().zip(images) {
+            *lb = Letterbox {
+                reduction: im.reduction,
+                full_w: im.full_width,
+                full_h: im.full_height,
+                ..*lb
+            };
+        }
         // The upload buffers are rewritten below: the previous batch's copies must be done.
         self.stream.synchronize()?;
         let ctx = self.stream.context().clone();

@@ -26,7 +26,7 @@ use cudarc::driver::{
 };
 
 use super::{Gpu, Kernel, linear};
-use crate::nms::{Candidates, Nms, NmsParams};
+use crate::nms::{Candidates, Nms, NmsParams, radix_sort_by_score, rank_key};
 
 pub const KERNEL: Kernel = Kernel {
     name: "nms",
@@ -46,47 +46,6 @@ pub enum Ran {
     Gpu,
     /// The CPU's NMS, and why.
     Cpu(&'static str),
-}
-
-/// `crate::nms`'s rank key (private there): descending score by the f32 bits' total
-/// order, then ascending index. `nms.cu` has the same function.
-#[inline]
-fn rank_key(score: f32, index: usize) -> u64 {
-    let bits = score.to_bits();
-    let monotonic = if bits & 0x8000_0000 != 0 {
-        !bits
-    } else {
-        bits | 0x8000_0000
-    };
-    ((!monotonic as u64) << 32) | index as u64
-}
-
-/// Sorts keys built in index order by their high 32 bits with a stable LSD radix sort,
-/// which is the full order since the low bits (the index) ascend already.
-fn sort_keys(keys: &mut Vec<u64>, scratch: &mut Vec<u64>) {
-    if keys.len() < 256 {
-        keys.sort_unstable();
-        return;
-    }
-    scratch.clear();
-    scratch.resize(keys.len(), 0);
-    for (shift, bits) in [(32u32, 11u32), (43, 11), (54, 10)] {
-        let mask = (1u64 << bits) - 1;
-        let mut counts = [0usize; 2048];
-        for k in keys.iter() {
-            counts[((k >> shift) & mask) as usize] += 1;
-        }
-        let mut sum = 0;
-        for c in counts.iter_mut() {
-            (*c, sum) = (sum, sum + *c);
-        }
-        for &k in keys.iter() {
-            let d = ((k >> shift) & mask) as usize;
-            scratch[counts[d]] = k;
-            counts[d] += 1;
-        }
-        std::mem::swap(keys, scratch);
-    }
 }
 
 /// The grid as the kernels take it (`struct Grid` in `nms.cu`).
@@ -167,7 +126,7 @@ fn ranked(c: &Candidates, n: usize, cutoff: u64, scratch: &mut Vec<u64>) -> Vec<
         .map(|i| rank_key(c.scores[i], i))
         .filter(|&k| k <= cutoff)
         .collect();
-    sort_keys(&mut keys, scratch);
+    radix_sort_by_score(&mut keys, scratch);
     keys
 }
 
@@ -734,16 +693,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_radix_sort_sorts() {
-        let c = bench_boxes(5000, 3);
-        let mut keys: Vec<u64> = (0..c.len()).map(|i| rank_key(c.scores[i], i)).collect();
-        let mut want = keys.clone();
-        want.sort_unstable();
-        sort_keys(&mut keys, &mut Vec::new());
-        assert_eq!(keys, want);
     }
 
     /// Candidates in clusters with coarse scores (ties) and a few classes, as in src/nms.rs.
