@@ -202,7 +202,7 @@ def main():
                              f"{rate:.2f} images/s)", f"{100 * r['ours_ips'] / rate:.0f}%",
                              f"{100 * r['python_ips'] / rate:.0f}% (Python pipeline)", "", "≥ 90%"))
     if "prep" not in a.skip:
-        for label, folder in [("12-megapixel JPEGs", big), ("the fixture JPEGs", fixtures)]:
+        for label, folder in [("12-megapixel JPEGs", big), ("fixture JPEGs", fixtures)]:
             r = prep_peers(folder, a.imgsz, a.repeat, a.rounds)
             print(f"prep, {label}: {r}", file=sys.stderr)
             goal = "≥ 1.5×" if folder == big else ""
