@@ -22,6 +22,9 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from docs_block import write_block  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -144,16 +147,8 @@ def main(argv=None):
     print(table)
     print(machine)
     if a.write_docs:
-        doc = os.path.join(ROOT, "docs", "performance.md")
-        text = open(doc).read()
-        start, end = "<!-- nms-peers:start -->", "<!-- nms-peers:end -->"
-        block = (f"{start}\n{table}\n\nMedians of {a.repeat} runs, one thread each, IoU {a.iou}, on {machine}; "
-                 f"`{' '.join(['bench/nms_peers.py'] + argv)}`, {time.strftime('%Y-%m-%d')}.\n{end}")
-        if start in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-        else:
-            text += "\n" + block + "\n"
-        open(doc, "w").write(text)
+        write_block("nms-peers", (f"{table}\n\nMedians of {a.repeat} runs, one thread each, IoU {a.iou}, on {machine}; "
+                 f"`{' '.join(['bench/nms_peers.py'] + argv)}`, {time.strftime('%Y-%m-%d')}."))
     if not all(r["same"] for r in rows):
         sys.exit(1)
     return rows

@@ -19,6 +19,9 @@ import tempfile
 import time
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from docs_block import write_block  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -84,16 +87,8 @@ def main():
                       [f"| {n:,} | {mb:.1f} MB | {100 * (mb / base - 1):+.1f}% | {s:.1f} s |" for n, mb, s in rows])
     print(table)
     if a.write_docs:
-        doc = os.path.join(ROOT, "docs", "performance.md")
-        text = open(doc).read()
-        start, end = "<!-- peak-rss:start -->", "<!-- peak-rss:end -->"
-        block = (f"{start}\n{table}\n\n`python3 bench/peak_rss.py {' '.join(sys.argv[1:])}`, "
-                 f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}.\n{end}")
-        if start in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-        else:
-            text += "\n" + block + "\n"
-        open(doc, "w").write(text)
+        write_block("peak-rss", (f"{table}\n\n`python3 bench/peak_rss.py {' '.join(sys.argv[1:])}`, "
+                 f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}."))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
 import nms_peers  # noqa: E402
+from docs_block import write_block  # noqa: E402
 import scan_peers  # noqa: E402
 from reference import letterbox  # noqa: E402
 
@@ -240,17 +241,9 @@ def main():
     print(table)
     print(machine)
     if a.write_docs:
-        doc = os.path.join(ROOT, "docs", "performance.md")
-        text = open(doc).read()
-        start, end = "<!-- peers:start -->", "<!-- peers:end -->"
-        block = (f"{start}\n{table}\n\nOne run on {machine}; infer: medians of {a.rounds} interleaved rounds of whole "
+        write_block("peers", (f"{table}\n\nOne run on {machine}; infer: medians of {a.rounds} interleaved rounds of whole "
                  f"processes; decoding: per-file medians of {a.repeat} runs, medians of {a.rounds} rounds; "
-                 f"`target/test-python/bin/python bench/peers.py {' '.join(sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}.\n{end}")
-        if start in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-        else:
-            text += "\n" + block + "\n"
-        open(doc, "w").write(text)
+                 f"`target/test-python/bin/python bench/peers.py {' '.join(sys.argv[1:])}`, {time.strftime('%Y-%m-%d')}."))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from docs_block import write_block  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXTS = ["jpg", "jpeg", "jpe", "jfif", "png", "webp", "bmp", "gif", "tif", "tiff", "pbm", "pgm",
         "ppm", "pnm", "tga", "heic", "heif", "avif", "jxl"]
@@ -86,16 +89,8 @@ def main(argv=None):
     print(table)
     print(f"medians of {a.rounds} interleaved rounds, warm page cache; {machine}")
     if a.write_docs:
-        doc = os.path.join(ROOT, "docs", "performance.md")
-        text = open(doc).read()
-        start, end = "<!-- scan-peers:start -->", "<!-- scan-peers:end -->"
-        block = (f"{start}\n{table}\n\nMedians of {a.rounds} interleaved rounds, warm page cache, on {machine}; "
-                 f"`python3 bench/scan_peers.py {' '.join(argv)}`, {time.strftime('%Y-%m-%d')}.\n{end}")
-        if start in text:
-            text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-        else:
-            text += "\n" + block + "\n"
-        open(doc, "w").write(text)
+        write_block("scan-peers", (f"{table}\n\nMedians of {a.rounds} interleaved rounds, warm page cache, on {machine}; "
+                 f"`python3 bench/scan_peers.py {' '.join(argv)}`, {time.strftime('%Y-%m-%d')}."))
     if not same:
         print(f"the listings differ: {len(ours_set - fd_set)} only in anylabel's, {len(fd_set - ours_set)} only in fd's",
               file=sys.stderr)
