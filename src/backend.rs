@@ -632,7 +632,15 @@ impl Request {
         let loaded = crate::runtime::load(home, offline, flavour)?;
         let providers = crate::runtime::available_providers()?;
         let rt = &loaded.runtime;
-        let deps = if self.wanted == Wanted::Only(Kind::Cpu) {
+        // What the GPU providers link against matters only where one could start: not for
+        // `--backend cpu`, nor for `auto` on a machine whose driver sees no device (finding
+        // Python's site-packages spawns `python3`, a fifth of a second through pyenv).
+        let gpu_possible = match self.wanted {
+            Wanted::Only(Kind::Cpu) => false,
+            Wanted::Only(_) => true,
+            Wanted::Auto => check(Kind::Cuda, self.device, &self.facts(None, Vec::new())).is_ok(),
+        };
+        let deps = if !gpu_possible {
             Vec::new()
         } else {
             let dirs = library_dirs(rt.library.parent(), crate::runtime::site_packages());
