@@ -80,6 +80,18 @@ fn project_page(files: &[(&str, &str, &str)]) -> Vec<u8> {
 const PLATFORM_OK: bool = cfg!(all(target_os = "linux", target_arch = "x86_64"));
 const WHEEL: &str = "onnxruntime-1.31.9-cp312-cp312-manylinux_2_28_x86_64.whl";
 
+/// A local package index whose `project` holds one file, `name`, listed with its sha256
+/// under a relative URL (as mirrors list them).
+fn one_wheel_index(project: &str, name: &str, wheel: &[u8]) -> String {
+    let mut files = HashMap::new();
+    files.insert(format!("/files/{name}"), wheel.to_vec());
+    files.insert(
+        format!("/simple/{project}/"),
+        project_page(&[(name, &format!("/files/{name}"), &sha256(wheel))]),
+    );
+    serve(files)
+}
+
 fn runtime_wheel() -> Vec<u8> {
     wheel(&[
         ("onnxruntime/__init__.py", b"# python"),
@@ -106,12 +118,7 @@ fn installs_only_the_library_files_of_a_verified_wheel() {
         return;
     }
     let whl = runtime_wheel();
-    let mut files = HashMap::new();
-    files.insert(format!("/files/{WHEEL}"), whl.clone());
-    // A relative URL, as mirrors serve them.
-    let page = project_page(&[(WHEEL, &format!("/files/{WHEEL}"), &sha256(&whl))]);
-    files.insert("/simple/onnxruntime/".to_string(), page);
-    let base = serve(files);
+    let base = one_wheel_index("onnxruntime", WHEEL, &whl);
     let home = tempfile::tempdir().unwrap();
     anylabel()
         .env("ANYLABEL_HOME", home.path())
@@ -277,13 +284,7 @@ fn a_gpu_wheel_without_the_cuda_provider_is_refused() {
     // A CPU wheel published under the GPU project's name.
     let whl = runtime_wheel();
     let name = "onnxruntime_gpu-1.31.9-cp312-cp312-manylinux_2_28_x86_64.whl";
-    let mut files = HashMap::new();
-    files.insert(format!("/files/{name}"), whl.clone());
-    files.insert(
-        "/simple/onnxruntime-gpu/".to_string(),
-        project_page(&[(name, &format!("/files/{name}"), &sha256(&whl))]),
-    );
-    let base = serve(files);
+    let base = one_wheel_index("onnxruntime-gpu", name, &whl);
     let home = tempfile::tempdir().unwrap();
     anylabel()
         .env("ANYLABEL_HOME", home.path())
@@ -341,13 +342,7 @@ fn a_wheel_whose_hash_differs_from_the_index_is_refused() {
 fn a_catalogue_wheel_that_is_not_the_pinned_one_is_refused() {
     let fake = wheel(&[("nudenet/320n.onnx", b"not the model")]);
     let name = "nudenet-3.4.2-py3-none-any.whl";
-    let mut files = HashMap::new();
-    files.insert(format!("/files/{name}"), fake.clone());
-    files.insert(
-        "/simple/nudenet/".to_string(),
-        project_page(&[(name, &format!("/files/{name}"), &sha256(&fake))]),
-    );
-    let base = serve(files);
+    let base = one_wheel_index("nudenet", name, &fake);
     let home = tempfile::tempdir().unwrap();
     anylabel()
         .env("ANYLABEL_HOME", home.path())
