@@ -266,19 +266,6 @@ window.addEventListener('load', function () { setTimeout(function () {
 }, 200); });
 </script>"#;
 
-fn file_url(path: &Path) -> String {
-    let path = path.canonicalize().unwrap();
-    let mut url = String::from("file://");
-    for b in path.to_str().unwrap().bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            url.push(b as char);
-        } else {
-            url.push_str(&format!("%{b:02X}"));
-        }
-    }
-    url
-}
-
 #[test]
 fn the_html_report_draws_its_charts_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
@@ -303,7 +290,7 @@ fn the_html_report_draws_its_charts_in_chromium() {
     let at = html.rfind("</body>").unwrap();
     let probe = out.join("probe.html");
     std::fs::write(&probe, format!("{}{PROBE}{}", &html[..at], &html[at..])).unwrap();
-    let dom = common::run_chromium(&file_url(&probe), WINDOW, &["--dump-dom"]);
+    let dom = common::run_chromium(&common::file_url(&probe), WINDOW, &["--dump-dom"]);
     let start = "<script type=\"application/json\" id=\"probe\">";
     let json = &dom[dom.find(start).expect("the probe ran") + start.len()..];
     let v: Value = serde_json::from_str(&json[..json.find("</script>").unwrap()]).unwrap();
@@ -320,7 +307,7 @@ fn the_html_report_draws_its_charts_in_chromium() {
     // The pixels: the bars' colour is on the screen, where the DOM says a bar is.
     let png = dir.path().join("shot.png");
     common::run_chromium(
-        &file_url(&probe),
+        &common::file_url(&probe),
         WINDOW,
         &[&format!("--screenshot={}", png.display())],
     );

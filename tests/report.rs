@@ -85,23 +85,10 @@ fn write_probe(out_dir: &Path, page: &str) -> PathBuf {
     probe
 }
 
-fn file_url(path: &Path) -> String {
-    let path = path.canonicalize().unwrap();
-    let mut url = String::from("file://");
-    for b in path.to_str().unwrap().bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            url.push(b as char);
-        } else {
-            url.push_str(&format!("%{b:02X}"));
-        }
-    }
-    url
-}
-
 /// What the probe found on `probe` opened with `fragment` (such as `#q=cat`).
 fn probe(probe: &Path, fragment: &str) -> Value {
     let dom = common::run_chromium(
-        &format!("{}{fragment}", file_url(probe)),
+        &format!("{}{fragment}", common::file_url(probe)),
         WINDOW,
         &["--dump-dom"],
     );
@@ -198,7 +185,7 @@ fn screenshot(probe: &Path) -> Screenshot {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("shot.png");
     common::run_chromium(
-        &file_url(probe),
+        &common::file_url(probe),
         WINDOW,
         &[&format!("--screenshot={}", png.display())],
     );

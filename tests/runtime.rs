@@ -92,6 +92,16 @@ fn one_wheel_index(project: &str, name: &str, wheel: &[u8]) -> String {
     serve(files)
 }
 
+/// The names in a folder, sorted.
+fn sorted_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn runtime_wheel() -> Vec<u8> {
     wheel(&[
         ("onnxruntime/__init__.py", b"# python"),
@@ -131,13 +141,8 @@ fn installs_only_the_library_files_of_a_verified_wheel() {
         ))
         .stderr(predicate::str::contains("installed ONNX Runtime 1.31.9"));
     let dir = home.path().join("runtime/onnxruntime-1.31.9");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        sorted_names(&dir),
         [
             ".complete",
             "libonnxruntime.so.1.31.9",
@@ -244,13 +249,8 @@ fn installs_the_gpu_build_with_its_providers_beside_the_cpu_build() {
             "installed ONNX Runtime 1.31.9 (GPU: CUDA and TensorRT providers)",
         ));
     let dir = home.path().join("runtime/onnxruntime-gpu-1.31.9");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        sorted_names(&dir),
         [
             ".complete",
             "libonnxruntime.so.1.31.9",

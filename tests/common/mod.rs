@@ -139,6 +139,20 @@ pub fn chromium() -> PathBuf {
     })
 }
 
+/// A `file://` URL for a local file, percent-encoding what is not plain ASCII.
+pub fn file_url(path: &Path) -> String {
+    let path = path.canonicalize().unwrap();
+    let mut url = String::from("file://");
+    for b in path.to_str().unwrap().bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}
+
 /// Runs headless Chromium on `url` in a `window` (width, height) with `args`; its stdout.
 pub fn run_chromium(url: &str, window: (u32, u32), args: &[&str]) -> String {
     let profile = tempfile::tempdir().unwrap();
