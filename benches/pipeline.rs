@@ -111,6 +111,7 @@ fn main() -> anyhow::Result<()> {
         decode: DecodeOptions::default(),
         exact_decode: false,
         shard: None,
+        preprocess: pipeline::Preprocess::Cpu,
     };
     let bar = indicatif::ProgressBar::hidden();
     // The machine's speed drifts (shared CPUs), so each round times the two back to back,

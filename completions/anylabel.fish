@@ -93,6 +93,8 @@ trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabe
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
 fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l preprocess -d 'Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel (bit-identical to the CPU\'s), straight into the tensor the model reads through ONNX Runtime\'s I/O binding; the decode threads only decode. Not yet proven inside `infer` on a GPU (docs/gpu.md), so the default stays on the CPU' -r -f -a "cpu\t'The decode threads, into host memory'
+gpu\t'The GPU the model runs on; an error where the kernel cannot start there'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -s o -l output -d 'Write the records to this file (atomically, when the run ends) instead of stdout' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l shard -d 'Take only shard K of N (K from 0): the images whose path hashes to K. N runs with K = 0..N-1 share the images out, disjoint and stable. `auto` reads K and N from a Slurm job array (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, and ANYLABEL_SHARDS for N)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l json -d 'Also write the run\'s summary as one JSON object to PATH (- for stdout, when the records go to a file with -o): images, failed, detections, cache hits, seconds per stage, the exit code' -r -F
@@ -146,6 +148,8 @@ trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabe
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
 fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l preprocess -d 'Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel (bit-identical to the CPU\'s), straight into the tensor the model reads through ONNX Runtime\'s I/O binding; the decode threads only decode. Not yet proven inside `infer` on a GPU (docs/gpu.md), so the default stays on the CPU' -r -f -a "cpu\t'The decode threads, into host memory'
+gpu\t'The GPU the model runs on; an error where the kernel cannot start there'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l list-presets -d 'List the saved presets and their rules, and exit'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l paths -d 'Print only the paths of the matching images'
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l stats -d 'Print images read and matched, and detections per class in the matched set, on stdout (records then go only to -o)'
@@ -198,6 +202,8 @@ trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabe
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
 fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l preprocess -d 'Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel (bit-identical to the CPU\'s), straight into the tensor the model reads through ONNX Runtime\'s I/O binding; the decode threads only decode. Not yet proven inside `infer` on a GPU (docs/gpu.md), so the default stays on the CPU' -r -f -a "cpu\t'The decode threads, into host memory'
+gpu\t'The GPU the model runs on; an error where the kernel cannot start there'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l quick -d 'Fewer repeats and smaller inputs: seconds instead of minutes, noisier figures'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'

@@ -15,13 +15,13 @@ use crate::cache::Cache;
 use crate::cli::{
     Backend, BackendArgs, BenchArgs, BenchSuite, CacheCommand, Cli, Command, ConfigCommand,
     ExportArgs, ExportFormat, FilterArgs, ImportArgs, InferArgs, MergeArgs, ModelsCommand, NmsArgs,
-    NmsFormat, PreloadArgs, RuntimeCommand, ScanArgs,
+    NmsFormat, PreloadArgs, PreprocessAt, RuntimeCommand, ScanArgs,
 };
 use crate::config::{self, Config};
 use crate::decode::DecodeOptions;
 use crate::engine::{Engine, ModelFacts, ModelInfo, Start};
 use crate::home::Home;
-use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Sink, Summary};
+use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Preprocess, Sink, Summary};
 use crate::progress::{self, Verbosity};
 use crate::scan::{Input, Sources, WalkOptions, scan};
 use crate::{catalogue, exit_codes, fetch, model, runtime};
@@ -595,6 +595,7 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
                 decode: DecodeOptions::default(),
                 exact_decode: false,
                 shard: None,
+                preprocess: Preprocess::Cpu,
             };
             let key = CacheRun::new(Cache::open(&path)?, &info, size, &opts)?.key;
             Some((info.id, size, key))
@@ -817,8 +818,25 @@ fn backend_request(args: &BackendArgs) -> Result<(backend::Request, crate::trt::
     Ok((backend::Request::new(wanted, args.device)?, precision))
 }
 
-/// `--precision fp16` with a backend that has no such setting: a usage error (exit 2).
+/// `--preprocess` for the pipeline.
+pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> Preprocess {
+    match args.preprocess {
+        PreprocessAt::Cpu => Preprocess::Cpu,
+        PreprocessAt::Gpu => Preprocess::Gpu {
+            device: request.device,
+            required: true,
+        },
+    }
+}
+
+/// `--precision fp16` with a backend that has no such setting, or `--preprocess gpu` with
+/// the CPU backend: a usage error (exit 2).
 fn precision_misuse(args: &BackendArgs) -> Option<String> {
+    if args.preprocess == PreprocessAt::Gpu && args.backend == Backend::Cpu {
+        return Some(
+            "--preprocess gpu letterboxes into the tensor the model reads on the GPU: use it with --backend cuda, trt or auto".into(),
+        );
+    }
     let name = match args.backend {
         Backend::Cpu => "cpu",
         Backend::Cuda => "cuda",
@@ -999,6 +1017,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         },
         exact_decode: args.exact_decode,
         shard: args.shard,
+        preprocess: preprocess_at(&args.backend, &request),
     };
     tracing::debug!(
         "{}: {}, input {}×{}, conf {}, iou {}, batch {}",
@@ -1529,6 +1548,7 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
             }
             let (request, precision) = backend_request(&args.backend)?;
             let opts = bench::Options {
+                preprocess: preprocess_at(&args.backend, &request),
                 backend: request,
                 precision,
                 quick: args.quick,

@@ -856,6 +856,21 @@ pub struct BackendArgs {
     /// TensorRT's precision (--backend trt, or auto when it picks TensorRT).
     #[arg(long, value_enum, default_value_t = Precision::Fp32)]
     pub precision: Precision,
+
+    /// Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel
+    /// (bit-identical to the CPU's), straight into the tensor the model reads through ONNX
+    /// Runtime's I/O binding; the decode threads only decode. Not yet proven inside `infer`
+    /// on a GPU (docs/gpu.md), so the default stays on the CPU.
+    #[arg(long, value_enum, default_value_t = PreprocessAt::Cpu)]
+    pub preprocess: PreprocessAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PreprocessAt {
+    /// The decode threads, into host memory.
+    Cpu,
+    /// The GPU the model runs on; an error where the kernel cannot start there.
+    Gpu,
 }
 
 impl Default for BackendArgs {
@@ -864,6 +879,7 @@ impl Default for BackendArgs {
             backend: Backend::Auto,
             device: 0,
             precision: Precision::Fp32,
+            preprocess: PreprocessAt::Cpu,
         }
     }
 }

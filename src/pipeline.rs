@@ -2,18 +2,22 @@
 //!
 //! ```text
 //! scan ──> cache lookup ──> decode + letterbox ──> batch ──> ONNX Runtime ──> head + NMS ──> records
-//! (feeder   (decode threads: one task per image,     (the inference thread, which also writes
-//!  thread)   at most `prefetch` in flight)            the cache and the records, in scan order)
+//! (feeder   (decode threads: one task per image,     (the runner thread)   (the calling thread:
+//!  thread)   at most `prefetch` in flight)                                  cache and records)
 //! ```
 //!
 //! The feeder walks the inputs and hands each image to a decode thread, queueing the
 //! thread's one-shot answer in a bounded channel, in scan order. A decode thread first
 //! asks the cache: an unchanged file is known by its `(path, size, mtime)`, and when its
 //! content already has a result for this model and these parameters, that is the answer,
-//! with no decoding and no inference. Otherwise it decodes and letterboxes the image. The
-//! inference thread takes the answers in scan order, so records come out in scan order
-//! with no reordering buffer, and the bound on the channel is the bound on memory. A run
-//! whose images are all cached never loads the model.
+//! with no decoding and no inference. Otherwise it decodes and letterboxes the image (or,
+//! with [`Preprocess::Gpu`], only decodes it). The runner takes the answers in scan order,
+//! gathers a window of them around one batch, puts the batch together (or letterboxes it
+//! on the GPU) and runs the model; it hands the window and the output to the calling
+//! thread through a channel of one, and goes on. The calling thread post-processes the
+//! window's images in parallel, writes the cache and the records, in scan order, with no
+//! reordering buffer, and the bounds on the channels are the bound on memory. A run whose
+//! images are all cached never loads the model.
 //!
 //! Fresh detections are computed down to the cache's floor ([`cache::FLOOR`]), stored, and
 //! then filtered to `--conf`, `--max-det` and `--classes` by the same function
@@ -27,12 +31,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use indicatif::ProgressBar;
+use rayon::prelude::*;
 
 use crate::cache::{
     self, Ask, Batch, Cache, Content, FileStamp, ImageFacts, Stored, StoredDetection, with_reader,
 };
-use crate::decode::{DecodeErrorKind, DecodeOptions, decode_bytes, read_file};
+use crate::decode::{DecodeErrorKind, DecodeOptions, RgbImage, decode_bytes, read_file};
 use crate::engine::{Engine, ModelInfo};
+use crate::gpu::letterbox::GpuLetterbox;
 use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
 use crate::nms::{Candidates, Nms, NmsParams};
@@ -61,6 +67,22 @@ pub struct InferOptions {
     pub exact_decode: bool,
     /// Label only this shard of the scanned images (`--shard K/N`).
     pub shard: Option<Shard>,
+    /// Where images are letterboxed (`--preprocess`).
+    pub preprocess: Preprocess,
+}
+
+/// Where images are letterboxed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preprocess {
+    /// On the decode threads, into host tensors.
+    #[default]
+    Cpu,
+    /// On GPU `device` with our kernel ([`crate::gpu::letterbox`]), a batch at a time,
+    /// straight into the tensor ONNX Runtime reads (I/O binding): the decode threads only
+    /// decode. Where the kernel cannot start, or the model runs on the CPU, `required`
+    /// makes that the run's error; otherwise the run says why once and letterboxes on the
+    /// CPU instead.
+    Gpu { device: u32, required: bool },
 }
 
 /// The cache as one run uses it: the open cache and the key of this run's parameters.
@@ -111,7 +133,7 @@ impl CacheRun {
 /// never loads it).
 pub enum EngineSlot<'a> {
     Loaded(Engine),
-    Lazy(Box<dyn FnOnce() -> Result<Engine> + 'a>),
+    Lazy(Box<dyn FnOnce() -> Result<Engine> + Send + 'a>),
     Unavailable,
 }
 
@@ -208,9 +230,9 @@ enum Outcome {
     },
     /// Known from an earlier run not to decode.
     KnownBad { reason: String },
-    /// Decoded and letterboxed: needs inference.
+    /// Decoded (and letterboxed, for CPU preprocessing): needs inference.
     Image {
-        tensor: Vec<f32>,
+        input: Input,
         lb: Letterbox,
         content: Option<Content>,
     },
@@ -220,6 +242,14 @@ enum Outcome {
         reason: String,
         content: Option<Content>,
     },
+}
+
+/// What the model reads for one image.
+enum Input {
+    /// The letterboxed tensor, `3·h·w` values (CPU preprocessing).
+    Tensor(Vec<f32>),
+    /// The decoded image, letterboxed with the rest of its batch on the GPU.
+    Decoded(RgbImage),
 }
 
 struct Prepared {
@@ -246,6 +276,8 @@ struct Context {
     size: [u32; 2],
     cache: Option<(PathBuf, Content)>,
     ask: Ask,
+    /// Decode only: the letterbox runs on the GPU, a batch at a time.
+    decode_only: bool,
 }
 
 thread_local! {
@@ -320,6 +352,7 @@ pub fn run(
             .as_ref()
             .map(|c| (c.cache.path().to_path_buf(), c.key)),
         ask: ask_for(opts, info.class_names.len()),
+        decode_only: matches!(opts.preprocess, Preprocess::Gpu { .. }),
     });
     let (recycle_tx, recycle_rx) = bounded::<Vec<f32>>(prefetch + batch + 1);
     let feeder_stop = Arc::new(AtomicBool::new(false));
@@ -334,12 +367,31 @@ pub fn run(
         let (inputs, shard) = (opts.inputs.clone(), opts.shard);
         let (pool, fs, c) = (&pool, Arc::clone(&feeder_stop), Arc::clone(&ctx));
         s.spawn(move || feed(inputs, shard, pool, pending_tx, recycle_rx, fs, c));
-        let mut consumer = Consumer {
+        // The runner gathers batches and runs the model; this thread post-processes and
+        // writes the batch before, so that the model does not wait for either.
+        let (ran_tx, ran_rx) = bounded::<Ran>(1);
+        let (spare_tx, spare_rx) = bounded::<Vec<f32>>(2);
+        let mut runner = Runner {
             engine,
             info,
             batch,
             hw: [h as usize, w as usize],
-            post: Post::new(info, opts),
+            gpu: match opts.preprocess {
+                Preprocess::Cpu => GpuStage::Off,
+                Preprocess::Gpu { device, required } => GpuStage::Wanted { device, required },
+            },
+            stop,
+            times: StageTimes::default(),
+            scan_errors: 0,
+            batches: 0,
+        };
+        let running = s.spawn(move || {
+            let result = runner.run(pending_rx, &ran_tx, &spare_rx);
+            (result, runner.times, runner.scan_errors, runner.batches)
+        });
+        let mut writer = Writer {
+            info,
+            opts,
             ask: &ctx.ask,
             cache,
             sink,
@@ -347,11 +399,24 @@ pub fn run(
             stop,
             summary: &mut summary,
         };
-        let result = consumer.run(&pending_rx, &recycle_tx);
-        // Whatever happened, let the feeder finish: it stops at its next send.
+        let written = writer.run(&ran_rx, &spare_tx, &recycle_tx);
+        // Whatever happened, let the runner and the feeder finish: each stops at its next send.
+        drop(ran_rx);
         feeder_stop.store(true, Ordering::Relaxed);
-        drop(pending_rx);
-        result
+        let (ran, times, scan_errors, batches) = running
+            .join()
+            .map_err(|p| anyhow!("the inference thread crashed: {}", panic_message(&*p)))?;
+        let t = &mut summary.times;
+        t.waiting += times.waiting;
+        t.lookup += times.lookup;
+        t.decode += times.decode;
+        t.letterbox += times.letterbox;
+        t.load += times.load;
+        t.inference += times.inference;
+        summary.scan_errors += scan_errors;
+        summary.batches += batches;
+        ran?;
+        written
     })?;
     summary.elapsed = started.elapsed();
     summary.model_loaded = engine.is_loaded();
@@ -470,13 +535,21 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
     let t = Instant::now();
     let [w, h] = ctx.size;
     let lb = Letterbox::of_image(&img, w, h);
+    if ctx.decode_only {
+        prepared.outcome = Outcome::Image {
+            input: Input::Decoded(img),
+            lb,
+            content,
+        };
+        return prepared;
+    }
     let mut tensor = buffer.unwrap_or_default();
     tensor.resize(3 * w as usize * h as usize, 0.0);
     let done = PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, &lb, &mut tensor));
     prepared.letterbox = t.elapsed();
     prepared.outcome = match done {
         Ok(()) => Outcome::Image {
-            tensor,
+            input: Input::Tensor(tensor),
             lb,
             content,
         },
@@ -558,25 +631,53 @@ struct Slot {
     outcome: Outcome,
 }
 
-/// The inference thread.
-struct Consumer<'r, 'e> {
+/// The GPU letterbox of a run: opened when the first batch needs it.
+enum GpuStage {
+    Off,
+    Wanted {
+        device: u32,
+        required: bool,
+    },
+    Open {
+        letterbox: Box<GpuLetterbox>,
+        device: u32,
+        required: bool,
+    },
+}
+
+/// A window of answers in scan order, with the model's output for the images that ran.
+struct Ran {
+    window: Vec<Slot>,
+    output: Vec<f32>,
+    dims: Option<[usize; 3]>,
+    new_files: Vec<(FileStamp, Content)>,
+    end: bool,
+}
+
+/// The inference thread: gathers each batch in scan order, puts it together (or
+/// letterboxes it on the GPU) and runs the model.
+struct Runner<'r, 'e> {
     engine: &'r mut EngineSlot<'e>,
     info: &'r ModelInfo,
     batch: usize,
     hw: [usize; 2],
-    post: Post,
-    ask: &'r Ask,
-    cache: Option<&'r mut CacheRun>,
-    sink: &'r mut dyn Sink,
-    bar: &'r ProgressBar,
+    gpu: GpuStage,
     stop: &'r AtomicBool,
-    summary: &'r mut Summary,
+    /// Waiting, lookup, decode, letterbox, load and inference.
+    times: StageTimes,
+    scan_errors: usize,
+    batches: usize,
 }
 
-impl Consumer<'_, '_> {
-    fn run(&mut self, pending: &Receiver<Pending>, recycle: &Sender<Vec<f32>>) -> Result<()> {
-        let [h, w] = self.hw;
-        let plane = 3 * h * w;
+impl Runner<'_, '_> {
+    /// Sends each window with its output to the writer. Ends at the last image, at a
+    /// batch boundary after Ctrl-C, or when the writer stops taking windows.
+    fn run(
+        &mut self,
+        pending: Receiver<Pending>,
+        ran: &Sender<Ran>,
+        spare: &Receiver<Vec<f32>>,
+    ) -> Result<()> {
         // A window of answers in scan order: a batch of images to run, and the cached or
         // failed ones between them. Bounded, so cached answers stream out too.
         let max_window = (4 * self.batch).max(64);
@@ -584,7 +685,6 @@ impl Consumer<'_, '_> {
         let mut new_files = Vec::new();
         let mut ready = 0usize;
         let mut batch_input: Vec<f32> = Vec::new();
-        let mut output: Vec<f32> = Vec::new();
         loop {
             let t = Instant::now();
             let next = pending.recv();
@@ -601,7 +701,7 @@ impl Consumer<'_, '_> {
                         decode: Duration::ZERO,
                         letterbox: Duration::ZERO,
                     });
-                    let times = &mut self.summary.times;
+                    let times = &mut self.times;
                     times.waiting += t.elapsed();
                     times.lookup += prepared.lookup;
                     times.decode += prepared.decode;
@@ -614,8 +714,8 @@ impl Consumer<'_, '_> {
                     });
                 }
                 Ok(Pending::ScanError(e)) => {
-                    self.summary.times.waiting += t.elapsed();
-                    self.summary.scan_errors += 1;
+                    self.times.waiting += t.elapsed();
+                    self.scan_errors += 1;
                     tracing::warn!("{}: {}", e.path.display(), e.reason);
                 }
                 Err(_) => {}
@@ -624,54 +724,260 @@ impl Consumer<'_, '_> {
                 continue;
             }
 
-            // Run the images of the window that need the model, in one batch.
-            let mut dims = None;
-            if ready > 0 {
-                let engine = match self.engine {
-                    EngineSlot::Loaded(e) => e,
-                    _ => {
-                        let t = Instant::now();
-                        let e = self.engine.get()?;
-                        self.summary.times.load += t.elapsed();
-                        e
-                    }
-                };
-                let t = Instant::now();
-                let images: Vec<&Vec<f32>> = window
-                    .iter()
-                    .filter_map(|s| match &s.outcome {
-                        Outcome::Image { tensor, .. } => Some(tensor),
-                        _ => None,
-                    })
-                    .collect();
-                let n = self.info.batch_size(ready);
-                dims = Some(if n == 1 {
-                    engine.run(images[0], [1, 3, h, w], &mut output)?
-                } else {
-                    batch_input.clear();
-                    batch_input.reserve(n * plane);
-                    for img in &images {
-                        batch_input.extend_from_slice(img);
-                    }
-                    batch_input.resize(n * plane, 0.0); // a fixed batch larger than what is left
-                    engine.run(&batch_input, [n, 3, h, w], &mut output)?
-                });
-                self.summary.times.inference += t.elapsed();
-                self.summary.batches += 1;
+            let mut output = spare.try_recv().unwrap_or_default();
+            let dims = if ready > 0 {
+                let d = self.run_batch(&window, ready, &mut batch_input, &mut output)?;
+                self.batches += 1;
+                Some(d)
+            } else {
+                None
+            };
+            ready = 0;
+            let sent = ran.send(Ran {
+                window: std::mem::replace(&mut window, Vec::with_capacity(max_window)),
+                output,
+                dims,
+                new_files: std::mem::take(&mut new_files),
+                end,
+            });
+            if sent.is_err() || end || self.stop.load(Ordering::Relaxed) {
+                return Ok(());
             }
+        }
+    }
 
+    /// Runs the images of `window` that need the model (`ready` of them) in one batch.
+    fn run_batch(
+        &mut self,
+        window: &[Slot],
+        ready: usize,
+        batch_input: &mut Vec<f32>,
+        output: &mut Vec<f32>,
+    ) -> Result<[usize; 3]> {
+        if !self.engine.is_loaded() {
             let t = Instant::now();
+            self.engine.get()?;
+            self.times.load += t.elapsed();
+        }
+        let EngineSlot::Loaded(engine) = &mut *self.engine else {
+            unreachable!("loaded above")
+        };
+        let [h, w] = self.hw;
+        let plane = 3 * h * w;
+        let n = self.info.batch_size(ready);
+        let shape = [n, 3, h, w];
+        let images: Vec<(&Input, &Letterbox)> = window
+            .iter()
+            .filter_map(|s| match &s.outcome {
+                Outcome::Image { input, lb, .. } => Some((input, lb)),
+                _ => None,
+            })
+            .collect();
+        let decoded: Vec<(&RgbImage, &Letterbox)> = images
+            .iter()
+            .filter_map(|&(input, lb)| match input {
+                Input::Decoded(img) => Some((img, lb)),
+                Input::Tensor(_) => None,
+            })
+            .collect();
+
+        if decoded.is_empty() {
+            // Letterboxed on the decode threads: one image runs as it is, a batch is put
+            // together in parallel.
+            let tensors: Vec<&[f32]> = images
+                .iter()
+                .filter_map(|&(input, _)| match input {
+                    Input::Tensor(t) => Some(&t[..]),
+                    Input::Decoded(_) => None,
+                })
+                .collect();
+            let t = Instant::now();
+            let dims = if n == 1 {
+                engine.run(tensors[0], shape, output)?
+            } else {
+                batch_input.resize(n * plane, 0.0);
+                batch_input
+                    .par_chunks_mut(plane)
+                    .zip(tensors.par_iter())
+                    .for_each(|(dst, src)| dst.copy_from_slice(src));
+                batch_input[tensors.len() * plane..].fill(0.0); // a fixed batch larger than what is left
+                engine.run(batch_input, shape, output)?
+            };
+            self.times.inference += t.elapsed();
+            return Ok(dims);
+        }
+
+        let required = matches!(
+            self.gpu,
+            GpuStage::Wanted { required: true, .. } | GpuStage::Open { required: true, .. }
+        );
+        let max_batch = self.info.batch_size(self.batch);
+        if let Some((letterbox, device)) =
+            open_gpu(&mut self.gpu, engine.backend, self.hw, max_batch)?
+        {
+            let t = Instant::now();
+            let imgs: Vec<&RgbImage> = decoded.iter().map(|d| d.0).collect();
+            let on_gpu = letterbox.run(&imgs).and_then(|(tensor, _)| {
+                tracing::trace!("gpu letterbox: synchronising");
+                tensor.stream().synchronize()?;
+                tracing::trace!("gpu letterbox: done");
+                Ok(tensor.device_ptr())
+            });
+            self.times.letterbox += t.elapsed();
+            let t = Instant::now();
+            // SAFETY: the letterbox's tensor holds `max_batch ≥ n` images on `device`, and
+            // its stream is synchronised; it is not written again before the next batch.
+            let ran = on_gpu.and_then(|ptr| {
+                tracing::trace!("running the model on the GPU batch at {ptr:#x}");
+                unsafe { engine.run_on_gpu(ptr, device, shape, output) }
+            });
+            tracing::trace!(
+                "the model ran: {:?}",
+                ran.as_ref().map_err(|e| e.to_string())
+            );
+            self.times.inference += t.elapsed();
+            match ran {
+                Ok(dims) => return Ok(dims),
+                Err(e) if required => {
+                    return Err(e.context("--preprocess gpu: the GPU letterbox failed"));
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "letterboxing on the CPU from now on: the GPU letterbox failed: {e:#}"
+                    );
+                    self.gpu = GpuStage::Off;
+                }
+            }
+        }
+
+        // Decoded images letterboxed here, in parallel, straight into the batch.
+        let t = Instant::now();
+        batch_input.resize(n * plane, 0.0);
+        batch_input
+            .par_chunks_mut(plane)
+            .zip(decoded.par_iter())
+            .try_for_each(|(dst, (img, lb))| {
+                PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, lb, dst))
+            })
+            .map_err(|e| anyhow!("cannot letterbox the batch: {e}"))?;
+        batch_input[decoded.len() * plane..].fill(0.0);
+        self.times.letterbox += t.elapsed();
+        let t = Instant::now();
+        let dims = engine.run(batch_input, shape, output)?;
+        self.times.inference += t.elapsed();
+        Ok(dims)
+    }
+}
+
+/// The GPU letterbox, opened on first use; `None` where the run letterboxes on the CPU.
+fn open_gpu(
+    stage: &mut GpuStage,
+    backend: crate::backend::Kind,
+    [h, w]: [usize; 2],
+    max_batch: usize,
+) -> Result<Option<(&mut GpuLetterbox, u32)>> {
+    if let GpuStage::Wanted { device, required } = *stage {
+        let opened = if backend == crate::backend::Kind::Cpu {
+            if !required {
+                // auto, which already said why the model is not on a GPU.
+                tracing::debug!("letterboxing on the CPU: the model runs on the CPU backend");
+                *stage = GpuStage::Off;
+                return Ok(None);
+            }
+            Err(anyhow!("the model runs on the CPU backend"))
+        } else {
+            tracing::trace!("opening GPU {device} for the letterbox");
+            crate::gpu::Gpu::new(device as usize).and_then(|gpu| {
+                tracing::trace!("compiling the letterbox kernel");
+                GpuLetterbox::new(&gpu, max_batch, [h as u32, w as u32])
+            })
+        };
+        *stage = match opened {
+            Ok(letterbox) => {
+                tracing::debug!("letterboxing on GPU {device}");
+                GpuStage::Open {
+                    letterbox: Box::new(letterbox),
+                    device,
+                    required,
+                }
+            }
+            Err(e) if required => {
+                return Err(e.context("--preprocess gpu: the GPU letterbox cannot start"));
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "letterboxing on the CPU (--preprocess cpu says so quietly): the GPU letterbox cannot start: {e:#}"
+                );
+                GpuStage::Off
+            }
+        };
+    }
+    Ok(match stage {
+        GpuStage::Open {
+            letterbox, device, ..
+        } => Some((&mut **letterbox, *device)),
+        _ => None,
+    })
+}
+
+/// The writing thread: post-processes each window the runner sends (in parallel over its
+/// images), writes the cache and the records, in scan order.
+struct Writer<'r> {
+    info: &'r ModelInfo,
+    opts: &'r InferOptions,
+    ask: &'r Ask,
+    cache: Option<&'r mut CacheRun>,
+    sink: &'r mut dyn Sink,
+    bar: &'r ProgressBar,
+    stop: &'r AtomicBool,
+    summary: &'r mut Summary,
+}
+
+impl Writer<'_> {
+    fn run(
+        &mut self,
+        ran: &Receiver<Ran>,
+        spare: &Sender<Vec<f32>>,
+        recycle: &Sender<Vec<f32>>,
+    ) -> Result<()> {
+        for Ran {
+            window,
+            output,
+            dims,
+            new_files,
+            end,
+        } in ran
+        {
+            let t = Instant::now();
+            let lbs: Vec<&Letterbox> = window
+                .iter()
+                .filter_map(|s| match &s.outcome {
+                    Outcome::Image { lb, .. } => Some(lb),
+                    _ => None,
+                })
+                .collect();
+            let mut fresh: Vec<Stored> = match dims {
+                Some(dims) => lbs
+                    .par_iter()
+                    .enumerate()
+                    .map_init(
+                        || Post::new(self.info, self.opts),
+                        |post, (i, lb)| post.detections(&output, dims, i, lb),
+                    )
+                    .collect(),
+                None => Vec::new(),
+            };
+            let _ = spare.try_send(output);
             let mut store = Batch {
-                files: std::mem::take(&mut new_files),
+                files: new_files,
                 ..Batch::default()
             };
             let mut records = Vec::with_capacity(window.len());
-            let mut index = 0;
-            for slot in window.drain(..) {
-                records.push(self.record(slot, &output, dims, &mut index, &mut store, recycle));
+            fresh.reverse();
+            for slot in window {
+                records.push(self.record(slot, &mut fresh, &mut store, recycle));
             }
             self.summary.times.postprocess += t.elapsed();
-            ready = 0;
 
             if let Some(c) = self.cache.as_deref_mut() {
                 let t = Instant::now();
@@ -703,20 +1009,21 @@ impl Consumer<'_, '_> {
             if end {
                 return Ok(());
             }
-            if self.stop.load(Ordering::Relaxed) {
-                self.summary.interrupted = true;
-                return Ok(());
-            }
         }
+        // The runner stopped before the last image: Ctrl-C, or its own error (which the
+        // caller reports).
+        if self.stop.load(Ordering::Relaxed) {
+            self.summary.interrupted = true;
+        }
+        Ok(())
     }
 
-    /// The record of one image, and what the cache learns from it.
+    /// The record of one image, and what the cache learns from it. `fresh` holds the
+    /// post-processed results of the window's images that ran, last first.
     fn record(
         &mut self,
         slot: Slot,
-        output: &[f32],
-        dims: Option<[usize; 3]>,
-        index: &mut usize,
+        fresh: &mut Vec<Stored>,
         store: &mut Batch,
         recycle: &Sender<Vec<f32>>,
     ) -> Record {
@@ -749,16 +1056,13 @@ impl Consumer<'_, '_> {
                 self.summary.cache_hits += 1;
                 record(width, height, detections, self.info)
             }
-            Outcome::Image {
-                tensor,
-                lb,
-                content,
-            } => {
-                let stored = self
-                    .post
-                    .detections(output, dims.expect("a batch ran"), *index, &lb);
-                *index += 1;
-                let _ = recycle.try_send(tensor);
+            Outcome::Image { input, lb, content } => {
+                let stored = fresh
+                    .pop()
+                    .expect("every image of a window that ran has a result");
+                if let Input::Tensor(tensor) = input {
+                    let _ = recycle.try_send(tensor);
+                }
                 let detections =
                     cache::answer(&stored, self.ask).expect("fresh results answer their own run");
                 if let Some(content) = content {

@@ -596,3 +596,134 @@ fn json_writes_a_summary_for_scripts() {
         .code(1)
         .stderr(predicates::str::contains("--json -"));
 }
+
+/// The records of one `pipeline::run` over `dir`, through the library.
+fn run_pipeline(
+    dir: &Path,
+    batch: usize,
+    preprocess: anylabel::pipeline::Preprocess,
+) -> Vec<anylabel::record::Record> {
+    use anylabel::pipeline::{self, EngineSlot, InferOptions, Sink};
+    struct Keep(Vec<anylabel::record::Record>);
+    impl Sink for Keep {
+        fn write(&mut self, r: &anylabel::record::Record) -> std::io::Result<()> {
+            self.0.push(r.clone());
+            Ok(())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let home = anylabel::home::Home::at(common::home());
+    let source = anylabel::model::resolve("nudenet-320n", &home, false).unwrap();
+    let env =
+        anylabel::runtime::environment(&home, false, anylabel::runtime::Flavour::Cpu).unwrap();
+    let (engine, facts) = anylabel::engine::Engine::load(
+        env,
+        &source.onnx,
+        &anylabel::engine::EngineOptions::default(),
+    )
+    .unwrap();
+    let sha = anylabel::fetch::sha256_file(&source.onnx).unwrap();
+    let info = anylabel::engine::ModelInfo::new(&facts, &source, &sha).unwrap();
+    let size = info.input_size(None).unwrap();
+    let opts = InferOptions {
+        inputs: vec![anylabel::scan::Input::Dir(dir.to_path_buf())].into(),
+        conf: 0.1,
+        iou: 0.45,
+        max_det: 300,
+        classes: None,
+        agnostic: false,
+        batch,
+        prefetch: None,
+        workers: 2,
+        decode: Default::default(),
+        exact_decode: false,
+        shard: None,
+        preprocess,
+    };
+    let mut sink = Keep(Vec::new());
+    let summary = pipeline::run(
+        &mut EngineSlot::Loaded(engine),
+        &info,
+        size,
+        &opts,
+        None,
+        &std::sync::atomic::AtomicBool::new(false),
+        &mut sink,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .unwrap();
+    assert_eq!(summary.images, sink.0.len());
+    sink.0
+}
+
+/// With the GPU letterbox asked for but not required and the model on the CPU, the decode
+/// threads only decode and the inference thread letterboxes each batch on the CPU: the
+/// path a run takes when the GPU letterbox cannot start or fails. Its records must be the
+/// decode threads' letterbox's exactly.
+#[test]
+fn batches_letterboxed_by_the_inference_thread_give_the_same_records() {
+    use anylabel::pipeline::Preprocess;
+    let dir = common::fixtures().join("people");
+    let want = run_pipeline(&dir, 1, Preprocess::Cpu);
+    assert!(want.iter().map(|r| r.detections.len()).sum::<usize>() > 10);
+    for batch in [1, 4] {
+        let got = run_pipeline(
+            &dir,
+            batch,
+            Preprocess::Gpu {
+                device: 0,
+                required: false,
+            },
+        );
+        assert_eq!(
+            serde_json::to_string(&got).unwrap(),
+            serde_json::to_string(&want).unwrap(),
+            "batch {batch}"
+        );
+    }
+}
+
+/// The I/O binding `--preprocess gpu` runs the model through (`Engine::run_bound`, the
+/// input bound through ONNX Runtime's C API, the output bound to host memory), on a batch
+/// in host memory here: the same output as `Engine::run`, bit for bit. On a GPU the only
+/// difference is the memory info (`run_on_gpu`).
+#[test]
+fn the_io_binding_gives_the_same_output_as_a_plain_run() {
+    let home = anylabel::home::Home::at(common::home());
+    let source = anylabel::model::resolve("nudenet-320n", &home, false).unwrap();
+    let env =
+        anylabel::runtime::environment(&home, false, anylabel::runtime::Flavour::Cpu).unwrap();
+    let (mut engine, _) = anylabel::engine::Engine::load(
+        env,
+        &source.onnx,
+        &anylabel::engine::EngineOptions::default(),
+    )
+    .unwrap();
+    let shape = [2, 3, 320, 320];
+    // Two different images' worth of values: a gradient, and its mirror.
+    let plane = 3 * 320 * 320;
+    let mut input: Vec<f32> = (0..plane).map(|i| (i % 251) as f32 / 250.0).collect();
+    input.extend((0..plane).map(|i| ((plane - i) % 241) as f32 / 240.0));
+    let mut plain = Vec::new();
+    let dims = engine.run(&input, shape, &mut plain).unwrap();
+    let mut bound = vec![7.0; 3]; // overwritten, whatever it held
+    // SAFETY: `input` holds the whole batch in host memory and outlives the call.
+    let bound_dims = unsafe {
+        engine.run_bound(
+            ort::memory::MemoryInfo::default(),
+            input.as_mut_ptr().cast(),
+            shape,
+            &mut bound,
+        )
+    }
+    .unwrap();
+    assert_eq!(bound_dims, dims);
+    assert_eq!(dims[0], 2);
+    assert_eq!(bound.len(), plain.len());
+    assert!(
+        bound == plain,
+        "the bound run's output differs from the plain run's"
+    );
+}

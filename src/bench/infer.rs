@@ -18,7 +18,7 @@ use crate::decode::{DecodeOptions, decode_file};
 use crate::engine::ModelInfo;
 use crate::home::Home;
 use crate::letterbox::{Letterbox, Preprocessor};
-use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Sink, Summary};
+use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Preprocess, Sink, Summary};
 use crate::record::Record;
 use crate::scan::Input;
 use crate::{fetch, model, runtime};
@@ -82,7 +82,7 @@ fn load(opts: &Options) -> Result<Loaded> {
     })
 }
 
-fn infer_options(dir: &Path, batch: usize) -> InferOptions {
+fn infer_options(dir: &Path, batch: usize, preprocess: Preprocess) -> InferOptions {
     InferOptions {
         inputs: vec![Input::Dir(dir.to_path_buf())].into(),
         conf: 0.25,
@@ -96,6 +96,7 @@ fn infer_options(dir: &Path, batch: usize) -> InferOptions {
         decode: DecodeOptions::default(),
         exact_decode: false,
         shard: None,
+        preprocess,
     }
 }
 
@@ -128,8 +129,10 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
     let mut m = load(opts)?;
     let [h, w] = m.size;
     let what = format!(
-        "{} at {w}×{h}, ONNX Runtime {} CPU provider, default threads",
-        m.info.id, m.runtime.version
+        "{} at {w}×{h}, ONNX Runtime {} on the {} backend, default threads",
+        m.info.id,
+        m.runtime.version,
+        m.runtime.backend.as_deref().unwrap_or("cpu")
     );
 
     // Latency: one image, letterboxed once, run again and again after a warm-up.
@@ -200,7 +203,7 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             );
             continue;
         }
-        let io = infer_options(&opts.images, b);
+        let io = infer_options(&opts.images, b, opts.preprocess);
         let mut rates = Vec::new();
         let mut images = 0;
         for _ in 0..rounds {
@@ -209,18 +212,59 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             rates.push(s.images as f64 / s.elapsed.as_secs_f64());
             stages.get_or_insert(s.times);
         }
+        let end_to_end = median(&mut rates);
         out.figure(
             Suite::Infer,
             format!("throughput, batch {b}"),
-            median(&mut rates),
+            end_to_end,
             "images/s",
             Better::Higher,
             format!(
                 "{images} images from {}, end to end (walk, decode, letterbox, inference, NMS; \
-                 records discarded); median of {rounds} run{}; {what}",
+                 records discarded; letterbox on the {}); median of {rounds} run{}; {what}",
                 opts.images.display(),
+                match opts.preprocess {
+                    Preprocess::Cpu => "CPU",
+                    Preprocess::Gpu { .. } => "GPU where it starts",
+                },
                 if rounds == 1 { "" } else { "s" }
             ),
+        );
+
+        // The model alone at this batch: the same session on a batch letterboxed once.
+        let batch_tensor: Vec<f32> = tensor[..plane].repeat(b);
+        let shape = [b, 3, h as usize, w as usize];
+        let engine = m.slot.get()?;
+        engine.run(&batch_tensor, shape, &mut buf)?;
+        let runs = if opts.quick { 2 } else { (32 / b).max(4) };
+        let mut per_run = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let mut r = Ok([0; 3]);
+            per_run.push(median_ms(1, || {
+                r = engine.run(&batch_tensor, shape, &mut buf)
+            }));
+            r?;
+        }
+        let alone = 1e3 * b as f64 / median(&mut per_run);
+        let detail = format!(
+            "the session's run alone (input in host memory, output copied back), batch {b}, \
+             median of {runs} runs after one warm-up; {what}"
+        );
+        out.figure(
+            Suite::Infer,
+            format!("inference only, batch {b}"),
+            alone,
+            "images/s",
+            Better::Higher,
+            detail.clone(),
+        );
+        out.figure(
+            Suite::Infer,
+            format!("end to end / inference only, batch {b}"),
+            100.0 * end_to_end / alone,
+            "%",
+            Better::Higher,
+            format!("throughput, batch {b} as a share of inference only, batch {b}"),
         );
     }
 
@@ -257,7 +301,7 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
 pub(super) fn cache(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
     check_images(&opts.images)?;
     let mut m = load(opts)?;
-    let io = infer_options(&opts.images, 1);
+    let io = infer_options(&opts.images, 1, opts.preprocess);
     let rounds = if opts.quick { 1 } else { 3 };
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     let mut images = 0;

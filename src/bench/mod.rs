@@ -118,6 +118,8 @@ pub struct Options {
     pub backend: crate::backend::Request,
     /// TensorRT's precision.
     pub precision: crate::trt::Precision,
+    /// Where `infer`'s runs letterbox (`--preprocess`).
+    pub preprocess: crate::pipeline::Preprocess,
 }
 
 /// Runs `suites` in order, the figures of each appended to one report.

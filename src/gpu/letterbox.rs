@@ -241,7 +241,12 @@ impl GpuLetterbox {
             };
         }
         // The upload buffers are rewritten below: the previous batch's copies must be done.
+        tracing::trace!(
+            "gpu letterbox: {} images, waiting for the previous batch",
+            images.len()
+        );
         self.stream.synchronize()?;
+        tracing::trace!("gpu letterbox: packing");
         let ctx = self.stream.context().clone();
         let stream = &self.stream;
         let grow = |len: usize, have: Option<usize>| have.is_none_or(|n| n < len);
@@ -273,6 +278,7 @@ impl GpuLetterbox {
             self.pixels.as_mut().context("pixel buffer")?,
             self.meta.as_mut().context("meta buffer")?,
         );
+        tracing::trace!("gpu letterbox: packed {total} bytes; uploading");
         if total > 0 {
             stream.memcpy_htod(
                 &host_pixels.as_slice()?[..total],
@@ -299,7 +305,9 @@ impl GpuLetterbox {
                 .arg(&pad);
             // SAFETY: the arguments match the kernel's signature; `meta` describes images
             // that lie inside `pixels` and an output of `images.len()` ≤ max_batch tensors.
+            tracing::trace!("gpu letterbox: launching");
             unsafe { launch.launch(cfg) }.map_err(|e| anyhow!("letterbox kernel: {e}"))?;
+            tracing::trace!("gpu letterbox: launched");
         }
         self.batch = images.len();
         let tensor = GpuTensor {
