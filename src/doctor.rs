@@ -197,6 +197,10 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
         .unwrap_or(0);
     let (trt_files, trt_bytes) = dir_size(&trt_dir);
 
+    // Our own CUDA kernels (--preprocess gpu): NVRTC compiles them.
+    let nvrtc = crate::gpu::nvrtc_location();
+    let nvrtc_fix = "`pip install \"nvidia-cuda-nvrtc==13.*\"`, or the CUDA toolkit";
+
     let code = if !cpu_ok {
         exit_codes::ERROR
     } else if let Some(k) = opts.require
@@ -225,6 +229,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
                 "fix": d.found.is_none().then(|| backend::fix(&d.soname, cuda_major)),
             })).collect::<Vec<_>>(),
             "libraries_source": deps_source,
+            "kernels": {"nvrtc": nvrtc, "fix": nvrtc.is_none().then_some(nvrtc_fix)},
             "backends": checks.iter().map(|(k, r)| json!({
                 "backend": k.name(),
                 "ok": r.is_ok() && cpu_ok,
@@ -321,6 +326,11 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
     }
     if deps.is_empty() {
         line("  (the providers link against nothing outside the system)".into());
+    }
+    line("Our CUDA kernels (--preprocess gpu)".into());
+    match &nvrtc {
+        Some(p) => line(format!("  NVRTC      {}", p.display())),
+        None => line(format!("  NVRTC      missing: {nvrtc_fix}")),
     }
     line("Backends".into());
     for (k, r) in &checks {

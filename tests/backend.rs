@@ -122,6 +122,23 @@ fn precision_is_tensorrts_and_a_misuse_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("invalid value 'int8'"));
+    // The GPU letterbox writes the tensor a GPU backend reads: not with the CPU's.
+    anylabel()
+        .args([
+            "infer",
+            "--backend",
+            "cpu",
+            "--preprocess",
+            "gpu",
+            "-m",
+            "x",
+        ])
+        .arg(image())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--preprocess gpu letterboxes into the tensor the model reads on the GPU",
+        ));
 }
 
 #[test]
@@ -201,6 +218,42 @@ fn doctor_reports_the_runtime_the_driver_the_libraries_and_the_backends() {
     let j = doctor();
     assert_eq!(j["exit_code"], 0);
     assert!(j["onnxruntime"]["library"].as_str().is_some());
+    // NVRTC for our kernels: where it is, or the command that installs it.
+    assert!(
+        text.contains("Our CUDA kernels (--preprocess gpu)"),
+        "{text}"
+    );
+    let k = &j["kernels"];
+    assert!(
+        k["nvrtc"]
+            .as_str()
+            .is_some_and(|p| std::path::Path::new(p).is_file())
+            || k["fix"]
+                .as_str()
+                .is_some_and(|f| f.contains("nvidia-cuda-nvrtc")),
+        "{k}"
+    );
+    // In a Python environment with the nvidia-cuda-nvrtc wheel (the test Python's), found.
+    if let Some(python) = std::env::var_os("ANYLABEL_TEST_PYTHON") {
+        let prefix = std::path::Path::new(&python)
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap();
+        let out = anylabel()
+            .args(["doctor", "--json"])
+            .env("VIRTUAL_ENV", prefix)
+            .output()
+            .unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let found = j["kernels"]["nvrtc"].as_str().unwrap_or_default();
+        assert!(
+            found.contains("nvidia") && found.ends_with("libnvrtc.so.13"),
+            "NVRTC not found in {}: {}",
+            prefix.display(),
+            j["kernels"]
+        );
+    }
     let backends = j["backends"].as_array().unwrap();
     assert_eq!(backends[0]["backend"], "cpu");
     assert_eq!(backends[0]["ok"], true);

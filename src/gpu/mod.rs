@@ -50,17 +50,74 @@ pub fn available() -> Result<(), String> {
 }
 
 /// Whether NVRTC (`libnvrtc.so.13` or a name like it) loads; compiling needs nothing else.
+/// Where the loader does not find it by name, it is looked for where anylabel looks for the
+/// GPU providers' libraries (CUDA toolkits in /usr/local, Python's `nvidia-*` packages; see
+/// [`nvrtc_location`]) and opened from there.
 pub fn nvrtc_available() -> Result<(), String> {
     // SAFETY: only tries to dlopen libnvrtc by its usual names.
-    if unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-        Ok(())
-    } else {
-        Err(
-            "NVRTC (libnvrtc.so.13) is not on the library path: install the CUDA toolkit, \
-             or the nvidia-cuda-nvrtc wheel and put its lib folder on LD_LIBRARY_PATH"
-                .into(),
-        )
+    let present = || unsafe { cudarc::nvrtc::sys::is_culib_present() };
+    if present() {
+        return Ok(());
     }
+    if let Some(lib) = nvrtc_location() {
+        // NVRTC opens its builtins library by name when it compiles: that one first.
+        let dir = lib
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        let mut builtins: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name().is_some_and(|n| {
+                            n.to_string_lossy().starts_with("libnvrtc-builtins.so")
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        builtins.sort();
+        for path in builtins.iter().chain([&lib]) {
+            let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+                continue;
+            };
+            // SAFETY: dlopen of a library file; it stays loaded for the process, so that
+            // cudarc's dlopen by name finds it.
+            let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
+            if h.is_null() {
+                tracing::debug!("could not open {}", path.display());
+            }
+        }
+        if present() {
+            tracing::debug!("NVRTC from {}", lib.display());
+            return Ok(());
+        }
+    }
+    Err(
+        "NVRTC (libnvrtc.so.13) is not installed where anylabel looks (the library path, \
+         /usr/local/cuda*, Python nvidia-* packages): `pip install \"nvidia-cuda-nvrtc==13.*\"`, \
+         or the CUDA toolkit"
+            .into(),
+    )
+}
+
+/// Where NVRTC's library is, looking where the GPU providers' libraries are looked for
+/// ([`crate::backend::library_dirs`]); `None` where it is nowhere there. Asks python3
+/// for its site-packages (once a process) only when the other folders lack it.
+pub fn nvrtc_location() -> Option<std::path::PathBuf> {
+    let names = ["libnvrtc.so.13", "libnvrtc.so.12"];
+    let find = |dirs: &[std::path::PathBuf]| {
+        names
+            .iter()
+            .find_map(|n| crate::backend::find_library(n, dirs))
+    };
+    find(&crate::backend::library_dirs(None, &[])).or_else(|| {
+        find(&crate::backend::library_dirs(
+            None,
+            crate::runtime::site_packages(),
+        ))
+    })
 }
 
 /// The options every kernel is compiled with; see the module comment for why.
@@ -143,9 +200,25 @@ impl Gpu {
         &self.stream
     }
 
-    /// Compiles `kernel` for this GPU and loads it.
+    /// Compiles `kernel` for this GPU and loads it. The PTX is compiled once a process
+    /// (NVRTC takes a tenth of a second or more), however many runs load it.
     pub fn load(&self, kernel: &Kernel) -> Result<Arc<CudaModule>> {
-        let ptx = compile(kernel, self.arch)?;
+        static COMPILED: std::sync::Mutex<Vec<(&'static str, Option<&'static str>, String)>> =
+            std::sync::Mutex::new(Vec::new());
+        let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+        let text = match compiled
+            .iter()
+            .find(|(name, arch, _)| *name == kernel.name && *arch == self.arch)
+        {
+            Some((_, _, text)) => text.clone(),
+            None => {
+                let text = compile(kernel, self.arch)?.to_src();
+                compiled.push((kernel.name, self.arch, text.clone()));
+                text
+            }
+        };
+        drop(compiled);
+        let ptx = Ptx::from_src(text);
         self.ctx
             .load_module(ptx)
             .with_context(|| format!("cannot load the {} kernel", kernel.name))
