@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Stages the GPU kernel check (docs/gpu.md) into .device/run, which git ignores: the release
-# binaries (stripped), the GPU test binary, the box files, the fixtures, bench/torch_nms.py
-# and check.sh, which runs it all on the GPU machine and writes its results to $OUT.
+# Stages the GPU check (docs/gpu.md) into .device, which git ignores:
+#   .device/run      the release binaries (stripped), the GPU test binary, the box files, the
+#                    fixtures, the test home's nudenet-320n, the comparison scripts and
+#                    check.sh (scripts/gpu-check.sh), which runs it all on the GPU machine;
+#   .device/ort-gpu  ONNX Runtime's GPU build in four equal parts of about 47 MiB and
+#                    unpack.sh, when ../shared/gpu/stage-ort-gpu.sh has cached it: its own
+#                    56 MiB parts do not fit one call beside this repository's 8 MiB.
 #
 #     scripts/gpu-check-stage.sh          # here, from the project root
 #     bash .device/run/check.sh           # there, from the project root (OUT=... for results)
 #
-# Needs the test Python (scripts/test.sh makes target/test-python) for the box files.
+# Needs the test Python (scripts/test.sh makes target/test-python) for the box files, and the
+# test home's nudenet-320n (the model tests fetch it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=.device/run
 python=${ANYLABEL_TEST_PYTHON:-target/test-python/bin/python}
+model=target/tmp/anylabel-home/models/nudenet-320n/320n.onnx
+[ -f "$model" ] || { echo "no $model: run scripts/test.sh --test crosscheck first" >&2; exit 1; }
 
 cargo build --release --quiet --bin anylabel --example gpu_check
 test_bin=$(cargo test --release --quiet --test gpu --no-run --message-format=json 2>/dev/null |
@@ -20,45 +27,32 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "gpu" and m.get("executable"):
         print(m["executable"])')
 
-rm -rf "$run"
-mkdir -p "$run/boxes" "$run/bench"
+rm -rf "$run" .device/run-model
+mkdir -p "$run/boxes" "$run/bench" "$run/models/nudenet-320n"
+cp "$model" "$run/models/nudenet-320n/"
 strip -o "$run/anylabel" target/release/anylabel
 strip -o "$run/gpu_check" target/release/examples/gpu_check
 strip -o "$run/gpu_tests" "$test_bin"
 "$python" bench/gpu_boxes.py --out "$run/boxes" 1000 10000 100000
 cp -r fixtures/images "$run/images"
-cp bench/torch_nms.py "$run/bench/"
-
-cat > "$run/check.sh" <<'EOF'
-#!/usr/bin/env bash
-# The GPU kernel check, on the GPU machine (staged by scripts/gpu-check-stage.sh).
-# Writes to $OUT (default .device/run/out): gpu_check.json/.txt (our kernels against the
-# CPU), torch_nms.json/.txt (torchvision on the same boxes), gpu_tests.txt, nvidia-smi.txt.
-# Exit status 0 only when the GPU tests pass and the kernels equal the CPU everywhere.
-set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-out=${OUT:-$here/out}
-mkdir -p "$out/kept"
-# NVRTC: the toolkit's, after whatever unpack.sh put first.
-export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.0/lib64"
-nvidia-smi > "$out/nvidia-smi.txt" 2>&1
-"$here/anylabel" --version > "$out/anylabel-version.txt" 2>&1
-status=0
-ANYLABEL_GPU_TEST_IMAGES="$here/images" timeout 180 "$here/gpu_tests" --test-threads=1 --nocapture \
-    > "$out/gpu_tests.txt" 2>&1 || status=1
-tail -n 15 "$out/gpu_tests.txt"
-timeout 120 "$here/gpu_check" --images "$here/images" --kept-dir "$out/kept" "$here"/boxes/boxes-*.csv \
-    > "$out/gpu_check.json" 2> "$out/gpu_check.txt" || status=1
-cat "$out/gpu_check.txt"
-timeout 240 python3 "$here/bench/torch_nms.py" --kept-dir "$out/kept" "$here"/boxes/boxes-*.csv \
-    > "$out/torch_nms.json" 2> "$out/torch_nms.txt" || status=1
-cat "$out/torch_nms.txt"
-echo "check.sh: status $status"
-exit $status
-EOF
+cp bench/torch_nms.py bench/compare_records.py "$run/bench/"
+cp scripts/gpu-check.sh "$run/check.sh"
 chmod +x "$run/check.sh"
 size=$(du -sm "$run" | cut -f1)
 echo "staged $run: ${size} MiB" >&2
-if [ "$size" -gt 50 ]; then
-    echo "warning: $run is over 50 MiB" >&2
+if [ "$size" -gt 52 ]; then
+    echo "warning: $run is over 52 MiB: with the repository's 8 MiB it may not fit one call" >&2
+fi
+
+# ONNX Runtime's GPU build, re-split so that each part travels beside the repository.
+xz=$(ls "$HOME"/.cache/anylabel-device/onnxruntime-gpu-*/ort.tar.xz 2>/dev/null | tail -n 1)
+if [ -n "$xz" ] && [ -f .device/ort-gpu/unpack.sh ]; then
+    rm -rf .device/ort-gpu/part-*
+    split -n 4 -d -a 1 "$xz" .device/ort-gpu/chunk
+    for k in 0 1 2 3; do
+        mkdir -p ".device/ort-gpu/part-$k" && mv ".device/ort-gpu/chunk$k" ".device/ort-gpu/part-$k/"
+    done
+    echo "re-split $xz into .device/ort-gpu/part-0..3 ($(du -sm .device/ort-gpu/part-0 | cut -f1) MiB each)" >&2
+else
+    echo "no ONNX Runtime GPU build staged (run ../shared/gpu/stage-ort-gpu.sh first): check.sh will run the kernel checks only" >&2
 fi

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The GPU check, run on the GPU machine as .device/run/check.sh (scripts/gpu-check-stage.sh
+# stages it with everything it needs; docs/gpu.md says how to send it). Only 8 files come
+# back from the device, so everything lands in one folder that is packed into
+# $OUT/results.tar.gz after every step (a run cut short keeps what it had), beside
+# $OUT/check.log (what it printed).
+#
+# Steps, the proven and quick ones first, each with its own time limit; a failed step is
+# recorded and the check goes on:
+#   1. gpu_tests.txt, gpu_check.json, torch_nms.json   our kernels against the CPU and torchvision
+#   2. compare-*.json        the CPU backend against CUDA (CPU letterbox), same images and model
+#   3. trt.txt               --backend trt on a machine without TensorRT: its error
+#   4. infer-big-cpu.json, bench-cpu.json   ~3000 fixture JPEGs at batch 32: infer's summary,
+#                            and bench infer (end to end against inference only)
+#   5. the same with --preprocess gpu (compare-640-cuda-gpu.json, infer-big-gpu.json,
+#                            bench-gpu.json): the GPU letterbox inside infer
+# Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh).
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$here/out}
+work=$(mktemp -d)
+mkdir -p "$out" "$work/kept"
+exec > >(tee "$out/check.log") 2>&1
+# NVRTC: the toolkit's, after whatever unpack.sh put first.
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.0/lib64"
+status=0
+save() { tar -czf "$out/results.tar.gz.tmp" -C "$work" . && mv "$out/results.tar.gz.tmp" "$out/results.tar.gz"; }
+step() { save; echo "== $(date +%T) $*"; }
+nvidia-smi > "$work/nvidia-smi.txt" 2>&1
+al="$here/anylabel"
+"$al" --version > "$work/anylabel-version.txt" 2>&1
+
+step "1. GPU tests"
+ANYLABEL_GPU_TEST_IMAGES="$here/images" timeout 90 "$here/gpu_tests" --test-threads=1 --nocapture \
+    > "$work/gpu_tests.txt" 2>&1 || status=1
+grep -E "^test |test result" "$work/gpu_tests.txt"
+step "1. our kernels against the CPU"
+timeout 60 "$here/gpu_check" --images "$here/images" --kept-dir "$work/kept" "$here"/boxes/boxes-*.csv \
+    > "$work/gpu_check.json" 2> "$work/gpu_check.txt" || status=1
+cat "$work/gpu_check.txt"
+step "1. torchvision's NMS"
+timeout 90 python3 "$here/bench/torch_nms.py" --kept-dir "$work/kept" "$here"/boxes/boxes-*.csv \
+    > "$work/torch_nms.json" 2> "$work/torch_nms.txt" || status=1
+cat "$work/torch_nms.txt"
+
+if [ -z "${ORT_DYLIB_PATH:-}" ] || [ ! -f "$ORT_DYLIB_PATH" ]; then
+    echo "no ONNX Runtime GPU build (ORT_DYLIB_PATH): steps 2-5 skipped" | tee "$work/no-ort.txt"
+    step "check.sh: status 1"
+    exit 1
+fi
+mkdir -p /opt/anylabel-home && cp -r "$here/models" /opt/anylabel-home/
+export ANYLABEL_HOME=/opt/anylabel-home ANYLABEL_OFFLINE=1 ANYLABEL_CACHE=off
+timeout 60 "$al" doctor --json > "$work/doctor.json" 2> "$work/doctor.txt"
+
+# infer NAME ARGS...: one run on the fixtures, records and summary kept.
+infer() {
+    local name=$1
+    shift
+    timeout 60 "$al" infer "$here/images" -m nudenet-320n --conf 0.1 --batch 8 "$@" \
+        -o "$work/infer-$name.jsonl" --json "$work/infer-$name.json" 2> "$work/infer-$name.txt" || status=1
+}
+compare() {
+    python3 "$here/bench/compare_records.py" "$work/infer-$1.jsonl" "$work/infer-$2.jsonl" \
+        > "$work/compare-$2.json" || status=1
+    cat "$work/compare-$2.json"
+}
+step "2. boxes: the CPU backend against CUDA"
+for imgsz in 320 640; do
+    infer "$imgsz-cpu" --imgsz $imgsz --backend cpu
+    infer "$imgsz-cuda-cpu" --imgsz $imgsz --backend cuda --preprocess cpu
+    compare "$imgsz-cpu" "$imgsz-cuda-cpu"
+done
+
+step "3. --backend trt without TensorRT"
+timeout 60 "$al" infer "$here/images/people" -m nudenet-320n --backend trt -o /dev/null \
+    > "$work/trt.txt" 2>&1
+echo "exit code $?" >> "$work/trt.txt"
+tail -n 2 "$work/trt.txt"
+
+step "4. 3008 fixture JPEGs (94 batches of 32), CPU letterbox"
+big=$(mktemp -d)
+mapfile -t jpegs < <(find "$here/images" -name '*.jpg' | sort)
+for i in $(seq 0 3007); do
+    ln "${jpegs[$((i % ${#jpegs[@]}))]}" "$big/$(printf %05d "$i").jpg"
+done
+big_run() { # big_run PREPROCESS
+    timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz 640 --backend cuda --preprocess "$1" \
+        --batch 32 -o /dev/null --json "$work/infer-big-$1.json" 2> "$work/infer-big-$1.txt" || status=1
+    cat "$work/infer-big-$1.json"
+    echo
+    step "   bench infer, --preprocess $1"
+    timeout 90 "$al" bench infer --images "$big" --model nudenet-320n --imgsz 640 --backend cuda \
+        --preprocess "$1" --batch 32 --json "$work/bench-$1.json" > "$work/bench-$1.txt" 2>&1 || status=1
+    grep -E "throughput|inference only|latency median" "$work/bench-$1.txt"
+}
+big_run cpu
+
+step "5. the GPU letterbox inside infer (--preprocess gpu)"
+infer "640-cuda-gpu" --imgsz 640 --backend cuda --preprocess gpu
+compare "640-cpu" "640-cuda-gpu"
+big_run gpu
+step "check.sh: status $status"
+exit $status
