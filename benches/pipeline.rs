@@ -100,18 +100,9 @@ fn main() -> anyhow::Result<()> {
 
     let opts = InferOptions {
         inputs: vec![Input::Dir(dir.clone().into())].into(),
-        conf: 0.25,
-        iou: 0.45,
-        max_det: 300,
-        classes: None,
-        agnostic: false,
         batch: n,
-        prefetch: None,
         workers,
-        decode: DecodeOptions::default(),
-        exact_decode: false,
-        shard: None,
-        preprocess: pipeline::Preprocess::Cpu,
+        ..InferOptions::default()
     };
     let bar = indicatif::ProgressBar::hidden();
     // The machine's speed drifts (shared CPUs), so each round times the two back to back,

@@ -583,19 +583,9 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
             };
             let size = info.input_size(args.imgsz.or(config_size))?;
             let opts = InferOptions {
-                inputs: Sources::default(),
-                conf: 0.25,
                 iou: args.iou.or(config.nms_threshold).unwrap_or(0.45),
-                max_det: 300,
-                classes: None,
                 agnostic: args.agnostic || config.agnostic.unwrap_or(false),
-                batch: 1,
-                prefetch: None,
-                workers: 0,
-                decode: DecodeOptions::default(),
-                exact_decode: false,
-                shard: None,
-                preprocess: Preprocess::Cpu,
+                ..InferOptions::default()
             };
             let key = CacheRun::new(Cache::open(&path)?, &info, size, &opts)?.key;
             Some((info.id, size, key))

@@ -322,14 +322,7 @@ impl Engine {
         shape: [usize; 4],
         out: &mut Vec<f32>,
     ) -> Result<[usize; 3]> {
-        let d = self.run_raw(input, shape, out)?;
-        let [a, b, c] = d[..] else {
-            bail!(
-                "the model's output has shape {:?}; a detection head has 3 dimensions",
-                &d
-            );
-        };
-        Ok([a, b, c])
+        head_dims(self.run_raw(input, shape, out)?)
     }
 
     /// [`Engine::run`] for a batch already on the GPU: `ptr` is a `CUdeviceptr` to
@@ -424,18 +417,7 @@ impl Engine {
             .session
             .run_binding(&binding)
             .map_err(|e| anyhow!("ONNX Runtime failed to run the model: {e}"))?;
-        let (out_shape, data) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| anyhow!("the model's output is not a float32 tensor: {e}"))?;
-        let d: Vec<usize> = out_shape.iter().map(|&v| v.max(0) as usize).collect();
-        copy_out(data, out);
-        let [a, b, c] = d[..] else {
-            bail!(
-                "the model's output has shape {:?}; a detection head has 3 dimensions",
-                &d
-            );
-        };
-        Ok([a, b, c])
+        head_dims(first_output(&outputs, out)?)
     }
 
     /// [`Engine::run`] for an output of any rank.
@@ -451,13 +433,28 @@ impl Engine {
             .session
             .run(ort::inputs![tensor])
             .map_err(|e| anyhow!("ONNX Runtime failed to run the model: {e}"))?;
-        let (out_shape, data) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| anyhow!("the model's output is not a float32 tensor: {e}"))?;
-        let d: Vec<usize> = out_shape.iter().map(|&v| v.max(0) as usize).collect();
-        copy_out(data, out);
-        Ok(d)
+        first_output(&outputs, out)
     }
+}
+
+/// Copies a run's first output into `out`; its shape.
+fn first_output(outputs: &ort::session::SessionOutputs, out: &mut Vec<f32>) -> Result<Vec<usize>> {
+    let (shape, data) = outputs[0]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| anyhow!("the model's output is not a float32 tensor: {e}"))?;
+    copy_out(data, out);
+    Ok(shape.iter().map(|&v| v.max(0) as usize).collect())
+}
+
+/// An output shape as a detection head's three dimensions.
+fn head_dims(d: Vec<usize>) -> Result<[usize; 3]> {
+    let [a, b, c] = d[..] else {
+        bail!(
+            "the model's output has shape {:?}; a detection head has 3 dimensions",
+            &d
+        );
+    };
+    Ok([a, b, c])
 }
 
 /// Copies the model's output into `out`: a batch of 32 on a GPU is 90 MB for a COCO

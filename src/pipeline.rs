@@ -71,6 +71,27 @@ pub struct InferOptions {
     pub preprocess: Preprocess,
 }
 
+impl Default for InferOptions {
+    /// `infer`'s defaults, with no inputs.
+    fn default() -> InferOptions {
+        InferOptions {
+            inputs: Sources::default(),
+            conf: 0.25,
+            iou: 0.45,
+            max_det: 300,
+            classes: None,
+            agnostic: false,
+            batch: 1,
+            prefetch: None,
+            workers: 0,
+            decode: DecodeOptions::default(),
+            exact_decode: false,
+            shard: None,
+            preprocess: Preprocess::Cpu,
+        }
+    }
+}
+
 /// Where images are letterboxed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Preprocess {

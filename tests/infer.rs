@@ -630,17 +630,10 @@ fn run_pipeline(
     let opts = InferOptions {
         inputs: vec![anylabel::scan::Input::Dir(dir.to_path_buf())].into(),
         conf: 0.1,
-        iou: 0.45,
-        max_det: 300,
-        classes: None,
-        agnostic: false,
         batch,
-        prefetch: None,
         workers: 2,
-        decode: Default::default(),
-        exact_decode: false,
-        shard: None,
         preprocess,
+        ..InferOptions::default()
     };
     let mut sink = Keep(Vec::new());
     let summary = pipeline::run(

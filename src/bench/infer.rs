@@ -85,18 +85,9 @@ fn load(opts: &Options) -> Result<Loaded> {
 fn infer_options(dir: &Path, batch: usize, preprocess: Preprocess) -> InferOptions {
     InferOptions {
         inputs: vec![Input::Dir(dir.to_path_buf())].into(),
-        conf: 0.25,
-        iou: 0.45,
-        max_det: 300,
-        classes: None,
-        agnostic: false,
         batch,
-        prefetch: None,
-        workers: 0,
-        decode: DecodeOptions::default(),
-        exact_decode: false,
-        shard: None,
         preprocess,
+        ..InferOptions::default()
     }
 }
 
