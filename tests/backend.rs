@@ -352,31 +352,69 @@ fn the_cuda_backend_finds_the_boxes_the_cpu_finds() {
         eprintln!("skipped: no NVIDIA driver on this machine (libcuda.so.1 not found)");
         return;
     }
-    let run = |backend: &str| {
+    let run = |args: &[&str]| {
         let out = anylabel()
             .env("ORT_DYLIB_PATH", &ort)
-            .args(["infer", "-m", "nudenet-320n", "--backend", backend])
+            .args([
+                "infer",
+                "-m",
+                "nudenet-320n",
+                "--conf",
+                "0.1",
+                "--batch",
+                "4",
+            ])
+            .args(args)
             .arg(fixtures())
             .output()
             .unwrap();
         assert!(
             out.status.code() == Some(0) || out.status.code() == Some(3),
-            "{backend}: {}",
+            "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         common::records(&out.stdout)
     };
-    let (cpu, cuda) = (run("cpu"), run("cuda"));
-    assert_eq!(cpu.len(), cuda.len());
-    for (a, b) in cpu.iter().zip(&cuda) {
-        let (ba, bb) = (common::boxes(a), common::boxes(b));
-        assert_eq!(ba.len(), bb.len(), "{}", a["path"]);
-        for (x, y) in ba.iter().zip(&bb) {
-            assert_eq!(x.0, y.0);
-            assert!((x.1 - y.1).abs() < 1e-3, "{x:?} {y:?}");
-            for i in 0..4 {
-                assert!((x.2[i] - y.2[i]).abs() < 0.5, "{x:?} {y:?}");
+    let cpu = run(&["--backend", "cpu"]);
+    // The measure: at least 99% of the boxes found again, same class, IoU >= 0.9
+    // (the GPU's convolutions round differently; bench/compare_records.py is the same).
+    for args in [
+        &["--backend", "cuda"][..],
+        &["--backend", "cuda", "--preprocess", "gpu"][..],
+    ] {
+        let cuda = run(args);
+        assert_eq!(cpu.len(), cuda.len());
+        let (mut matched, mut total) = (0, 0);
+        for (a, b) in cpu.iter().zip(&cuda) {
+            assert_eq!(a["path"], b["path"]);
+            let (ba, mut bb) = (common::boxes(a), common::boxes(b));
+            total += ba.len().max(bb.len());
+            for x in &ba {
+                let best = bb
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, y)| y.0 == x.0)
+                    .map(|(i, y)| (i, iou(&x.2, &y.2)))
+                    .filter(|&(_, v)| v >= 0.9)
+                    .max_by(|p, q| p.1.total_cmp(&q.1));
+                if let Some((i, _)) = best {
+                    bb.remove(i);
+                    matched += 1;
+                }
             }
         }
+        assert!(total > 50, "{args:?}: only {total} boxes");
+        assert!(
+            matched as f64 >= 0.99 * total as f64,
+            "{args:?}: {matched} of {total} boxes agree with the CPU's"
+        );
     }
+}
+
+fn iou(a: &[f64; 4], b: &[f64; 4]) -> f64 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    let union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
 }
