@@ -808,15 +808,27 @@ fn backend_request(args: &BackendArgs) -> Result<(backend::Request, crate::trt::
     Ok((backend::Request::new(wanted, args.device)?, precision))
 }
 
-/// `--preprocess` for the pipeline.
-pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> Preprocess {
-    match args.preprocess {
+/// `--preprocess` for the pipeline; `--preprocess gpu` on a machine whose NVIDIA driver is
+/// missing or does not start fails here, before any image is read.
+pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> Result<Preprocess> {
+    Ok(match args.preprocess {
         PreprocessAt::Cpu => Preprocess::Cpu,
-        PreprocessAt::Gpu => Preprocess::Gpu {
-            device: request.device,
-            required: true,
-        },
-    }
+        PreprocessAt::Gpu => {
+            match &request.driver {
+                crate::driver::DriverState::Missing(why) => {
+                    bail!("--preprocess gpu needs an NVIDIA GPU: no NVIDIA driver: {why}")
+                }
+                crate::driver::DriverState::Failed(why) => {
+                    bail!("--preprocess gpu needs an NVIDIA GPU: the driver did not start: {why}")
+                }
+                crate::driver::DriverState::Present(_) => {}
+            }
+            Preprocess::Gpu {
+                device: request.device,
+                required: true,
+            }
+        }
+    })
 }
 
 /// `--precision fp16` with a backend that has no such setting, or `--preprocess gpu` with
@@ -937,6 +949,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         return Ok(exit_codes::USAGE);
     }
     let (request, precision) = backend_request(&args.backend)?;
+    let preprocess = preprocess_at(&args.backend, &request)?;
     let stop = stop_flag();
     let inputs = parse_inputs(&args.inputs, &args.walk)?;
     let json = args.json.clone();
@@ -1007,7 +1020,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         },
         exact_decode: args.exact_decode,
         shard: args.shard,
-        preprocess: preprocess_at(&args.backend, &request),
+        preprocess,
     };
     tracing::debug!(
         "{}: {}, input {}×{}, conf {}, iou {}, batch {}",
@@ -1538,7 +1551,7 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
             }
             let (request, precision) = backend_request(&args.backend)?;
             let opts = bench::Options {
-                preprocess: preprocess_at(&args.backend, &request),
+                preprocess: preprocess_at(&args.backend, &request)?,
                 backend: request,
                 precision,
                 quick: args.quick,

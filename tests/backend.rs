@@ -99,6 +99,19 @@ fn an_explicit_gpu_backend_without_a_driver_fails_fast_and_installs_nothing() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--backend trt cannot start"));
+    // --preprocess gpu with auto: the same, before any image is read or fetched.
+    let home = tempfile::tempdir().unwrap();
+    anylabel()
+        .env("ANYLABEL_HOME", home.path())
+        .env("ANYLABEL_PYPI_INDEX", "http://127.0.0.1:9/simple")
+        .args(["infer", "--preprocess", "gpu", "-m", "nudenet-320n"])
+        .arg(image())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--preprocess gpu needs an NVIDIA GPU: no NVIDIA driver",
+        ));
+    assert!(!home.path().join("models").exists());
 }
 
 #[test]
