@@ -48,13 +48,8 @@ fn bench(cr: &mut Criterion) {
 /// anchors around them for their class.
 fn yolov8_output(seed: u64) -> Vec<f32> {
     let (classes, anchors) = (80usize, 8400usize);
-    let mut s = seed | 1;
-    let mut rnd = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f32 / (1u64 << 53) as f32
-    };
+    let mut rng = anylabel::rng::XorShift(seed | 1);
+    let mut rnd = move || rng.unit_f32();
     let mut out = vec![0f32; (4 + classes) * anchors];
     for a in 0..anchors {
         out[a] = rnd() * 640.0;

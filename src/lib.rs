@@ -39,6 +39,7 @@ pub mod pypi;
 pub mod record;
 pub mod report;
 pub mod resize;
+pub mod rng;
 pub mod runtime;
 pub mod scan;
 pub mod shard;

@@ -39,13 +39,8 @@ impl Candidates {
 /// of about ten around random centres, as a detector's raw output is;
 /// the area grows with the count so the density stays the same.
 pub fn bench_boxes(n: usize, seed: u64) -> Candidates {
-    let mut s = seed | 1;
-    let mut rnd = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f32 / (1u64 << 53) as f32
-    };
+    let mut rng = crate::rng::XorShift(seed | 1);
+    let mut rnd = move || rng.unit_f32();
     let clusters = (n / 10).max(1);
     let extent = (clusters as f32).sqrt() * 100.0;
     let centres: Vec<(f32, f32, f32)> = (0..clusters)
@@ -619,12 +614,10 @@ mod tests {
 
     #[test]
     fn the_radix_sort_is_stable_and_orders_by_score() {
-        let mut s = 7u64;
+        let mut rng = crate::rng::XorShift(7);
         let scores: Vec<f32> = (0..5000)
             .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
+                let s = rng.next_u64();
                 [
                     (s % 100) as f32 / 100.0,
                     -((s % 7) as f32),
@@ -662,13 +655,8 @@ mod tests {
     /// so ties are common.
     fn clustered() -> impl Strategy<Value = Candidates> {
         (1usize..60, 0usize..3000, any::<u64>()).prop_map(|(clusters, n, seed)| {
-            let mut s = seed | 1;
-            let mut rnd = move || {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f32 / (1u64 << 53) as f32
-            };
+            let mut rng = crate::rng::XorShift(seed | 1);
+            let mut rnd = move || rng.unit_f32();
             let centres: Vec<(f32, f32, f32)> = (0..clusters)
                 .map(|_| (rnd() * 2000.0, rnd() * 2000.0, 10.0 + rnd() * 200.0))
                 .collect();

@@ -395,14 +395,9 @@ mod tests {
         )
             .prop_map(|(n, cx, cy, r, seed)| {
                 // Sorted random angles on a circle give a convex polygon.
-                let mut s = seed | 1;
+                let mut rng = crate::rng::XorShift(seed | 1);
                 let mut angles: Vec<f64> = (0..n)
-                    .map(|_| {
-                        s ^= s << 13;
-                        s ^= s >> 7;
-                        s ^= s << 17;
-                        (s >> 11) as f64 / (1u64 << 53) as f64 * std::f64::consts::TAU
-                    })
+                    .map(|_| rng.unit_f64() * std::f64::consts::TAU)
                     .collect();
                 angles.sort_by(f64::total_cmp);
                 angles
@@ -415,13 +410,8 @@ mod tests {
     /// A star-shaped (usually concave) ring: random radii at sorted angles.
     fn star_polygon() -> impl Strategy<Value = Vec<Point>> {
         (5usize..20, -30f64..30.0, -30f64..30.0, any::<u64>()).prop_map(|(n, cx, cy, seed)| {
-            let mut s = seed | 1;
-            let mut rnd = move || {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f64 / (1u64 << 53) as f64
-            };
+            let mut rng = crate::rng::XorShift(seed | 1);
+            let mut rnd = move || rng.unit_f64();
             (0..n)
                 .map(|i| {
                     let t = (i as f64 + 0.8 * rnd()) / n as f64 * std::f64::consts::TAU;

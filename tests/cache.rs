@@ -169,15 +169,8 @@ fn two_processes_share_one_cache() {
 
 /// A small deterministic generator, so the kill moments are random but repeatable.
 fn moments(seed: u64, n: usize, max_ms: u64) -> Vec<u64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s % max_ms
-        })
-        .collect()
+    let mut rng = anylabel::rng::XorShift(seed);
+    (0..n).map(|_| rng.next_u64() % max_ms).collect()
 }
 
 #[cfg(unix)]

@@ -349,13 +349,8 @@ fn polygons_match_shapely() {
     use anylabel::polygon::{Point, area, contains, iou};
 
     fn star(n: usize, cx: f64, cy: f64, r0: f64, r1: f64, seed: u64) -> Vec<Point> {
-        let mut s = seed | 1;
-        let mut rnd = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = anylabel::rng::XorShift(seed | 1);
+        let mut rnd = move || rng.unit_f64();
         (0..n)
             .map(|i| {
                 let t = (i as f64 + 0.7 * rnd()) / n as f64 * std::f64::consts::TAU;

@@ -136,14 +136,9 @@ fn fixture_images() -> Vec<(PathBuf, RgbImage)> {
 }
 
 fn noise(w: u32, h: u32, seed: u64) -> RgbImage {
-    let mut s = seed | 1;
+    let mut rng = anylabel::rng::XorShift(seed | 1);
     let pixels = (0..w as usize * h as usize * 3)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as u8
-        })
+        .map(|_| (rng.next_u64() >> 40) as u8)
         .collect();
     RgbImage::full(w, h, pixels)
 }

@@ -55,13 +55,8 @@ pub(super) fn nms(opts: &Options, out: &mut Out) {
 /// Generated result records as JSONL: `n` records of 0 to 7 detections in 4 classes.
 fn records_jsonl(n: usize) -> Vec<u8> {
     let labels = ["person", "car", "dog", "cat"];
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    let mut rnd = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut rng = crate::rng::XorShift(0x9E37_79B9_7F4A_7C15u64);
+    let mut rnd = move || rng.unit_f64();
     let mut buf = Vec::with_capacity(n * 300);
     for i in 0..n {
         let detections = (0..(rnd() * 8.0) as usize)
@@ -295,12 +290,9 @@ fn large_jpeg(opts: &Options, out: &mut Out) -> Result<()> {
     use crate::letterbox::{Letterbox, Preprocessor};
     let repeat = if opts.quick { 3 } else { 9 };
     let (w, h) = (4000u32, 3000u32);
-    let mut s = 0x2545_f491_4f6c_dd1du64;
+    let mut rng = crate::rng::XorShift(0x2545_f491_4f6c_dd1d);
     let img = image::RgbImage::from_fn(w, h, |x, y| {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        let noise = (s >> 59) as f32; // 0..31
+        let noise = (rng.next_u64() >> 59) as f32; // 0..31
         let v = |f: f32, p: f32| (128.0 + 80.0 * (f + p).sin() + noise - 16.0) as u8;
         image::Rgb([
             v(x as f32 / 90.0, 0.0),

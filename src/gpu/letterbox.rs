@@ -396,14 +396,9 @@ mod tests {
     }
 
     fn noise(w: u32, h: u32, seed: u64) -> Vec<u8> {
-        let mut s = seed | 1;
+        let mut rng = crate::rng::XorShift(seed | 1);
         (0..w as usize * h as usize * 3)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 40) as u8
-            })
+            .map(|_| (rng.next_u64() >> 40) as u8)
             .collect()
     }
 

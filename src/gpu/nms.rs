@@ -698,13 +698,8 @@ mod tests {
     /// Candidates in clusters with coarse scores (ties) and a few classes, as in src/nms.rs.
     fn clustered() -> impl Strategy<Value = Candidates> {
         (1usize..40, 0usize..1500, any::<u64>()).prop_map(|(clusters, n, seed)| {
-            let mut s = seed | 1;
-            let mut rnd = move || {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s >> 11) as f32 / (1u64 << 53) as f32
-            };
+            let mut rng = crate::rng::XorShift(seed | 1);
+            let mut rnd = move || rng.unit_f32();
             let centres: Vec<(f32, f32, f32)> = (0..clusters)
                 .map(|_| (rnd() * 2000.0 - 500.0, rnd() * 2000.0, 1.0 + rnd() * 400.0))
                 .collect();
