@@ -26,6 +26,7 @@ use anylabel::decode::{DecodeOptions, RgbImage, decode_file};
 use anylabel::gpu::{self, Gpu, letterbox::GpuLetterbox, nms::GpuNms, nms::Ran};
 use anylabel::letterbox::{Letterbox, Preprocessor};
 use anylabel::nms::{Nms, NmsParams};
+use anylabel::scan::{Input, scan};
 use serde_json::{Value, json};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -72,19 +73,13 @@ fn args() -> Args {
     a
 }
 
+/// The images under `dir`, decoded, in `infer`'s scan order.
 fn images(dir: &Path) -> Vec<(String, RgbImage)> {
-    let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
+    scan(vec![Input::Dir(dir.to_path_buf())])
         .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .filter_map(|p| {
-            let im = decode_file(&p, &DecodeOptions::default()).ok()?;
-            Some((p.display().to_string(), im))
+        .filter_map(|item| {
+            let im = decode_file(&item.path, &DecodeOptions::default()).ok()?;
+            Some((item.path.display().to_string(), im))
         })
         .collect()
 }

@@ -15,6 +15,7 @@ use anylabel::decode::{DecodeOptions, RgbImage, decode_file};
 use anylabel::gpu::{self, Gpu, letterbox::GpuLetterbox, nms::GpuNms, nms::Ran};
 use anylabel::letterbox::{Letterbox, Preprocessor};
 use anylabel::nms::{Candidates, Nms, NmsParams, bench_boxes};
+use anylabel::scan::{Input, scan};
 
 /// Loads NVRTC from the test Python's `nvidia-cuda-nvrtc` wheel, unless it is on the
 /// library path already. Loaded by full path with RTLD_GLOBAL, so that cudarc's later
@@ -118,19 +119,12 @@ fn fixture_images() -> Vec<(PathBuf, RgbImage)> {
     let dir = std::env::var_os("ANYLABEL_GPU_TEST_IMAGES")
         .filter(|d| !d.is_empty())
         .map_or_else(common::fixtures, PathBuf::from);
-    let mut paths: Vec<PathBuf> = walkdir::WalkDir::new(dir)
-        .into_iter()
+    scan(vec![Input::Dir(dir)])
         .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .filter_map(|p| {
-            decode_file(&p, &DecodeOptions::default())
+        .filter_map(|item| {
+            decode_file(&item.path, &DecodeOptions::default())
                 .ok()
-                .map(|im| (p, im))
+                .map(|im| (item.path, im))
         })
         .collect()
 }
