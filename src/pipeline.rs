@@ -412,7 +412,9 @@ pub fn run(
         });
         let mut writer = Writer {
             info,
-            opts,
+            posts: (0..rayon::current_num_threads().max(1))
+                .map(|_| Post::new(info, opts))
+                .collect(),
             ask: &ctx.ask,
             cache,
             sink,
@@ -945,7 +947,9 @@ fn open_gpu(
 /// images), writes the cache and the records, in scan order.
 struct Writer<'r> {
     info: &'r ModelInfo,
-    opts: &'r InferOptions,
+    /// Post-processing with its scratch space, one per thread that post-processes a
+    /// window's images, kept from window to window.
+    posts: Vec<Post>,
     ask: &'r Ask,
     cache: Option<&'r mut CacheRun>,
     sink: &'r mut dyn Sink,
@@ -978,15 +982,23 @@ impl Writer<'_> {
                 })
                 .collect();
             let mut fresh: Vec<Stored> = match dims {
-                Some(dims) => lbs
-                    .par_iter()
-                    .enumerate()
-                    .map_init(
-                        || Post::new(self.info, self.opts),
-                        |post, (i, lb)| post.detections(&output, dims, i, lb),
-                    )
-                    .collect(),
-                None => Vec::new(),
+                // The images in contiguous runs, one run per Post, in parallel.
+                Some(dims) if !lbs.is_empty() => {
+                    let run = lbs.len().div_ceil(self.posts.len());
+                    let runs: Vec<Vec<Stored>> = self
+                        .posts
+                        .par_iter_mut()
+                        .zip(lbs.par_chunks(run))
+                        .enumerate()
+                        .map(|(k, (post, lbs))| {
+                            (lbs.iter().enumerate())
+                                .map(|(j, lb)| post.detections(&output, dims, k * run + j, lb))
+                                .collect()
+                        })
+                        .collect();
+                    runs.into_iter().flatten().collect()
+                }
+                _ => Vec::new(),
             };
             let _ = spare.try_send(output);
             let mut store = Batch {
