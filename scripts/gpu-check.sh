@@ -14,7 +14,8 @@
 #                            and bench infer (end to end against inference only)
 #   5. the same with --preprocess gpu (compare-640-cuda-gpu.json, infer-big-gpu.json,
 #                            bench-gpu.json): the GPU letterbox inside infer
-# Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh).
+# Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh). STEPS="4 5" runs
+# only those (all by default), to spend the device's minutes on what is not yet proven.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/out}
@@ -26,10 +27,13 @@ export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.
 status=0
 save() { tar -czf "$out/results.tar.gz.tmp" -C "$work" . && mv "$out/results.tar.gz.tmp" "$out/results.tar.gz"; }
 step() { save; echo "== $(date +%T) $*"; }
+steps=" ${STEPS:-1 2 3 4 5} "
+want() { [[ "$steps" == *" $1 "* ]]; }
 nvidia-smi > "$work/nvidia-smi.txt" 2>&1
 al="$here/anylabel"
 "$al" --version > "$work/anylabel-version.txt" 2>&1
 
+if want 1; then
 step "1. GPU tests"
 ANYLABEL_GPU_TEST_IMAGES="$here/images" timeout 90 "$here/gpu_tests" --test-threads=1 --nocapture \
     > "$work/gpu_tests.txt" 2>&1 || status=1
@@ -42,6 +46,7 @@ step "1. torchvision's NMS"
 timeout 90 python3 "$here/bench/torch_nms.py" --kept-dir "$work/kept" "$here"/boxes/boxes-*.csv \
     > "$work/torch_nms.json" 2> "$work/torch_nms.txt" || status=1
 cat "$work/torch_nms.txt"
+fi
 
 if [ -z "${ORT_DYLIB_PATH:-}" ] || [ ! -f "$ORT_DYLIB_PATH" ]; then
     echo "no ONNX Runtime GPU build (ORT_DYLIB_PATH): steps 2-5 skipped" | tee "$work/no-ort.txt"
@@ -64,18 +69,22 @@ compare() {
         > "$work/compare-$2.json" || status=1
     cat "$work/compare-$2.json"
 }
+if want 2 || want 5; then
 step "2. boxes: the CPU backend against CUDA"
 for imgsz in 320 640; do
     infer "$imgsz-cpu" --imgsz $imgsz --backend cpu
     infer "$imgsz-cuda-cpu" --imgsz $imgsz --backend cuda --preprocess cpu
     compare "$imgsz-cpu" "$imgsz-cuda-cpu"
 done
+fi
 
+if want 3; then
 step "3. --backend trt without TensorRT"
 timeout 60 "$al" infer "$here/images/people" -m nudenet-320n --backend trt -o /dev/null \
     > "$work/trt.txt" 2>&1
 echo "exit code $?" >> "$work/trt.txt"
 tail -n 2 "$work/trt.txt"
+fi
 
 step "4. 3008 fixture JPEGs (94 batches of 32), CPU letterbox"
 big=$(mktemp -d)
@@ -93,11 +102,13 @@ big_run() { # big_run PREPROCESS
         --preprocess "$1" --batch 32 --json "$work/bench-$1.json" > "$work/bench-$1.txt" 2>&1 || status=1
     grep -E "throughput|inference only|latency median" "$work/bench-$1.txt"
 }
-big_run cpu
+want 4 && big_run cpu
 
+if want 5; then
 step "5. the GPU letterbox inside infer (--preprocess gpu)"
-infer "640-cuda-gpu" --imgsz 640 --backend cuda --preprocess gpu
+RUST_LOG=anylabel=trace infer "640-cuda-gpu" --imgsz 640 --backend cuda --preprocess gpu
 compare "640-cpu" "640-cuda-gpu"
 big_run gpu
+fi
 step "check.sh: status $status"
 exit $status
