@@ -8,6 +8,9 @@
 #                    56 MiB parts do not fit one call beside this repository's 8 MiB.
 #
 #     scripts/gpu-check-stage.sh          # here, from the project root
+#     LEAN=1 BEFORE=old/anylabel scripts/gpu-check-stage.sh
+#                                         # no NMS box files (step 1 runs the GPU tests only),
+#                                         # and an earlier build for step 6's before and after
 #     bash .device/run/check.sh           # there, from the project root (OUT=... for results)
 #
 # Needs the test Python (scripts/test.sh makes target/test-python) for the box files, and the
@@ -28,12 +31,18 @@ for line in sys.stdin:
         print(m["executable"])')
 
 rm -rf "$run" .device/run-model
-mkdir -p "$run/boxes" "$run/bench" "$run/models/nudenet-320n"
+mkdir -p "$run/bench" "$run/models/nudenet-320n"
 cp "$model" "$run/models/nudenet-320n/"
 strip -o "$run/anylabel" target/release/anylabel
-strip -o "$run/gpu_check" target/release/examples/gpu_check
 strip -o "$run/gpu_tests" "$test_bin"
-"$python" bench/gpu_boxes.py --out "$run/boxes" 1000 10000 100000
+if [ -z "${LEAN:-}" ]; then
+    mkdir -p "$run/boxes"
+    strip -o "$run/gpu_check" target/release/examples/gpu_check
+    "$python" bench/gpu_boxes.py --out "$run/boxes" 1000 10000 100000
+fi
+if [ -n "${BEFORE:-}" ]; then
+    cp "$BEFORE" "$run/anylabel-before" # check.sh's step 6 times it beside this build
+fi
 cp -r fixtures/images "$run/images"
 cp bench/torch_nms.py bench/compare_records.py "$run/bench/"
 cp scripts/gpu-check.sh "$run/check.sh"

@@ -13,7 +13,14 @@
 #   4. infer-big-cpu.json, bench-cpu.json   ~3000 fixture JPEGs at batch 32: infer's summary,
 #                            and bench infer (end to end against inference only)
 #   5. the same with --preprocess gpu (compare-640-cuda-gpu.json, infer-big-gpu.json,
-#                            bench-gpu.json): the GPU letterbox inside infer
+#                            bench-gpu.json): the GPU letterbox inside infer; and infer with
+#                            no --preprocess (auto: the GPU letterbox), its boxes and summary
+#   6. bench-before-*.txt    where anylabel-before was staged (BEFORE=): bench infer with it,
+#                            both letterboxes, in the same run, for a before and after
+#   7. bench-12k-gpu.*, infer-12k-w*.json   the same 3008 JPEGs four times over (12032):
+#                            bench infer with the GPU letterbox, and infer with 16 and 12
+#                            decode threads: what the fixed costs of a run and the CPU's
+#                            share of decoding do to the rate
 # Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh). STEPS="4 5" runs
 # only those (all by default), to spend the device's minutes on what is not yet proven.
 set -uo pipefail
@@ -27,7 +34,7 @@ export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.
 status=0
 save() { tar -czf "$out/results.tar.gz.tmp" -C "$work" . && mv "$out/results.tar.gz.tmp" "$out/results.tar.gz"; }
 step() { save; echo "== $(date +%T) $*"; }
-steps=" ${STEPS:-1 2 3 4 5} "
+steps=" ${STEPS:-1 2 3 4 5 6 7} "
 want() { [[ "$steps" == *" $1 "* ]]; }
 nvidia-smi > "$work/nvidia-smi.txt" 2>&1
 al="$here/anylabel"
@@ -38,6 +45,7 @@ step "1. GPU tests"
 ANYLABEL_GPU_TEST_IMAGES="$here/images" timeout 90 "$here/gpu_tests" --test-threads=1 --nocapture \
     > "$work/gpu_tests.txt" 2>&1 || status=1
 grep -E "^test |test result" "$work/gpu_tests.txt"
+if [ -d "$here/boxes" ]; then
 step "1. our kernels against the CPU"
 timeout 60 "$here/gpu_check" --images "$here/images" --kept-dir "$work/kept" "$here"/boxes/boxes-*.csv \
     > "$work/gpu_check.json" 2> "$work/gpu_check.txt" || status=1
@@ -46,6 +54,7 @@ step "1. torchvision's NMS"
 timeout 90 python3 "$here/bench/torch_nms.py" --kept-dir "$work/kept" "$here"/boxes/boxes-*.csv \
     > "$work/torch_nms.json" 2> "$work/torch_nms.txt" || status=1
 cat "$work/torch_nms.txt"
+fi
 fi
 
 if [ -z "${ORT_DYLIB_PATH:-}" ] || [ ! -f "$ORT_DYLIB_PATH" ]; then
@@ -109,6 +118,35 @@ step "5. the GPU letterbox inside infer (--preprocess gpu)"
 RUST_LOG=anylabel=trace infer "640-cuda-gpu" --imgsz 640 --backend cuda --preprocess gpu
 compare "640-cpu" "640-cuda-gpu"
 big_run gpu
+infer "640-cuda-auto" --imgsz 640 --backend cuda
+compare "640-cpu" "640-cuda-auto"
+grep -o '"letterbox":"[a-z]*"' "$work/infer-640-cuda-auto.json"
+fi
+
+if want 6 && [ -x "$here/anylabel-before" ]; then
+for pre in cpu gpu; do
+    step "6. the earlier build: bench infer, --preprocess $pre"
+    timeout 90 "$here/anylabel-before" bench infer --images "$big" --model nudenet-320n --imgsz 640 \
+        --backend cuda --preprocess $pre --batch 32 --json "$work/bench-before-$pre.json" \
+        > "$work/bench-before-$pre.txt" 2>&1 || status=1
+    grep -E "throughput|inference only|latency median" "$work/bench-before-$pre.txt"
+done
+fi
+if want 7; then
+step "7. 12032 JPEGs (the 3008 four times over), GPU letterbox"
+big4=$(mktemp -d)
+for k in 0 1 2 3; do
+    for f in "$big"/*.jpg; do ln "$f" "$big4/$k-$(basename "$f")"; done
+done
+timeout 120 "$al" bench infer --images "$big4" --model nudenet-320n --imgsz 640 --backend cuda \
+    --preprocess gpu --batch 32 --json "$work/bench-12k-gpu.json" > "$work/bench-12k-gpu.txt" 2>&1 || status=1
+grep -E "throughput|inference only|waiting" "$work/bench-12k-gpu.txt"
+for workers in 16 12; do
+    timeout 60 "$al" infer "$big4" -m nudenet-320n --imgsz 640 --backend cuda --batch 32 \
+        --workers $workers -o /dev/null --json "$work/infer-12k-w$workers.json" \
+        2> "$work/infer-12k-w$workers.txt" || status=1
+    cat "$work/infer-12k-w$workers.json"
+done
 fi
 step "check.sh: status $status"
 exit $status
