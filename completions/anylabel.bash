@@ -341,7 +341,7 @@ _anylabel() {
                     return 0
                     ;;
                 --preprocess)
-                    COMPREPLY=($(compgen -W "cpu gpu" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto cpu gpu" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -903,7 +903,7 @@ _anylabel() {
                     return 0
                     ;;
                 --preprocess)
-                    COMPREPLY=($(compgen -W "cpu gpu" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto cpu gpu" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1469,7 +1469,7 @@ _anylabel() {
                     return 0
                     ;;
                 --preprocess)
-                    COMPREPLY=($(compgen -W "cpu gpu" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto cpu gpu" -- "${cur}"))
                     return 0
                     ;;
                 --output)

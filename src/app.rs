@@ -809,10 +809,24 @@ fn backend_request(args: &BackendArgs) -> Result<(backend::Request, crate::trt::
 }
 
 /// `--preprocess` for the pipeline; `--preprocess gpu` on a machine whose NVIDIA driver is
-/// missing or does not start fails here, before any image is read.
+/// missing or does not start fails here, before any image is read. `auto` letterboxes on
+/// the GPU where the model may run on one (the pipeline falls back to the CPU, saying why,
+/// where it does not or the kernel cannot start), on the CPU otherwise.
 pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> Result<Preprocess> {
     Ok(match args.preprocess {
         PreprocessAt::Cpu => Preprocess::Cpu,
+        PreprocessAt::Auto => {
+            let gpu_backend = args.backend != Backend::Cpu;
+            let driver = matches!(request.driver, crate::driver::DriverState::Present(_));
+            if gpu_backend && driver {
+                Preprocess::Gpu {
+                    device: request.device,
+                    required: false,
+                }
+            } else {
+                Preprocess::Cpu
+            }
+        }
         PreprocessAt::Gpu => {
             match &request.driver {
                 crate::driver::DriverState::Missing(why) => {
@@ -1173,12 +1187,14 @@ fn write_json_summary(
         "cache": if s.cached { serde_json::json!({"hits": s.cache_hits, "misses": s.images - s.cache_hits}) } else { serde_json::Value::Null },
         "model_loaded": s.model_loaded,
         "batches": s.batches,
+        "letterbox": s.letterboxed_on,
         "seconds": (secs * 1e4).round() / 1e4,
         "images_per_second": if secs > 0.0 { ((s.images as f64 / secs) * 100.0).round() / 100.0 } else { 0.0 },
         "stage_seconds": {
             "lookup": stage(t.lookup), "decode": stage(t.decode), "letterbox": stage(t.letterbox),
             "load": stage(t.load), "inference": stage(t.inference), "postprocess": stage(t.postprocess),
             "store": stage(t.store), "write": stage(t.write), "waiting": stage(t.waiting),
+            "starved": stage(t.starved),
         },
         "backend": backend,
         "exit_code": code,
@@ -1504,7 +1520,7 @@ fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize, backend: Optio
     progress::note(&format!(
         "time per stage: cache lookup {:.2} s, decode {:.2} s and letterbox {:.2} s (summed over {} threads), \
          model load {:.2} s, inference {:.2} s in {} batches, post-processing {:.3} s, cache writes {:.3} s, \
-         writing {:.3} s; inference waited {:.2} s for images",
+         writing {:.3} s; batching waited {:.2} s for images, the model {:.2} s for batches{}",
         t.lookup.as_secs_f64(),
         t.decode.as_secs_f64(),
         t.letterbox.as_secs_f64(),
@@ -1515,7 +1531,12 @@ fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize, backend: Optio
         t.postprocess.as_secs_f64(),
         t.store.as_secs_f64(),
         t.write.as_secs_f64(),
-        t.waiting.as_secs_f64()
+        t.waiting.as_secs_f64(),
+        t.starved.as_secs_f64(),
+        match s.letterboxed_on {
+            Some("gpu") => "; letterboxed on the GPU",
+            _ => "",
+        }
     ));
 }
 

@@ -859,14 +859,17 @@ pub struct BackendArgs {
 
     /// Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel
     /// (bit-identical to the CPU's), straight into the tensor the model reads through ONNX
-    /// Runtime's I/O binding; the decode threads only decode. Not yet proven inside `infer`
-    /// on a GPU (docs/gpu.md), so the default stays on the CPU.
-    #[arg(long, value_enum, default_value_t = PreprocessAt::Cpu)]
+    /// Runtime's I/O binding, while the model runs the batch before; the decode threads
+    /// only decode. auto: gpu when the model runs on a GPU and the kernel starts there, else
+    /// the CPU (with a warning when the kernel cannot start); cpu: the decode threads.
+    #[arg(long, value_enum, default_value_t = PreprocessAt::Auto)]
     pub preprocess: PreprocessAt,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PreprocessAt {
+    /// The GPU where the model runs on one and our kernel starts there; the CPU otherwise.
+    Auto,
     /// The decode threads, into host memory.
     Cpu,
     /// The GPU the model runs on; an error where the kernel cannot start there.
@@ -879,7 +882,7 @@ impl Default for BackendArgs {
             backend: Backend::Auto,
             device: 0,
             precision: Precision::Fp32,
-            preprocess: PreprocessAt::Cpu,
+            preprocess: PreprocessAt::Auto,
         }
     }
 }

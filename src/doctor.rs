@@ -197,7 +197,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
         .unwrap_or(0);
     let (trt_files, trt_bytes) = dir_size(&trt_dir);
 
-    // Our own CUDA kernels (--preprocess gpu): NVRTC compiles them.
+    // Our own CUDA kernels (the GPU letterbox): NVRTC compiles them.
     let nvrtc = crate::gpu::nvrtc_location();
     let nvrtc_fix = "`pip install \"nvidia-cuda-nvrtc==13.*\"`, or the CUDA toolkit";
 
@@ -327,7 +327,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
     if deps.is_empty() {
         line("  (the providers link against nothing outside the system)".into());
     }
-    line("Our CUDA kernels (--preprocess gpu)".into());
+    line("Our CUDA kernels (the GPU letterbox: --preprocess auto|gpu)".into());
     match &nvrtc {
         Some(p) => line(format!("  NVRTC      {}", p.display())),
         None => line(format!("  NVRTC      missing: {nvrtc_fix}")),

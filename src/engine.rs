@@ -213,6 +213,8 @@ pub struct Engine {
     session: Session,
     /// The backend it runs on.
     pub backend: Kind,
+    /// The GPU it runs on, for a GPU backend (`--device`).
+    pub device: u32,
     /// Backends tried before it that ONNX Runtime could not start.
     pub failed: Vec<Skip>,
 }
@@ -277,6 +279,7 @@ impl Engine {
         let mut engine = Engine {
             session,
             backend,
+            device: opts.device,
             failed,
         };
         let input_dims = [in_dims[0], in_dims[2], in_dims[3]];
@@ -325,6 +328,29 @@ impl Engine {
         head_dims(self.run_raw(input, shape, out)?)
     }
 
+    /// [`Engine::run`] with the first output written by ONNX Runtime straight into `out`,
+    /// for an output of shape `dims` (known from an earlier run of this input shape).
+    pub fn run_into(
+        &mut self,
+        input: &[f32],
+        shape: [usize; 4],
+        out: &mut [f32],
+        dims: [usize; 3],
+    ) -> Result<[usize; 3]> {
+        if input.len() < shape.iter().product() {
+            bail!("a batch of {} values for shape {shape:?}", input.len());
+        }
+        // SAFETY: `input` holds the whole batch in host memory, and is only read.
+        unsafe {
+            self.run_bound(
+                ort::memory::MemoryInfo::default(),
+                input.as_ptr().cast_mut().cast(),
+                shape,
+                OutputTo::Into(out, dims),
+            )
+        }
+    }
+
     /// [`Engine::run`] for a batch already on the GPU: `ptr` is a `CUdeviceptr` to
     /// `shape` = `[n, 3, h, w]` `f32` values on GPU `device`, written and synchronised
     /// (our letterbox, [`crate::gpu::letterbox`]). ONNX Runtime reads it where it is
@@ -339,7 +365,7 @@ impl Engine {
         ptr: u64,
         device: u32,
         shape: [usize; 4],
-        out: &mut Vec<f32>,
+        out: OutputTo,
     ) -> Result<[usize; 3]> {
         use ort::memory::{AllocationDevice, AllocatorType, MemoryInfo, MemoryType};
         if self.backend == Kind::Cpu {
@@ -357,10 +383,11 @@ impl Engine {
     }
 
     /// Runs one batch that lies at `ptr`, in the memory `info` describes, through I/O
-    /// binding (the model's input bound to it, its first output to host memory), and
-    /// copies the first output into `out`. [`Engine::run_on_gpu`] uses it for a batch on
-    /// the GPU; on host memory it is [`Engine::run`] by another road, which is how the
-    /// tests check the binding on machines without a GPU.
+    /// binding (the model's input bound to it, its first output to host memory), its first
+    /// output copied into `out` or written there by ONNX Runtime ([`OutputTo`]).
+    /// [`Engine::run_on_gpu`] uses it for a batch on the GPU; the pipeline for a host batch
+    /// whose output shape is known; on host memory it is [`Engine::run`] by another road,
+    /// which is how the tests check the binding on machines without a GPU.
     ///
     /// # Safety
     /// `ptr` must point to at least `n·3·h·w` `f32`s in the memory `info` names, valid and
@@ -370,7 +397,7 @@ impl Engine {
         info: ort::memory::MemoryInfo,
         ptr: *mut std::ffi::c_void,
         shape: [usize; 4],
-        out: &mut Vec<f32>,
+        out: OutputTo,
     ) -> Result<[usize; 3]> {
         use ort::memory::MemoryInfo;
         use ort::value::{Shape, TensorRefMut};
@@ -394,30 +421,63 @@ impl Engine {
         let name = std::ffi::CString::new(input).map_err(|e| anyhow!("input name: {e}"))?;
         let api = ort::api();
         // SAFETY: both pointers come from live `ort` objects; the name is NUL-terminated.
-        let status = unsafe {
-            use ort::AsPointer;
-            (api.BindInput)(binding.ptr_mut(), name.as_ptr(), tensor.ptr())
-        };
-        if !status.0.is_null() {
-            // SAFETY: a non-null status from the call above, released once.
-            let message = unsafe {
-                let m = std::ffi::CStr::from_ptr((api.GetErrorMessage)(status.0))
-                    .to_string_lossy()
-                    .into_owned();
-                (api.ReleaseStatus)(status.0);
-                m
-            };
-            bail!("ONNX Runtime I/O binding: bind the input: {message}");
+        check_status(
+            unsafe {
+                use ort::AsPointer;
+                (api.BindInput)(binding.ptr_mut(), name.as_ptr(), tensor.ptr())
+            },
+            "bind the input",
+        )?;
+        match out {
+            OutputTo::Copy(out) => {
+                binding
+                    .bind_output_to_device(output, &MemoryInfo::default())
+                    .map_err(|e| err("bind the output", e))?;
+                tracing::trace!("I/O binding: bound; running");
+                let outputs = self
+                    .session
+                    .run_binding(&binding)
+                    .map_err(|e| anyhow!("ONNX Runtime failed to run the model: {e}"))?;
+                head_dims(first_output(&outputs, out)?)
+            }
+            OutputTo::Into(out, dims) => {
+                let len: usize = dims.iter().product();
+                if out.len() < len {
+                    bail!(
+                        "ONNX Runtime I/O binding: an output buffer of {} values for an output of {len}",
+                        out.len()
+                    );
+                }
+                // SAFETY: `out` holds the whole output and outlives the run below.
+                let target = unsafe {
+                    TensorRefMut::<f32>::from_raw(
+                        MemoryInfo::default(),
+                        out.as_mut_ptr().cast(),
+                        Shape::from(dims.map(|d| d as i64)),
+                    )
+                }
+                .map_err(|e| err("the output tensor", e))?;
+                let name =
+                    std::ffi::CString::new(output).map_err(|e| anyhow!("output name: {e}"))?;
+                // Through the C API too: `IoBinding::bind_output` takes only tensors it
+                // allocated. Bound this way, the output is not among the run's returned
+                // values: ONNX Runtime writes it into `out`, and nothing copies it again.
+                // SAFETY: as for the input.
+                check_status(
+                    unsafe {
+                        use ort::AsPointer;
+                        (api.BindOutput)(binding.ptr_mut(), name.as_ptr(), target.ptr())
+                    },
+                    "bind the output",
+                )?;
+                tracing::trace!("I/O binding: bound, output into the caller's buffer; running");
+                self.session
+                    .run_binding(&binding)
+                    .map_err(|e| anyhow!("ONNX Runtime failed to run the model: {e}"))?;
+                drop(target);
+                Ok(dims)
+            }
         }
-        binding
-            .bind_output_to_device(output, &MemoryInfo::default())
-            .map_err(|e| err("bind the output", e))?;
-        tracing::trace!("I/O binding: bound; running");
-        let outputs = self
-            .session
-            .run_binding(&binding)
-            .map_err(|e| anyhow!("ONNX Runtime failed to run the model: {e}"))?;
-        head_dims(first_output(&outputs, out)?)
     }
 
     /// [`Engine::run`] for an output of any rank.
@@ -435,6 +495,33 @@ impl Engine {
             .map_err(|e| anyhow!("ONNX Runtime failed to run the model: {e}"))?;
         first_output(&outputs, out)
     }
+}
+
+/// Where [`Engine::run_bound`] puts the model's first output.
+pub enum OutputTo<'a> {
+    /// Copied into this vector from where ONNX Runtime put it.
+    Copy(&'a mut Vec<f32>),
+    /// Written by ONNX Runtime straight into this host buffer (page-locked memory, for a
+    /// GPU: one copy down at the bus's speed, and none after), for an output of shape
+    /// `dims`, known from an earlier run of the same input shape.
+    Into(&'a mut [f32], [usize; 3]),
+}
+
+/// An error from a status of ONNX Runtime's C API; the status is released.
+fn check_status(status: ort::sys::OrtStatusPtr, what: &str) -> Result<()> {
+    if status.0.is_null() {
+        return Ok(());
+    }
+    let api = ort::api();
+    // SAFETY: a non-null status from ONNX Runtime, released once.
+    let message = unsafe {
+        let m = std::ffi::CStr::from_ptr((api.GetErrorMessage)(status.0))
+            .to_string_lossy()
+            .into_owned();
+        (api.ReleaseStatus)(status.0);
+        m
+    };
+    bail!("ONNX Runtime I/O binding: {what}: {message}")
 }
 
 /// Copies a run's first output into `out`; its shape.

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! scan ──> cache lookup ──> decode + letterbox ──> batch ──> ONNX Runtime ──> head + NMS ──> records
-//! (feeder   (decode threads: one task per image,     (the runner thread)   (the calling thread:
+//! (feeder   (decode threads: one task per image,  (batcher)   (executor)   (the calling thread:
 //!  thread)   at most `prefetch` in flight)                                  cache and records)
 //! ```
 //!
@@ -11,13 +11,16 @@
 //! asks the cache: an unchanged file is known by its `(path, size, mtime)`, and when its
 //! content already has a result for this model and these parameters, that is the answer,
 //! with no decoding and no inference. Otherwise it decodes and letterboxes the image (or,
-//! with [`Preprocess::Gpu`], only decodes it). The runner takes the answers in scan order,
-//! gathers a window of them around one batch, puts the batch together (or letterboxes it
-//! on the GPU) and runs the model; it hands the window and the output to the calling
-//! thread through a channel of one, and goes on. The calling thread post-processes the
-//! window's images in parallel, writes the cache and the records, in scan order, with no
-//! reordering buffer, and the bounds on the channels are the bound on memory. A run whose
-//! images are all cached never loads the model.
+//! with [`Preprocess::Gpu`], only decodes it). The batcher takes the answers in scan
+//! order, gathers a window of them around one batch and puts the batch together (or
+//! letterboxes it on the GPU) in one of two buffers; the executor, a thread the batcher
+//! starts with the model, runs each batch while the next is put together, gives the
+//! buffer back, and hands the window and the output to the calling thread through a
+//! channel of one. On a GPU, host batches and outputs are page-locked, and ONNX Runtime
+//! writes each output straight into one once its shape is known. The calling thread
+//! post-processes the window's images in parallel, writes the cache and the records, in
+//! scan order, with no reordering buffer, and the bounds on the channels and the buffers
+//! are the bound on memory. A run whose images are all cached never loads the model.
 //!
 //! Fresh detections are computed down to the cache's floor ([`cache::FLOOR`]), stored, and
 //! then filtered to `--conf`, `--max-det` and `--classes` by the same function
@@ -28,8 +31,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, ensure};
 use crossbeam_channel::{Receiver, Sender, bounded};
+use cudarc::driver::PinnedHostSlice;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
@@ -37,7 +41,7 @@ use crate::cache::{
     self, Ask, Batch, Cache, Content, FileStamp, ImageFacts, Stored, StoredDetection, with_reader,
 };
 use crate::decode::{DecodeErrorKind, DecodeOptions, RgbImage, decode_bytes, read_file};
-use crate::engine::{Engine, ModelInfo};
+use crate::engine::{Engine, ModelInfo, OutputTo};
 use crate::gpu::letterbox::GpuLetterbox;
 use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
@@ -213,8 +217,11 @@ pub struct StageTimes {
     /// Cache writes.
     pub store: Duration,
     pub write: Duration,
-    /// Time the inference loop waited for decoded images: the pipeline's idle time.
+    /// Time the batching thread waited for decoded images.
     pub waiting: Duration,
+    /// Time the model waited for its next batch, from the first batch on: what the
+    /// device running it stood idle for.
+    pub starved: Duration,
 }
 
 /// What a run did.
@@ -238,6 +245,8 @@ pub struct Summary {
     /// Stopped by Ctrl-C at a batch boundary.
     pub interrupted: bool,
     pub model_loaded: bool,
+    /// Where the last batch was letterboxed (`"gpu"` or `"cpu"`); `None` when no batch ran.
+    pub letterboxed_on: Option<&'static str>,
 }
 
 /// What a decode thread found out about one image.
@@ -388,12 +397,12 @@ pub fn run(
         let (inputs, shard) = (opts.inputs.clone(), opts.shard);
         let (pool, fs, c) = (&pool, Arc::clone(&feeder_stop), Arc::clone(&ctx));
         s.spawn(move || feed(inputs, shard, pool, pending_tx, recycle_rx, fs, c));
-        // The runner gathers batches and runs the model; this thread post-processes and
-        // writes the batch before, so that the model does not wait for either.
+        // The batcher gathers and puts batches together, the executor (a thread the batcher
+        // starts) runs the model on one while the next is put together, and this thread
+        // post-processes and writes the batch before, so that the model waits for none of it.
         let (ran_tx, ran_rx) = bounded::<Ran>(1);
-        let (spare_tx, spare_rx) = bounded::<Vec<f32>>(2);
-        let mut runner = Runner {
-            engine,
+        let (spare_tx, spare_rx) = bounded::<Output>(3);
+        let mut batcher = Batcher {
             info,
             batch,
             hw: [h as usize, w as usize],
@@ -404,11 +413,12 @@ pub fn run(
             stop,
             times: StageTimes::default(),
             scan_errors: 0,
-            batches: 0,
         };
-        let running = s.spawn(move || {
-            let result = runner.run(pending_rx, &ran_tx, &spare_rx);
-            (result, runner.times, runner.scan_errors, runner.batches)
+        let engine = &mut *engine;
+        let batching = s.spawn(move || {
+            let result = batcher.run(engine, pending_rx, &ran_tx, &spare_rx);
+            let on_gpu = matches!(batcher.gpu, GpuStage::Open { .. });
+            (result, batcher.times, batcher.scan_errors, on_gpu)
         });
         let mut writer = Writer {
             info,
@@ -423,22 +433,26 @@ pub fn run(
             summary: &mut summary,
         };
         let written = writer.run(&ran_rx, &spare_tx, &recycle_tx);
-        // Whatever happened, let the runner and the feeder finish: each stops at its next send.
+        // Whatever happened, let the batcher and the feeder finish: each stops at its next send.
         drop(ran_rx);
         feeder_stop.store(true, Ordering::Relaxed);
-        let (ran, times, scan_errors, batches) = running
+        let (ran, times, scan_errors, letterbox_gpu) = batching
             .join()
-            .map_err(|p| anyhow!("the inference thread crashed: {}", panic_message(&*p)))?;
+            .map_err(|p| anyhow!("the batching thread crashed: {}", panic_message(&*p)))?;
         let t = &mut summary.times;
         t.waiting += times.waiting;
         t.lookup += times.lookup;
         t.decode += times.decode;
         t.letterbox += times.letterbox;
         t.load += times.load;
-        t.inference += times.inference;
         summary.scan_errors += scan_errors;
+        let (inference, starved, batches) = ran?;
+        t.inference += inference;
+        t.starved += starved;
         summary.batches += batches;
-        ran?;
+        if batches > 0 {
+            summary.letterboxed_on = Some(if letterbox_gpu { "gpu" } else { "cpu" });
+        }
         written
     })?;
     summary.elapsed = started.elapsed();
@@ -661,8 +675,9 @@ enum GpuStage {
         device: u32,
         required: bool,
     },
+    /// Two letterboxes, so that one batch is letterboxed while the model reads the other.
     Open {
-        letterbox: Box<GpuLetterbox>,
+        letterboxes: Vec<GpuLetterbox>,
         device: u32,
         required: bool,
     },
@@ -671,120 +686,282 @@ enum GpuStage {
 /// A window of answers in scan order, with the model's output for the images that ran.
 struct Ran {
     window: Vec<Slot>,
-    output: Vec<f32>,
+    output: Output,
     dims: Option<[usize; 3]>,
     new_files: Vec<(FileStamp, Content)>,
     end: bool,
 }
 
-/// The inference thread: gathers each batch in scan order, puts it together (or
-/// letterboxes it on the GPU) and runs the model.
-struct Runner<'r, 'e> {
-    engine: &'r mut EngineSlot<'e>,
+/// A window on its way to the model, with its batch put together where the model reads it.
+struct Job {
+    window: Vec<Slot>,
+    batch: Option<Staged>,
+    new_files: Vec<(FileStamp, Content)>,
+    end: bool,
+}
+
+/// A batch put together for the model; `shape` is `[n, 3, h, w]`.
+enum Staged {
+    /// The window's one image, letterboxed by its decode thread: it runs as it is.
+    Alone { shape: [usize; 4] },
+    /// In host memory.
+    Host {
+        buffer: HostBatch,
+        shape: [usize; 4],
+    },
+    /// In the tensor of GPU letterbox `slot` on `device`, written and synchronised.
+    Gpu {
+        slot: usize,
+        ptr: u64,
+        device: u32,
+        shape: [usize; 4],
+        required: bool,
+    },
+}
+
+/// A batch's floats in host memory: page-locked where the model runs on a GPU, so that
+/// ONNX Runtime copies it to the GPU at the bus's speed rather than through a staging
+/// buffer.
+enum HostBatch {
+    Pageable(Vec<f32>),
+    Pinned(PinnedHostSlice<f32>),
+}
+
+impl Default for HostBatch {
+    fn default() -> HostBatch {
+        HostBatch::Pageable(Vec::new())
+    }
+}
+
+/// The model's output for one batch: `len` values, in page-locked memory where ONNX
+/// Runtime wrote them straight from the GPU (output shape known), copied into pageable
+/// memory otherwise. Recycled from the writer back to the executor.
+#[derive(Default)]
+struct Output {
+    buf: HostBatch,
+    len: usize,
+}
+
+impl Output {
+    fn values(&self) -> Result<&[f32]> {
+        self.buf.slice(self.len)
+    }
+}
+
+impl HostBatch {
+    /// Its first `len` floats (a page-locked buffer holds the largest batch; a pageable
+    /// one grows).
+    fn slice_mut(&mut self, len: usize) -> Result<&mut [f32]> {
+        match self {
+            HostBatch::Pageable(v) => {
+                v.resize(len, 0.0);
+                Ok(&mut v[..])
+            }
+            HostBatch::Pinned(p) => {
+                let s = p.as_mut_slice()?;
+                ensure!(len <= s.len(), "a batch larger than its buffer");
+                Ok(&mut s[..len])
+            }
+        }
+    }
+
+    fn slice(&self, len: usize) -> Result<&[f32]> {
+        match self {
+            HostBatch::Pageable(v) => Ok(&v[..len]),
+            HostBatch::Pinned(p) => Ok(&p.as_slice()?[..len]),
+        }
+    }
+}
+
+/// The batching thread: gathers each window in scan order and puts its batch together
+/// (the decode threads' tensors copied into one, or the decoded images letterboxed on the
+/// GPU, or on the CPU), while the executor's thread runs the model on the batch before.
+struct Batcher<'r> {
     info: &'r ModelInfo,
     batch: usize,
     hw: [usize; 2],
     gpu: GpuStage,
     stop: &'r AtomicBool,
-    /// Waiting, lookup, decode, letterbox, load and inference.
+    /// Waiting, lookup, decode, letterbox (putting batches together included) and load.
     times: StageTimes,
     scan_errors: usize,
+}
+
+/// The batcher's side of the executor: its job queue and the buffers it gives back.
+struct Exec<'s> {
+    jobs: Sender<Job>,
+    thread: std::thread::ScopedJoinHandle<'s, Executed>,
+    free_host: Receiver<HostBatch>,
+    free_gpu: Receiver<usize>,
+    host_made: usize,
+    /// The GPU the model runs on: its host batches are page-locked.
+    pin: Option<crate::gpu::Gpu>,
+    backend: crate::backend::Kind,
+}
+
+impl Exec<'_> {
+    /// A host buffer for `len` floats: one of two, waiting for the model to finish with
+    /// one when both are in use; `None` when the executor has stopped.
+    fn host_buffer(&mut self, len: usize) -> Result<Option<HostBatch>> {
+        if let Ok(b) = self.free_host.try_recv() {
+            return Ok(Some(b));
+        }
+        if self.host_made < 2 {
+            self.host_made += 1;
+            if let Some(gpu) = &self.pin {
+                match gpu.pinned_f32(len) {
+                    Ok(p) => return Ok(Some(HostBatch::Pinned(p))),
+                    Err(e) => {
+                        tracing::debug!("batches in pageable memory: {e:#}");
+                        self.pin = None;
+                    }
+                }
+            }
+            return Ok(Some(HostBatch::Pageable(Vec::new())));
+        }
+        Ok(self.free_host.recv().ok())
+    }
+}
+
+/// What the executor's thread did.
+struct Executed {
+    result: Result<()>,
+    inference: Duration,
+    /// Waiting for the next job after the first.
+    starved: Duration,
     batches: usize,
 }
 
-impl Runner<'_, '_> {
-    /// Sends each window with its output to the writer. Ends at the last image, at a
-    /// batch boundary after Ctrl-C, or when the writer stops taking windows.
+impl Batcher<'_> {
+    /// Sends each window, with its batch, to the executor, which runs the model and
+    /// hands window and output to the writer. Ends at the last image, at a batch boundary
+    /// after Ctrl-C, or when the writer stops taking windows. Gives the executor's
+    /// inference time, its time waiting for batches, and the batch count.
     fn run(
         &mut self,
+        engine: &mut EngineSlot,
         pending: Receiver<Pending>,
         ran: &Sender<Ran>,
-        spare: &Receiver<Vec<f32>>,
-    ) -> Result<()> {
+        spare: &Receiver<Output>,
+    ) -> Result<(Duration, Duration, usize)> {
         // A window of answers in scan order: a batch of images to run, and the cached or
         // failed ones between them. Bounded, so cached answers stream out too.
         let max_window = (4 * self.batch).max(64);
-        let mut window: Vec<Slot> = Vec::with_capacity(max_window);
-        let mut new_files = Vec::new();
-        let mut ready = 0usize;
-        let mut batch_input: Vec<f32> = Vec::new();
-        loop {
-            let t = Instant::now();
-            let next = pending.recv();
-            let end = next.is_err();
-            match next {
-                Ok(Pending::Image { item, answer }) => {
-                    let prepared = answer.recv().unwrap_or_else(|_| Prepared {
-                        outcome: Outcome::Failed {
-                            reason: "the decoder stopped unexpectedly on this image".to_string(),
-                            content: None,
-                        },
-                        new_file: None,
-                        lookup: Duration::ZERO,
-                        decode: Duration::ZERO,
-                        letterbox: Duration::ZERO,
-                    });
-                    let times = &mut self.times;
-                    times.waiting += t.elapsed();
-                    times.lookup += prepared.lookup;
-                    times.decode += prepared.decode;
-                    times.letterbox += prepared.letterbox;
-                    ready += matches!(prepared.outcome, Outcome::Image { .. }) as usize;
-                    new_files.extend(prepared.new_file);
-                    window.push(Slot {
-                        item,
-                        outcome: prepared.outcome,
-                    });
+        let gpu_failed = AtomicBool::new(false);
+        let mut engine = Some(engine);
+        std::thread::scope(|s| {
+            let mut exec: Option<Exec> = None;
+            let mut window: Vec<Slot> = Vec::with_capacity(max_window);
+            let mut new_files = Vec::new();
+            let mut ready = 0usize;
+            let stopped: Result<()> = loop {
+                let t = Instant::now();
+                let next = pending.recv();
+                let end = next.is_err();
+                match next {
+                    Ok(Pending::Image { item, answer }) => {
+                        let prepared = answer.recv().unwrap_or_else(|_| Prepared {
+                            outcome: Outcome::Failed {
+                                reason: "the decoder stopped unexpectedly on this image"
+                                    .to_string(),
+                                content: None,
+                            },
+                            new_file: None,
+                            lookup: Duration::ZERO,
+                            decode: Duration::ZERO,
+                            letterbox: Duration::ZERO,
+                        });
+                        let times = &mut self.times;
+                        times.waiting += t.elapsed();
+                        times.lookup += prepared.lookup;
+                        times.decode += prepared.decode;
+                        times.letterbox += prepared.letterbox;
+                        ready += matches!(prepared.outcome, Outcome::Image { .. }) as usize;
+                        new_files.extend(prepared.new_file);
+                        window.push(Slot {
+                            item,
+                            outcome: prepared.outcome,
+                        });
+                    }
+                    Ok(Pending::ScanError(e)) => {
+                        self.times.waiting += t.elapsed();
+                        self.scan_errors += 1;
+                        tracing::warn!("{}: {}", e.path.display(), e.reason);
+                    }
+                    Err(_) => {}
                 }
-                Ok(Pending::ScanError(e)) => {
-                    self.times.waiting += t.elapsed();
-                    self.scan_errors += 1;
-                    tracing::warn!("{}: {}", e.path.display(), e.reason);
+                if ready < self.batch && window.len() < max_window && !end {
+                    continue;
                 }
-                Err(_) => {}
-            }
-            if ready < self.batch && window.len() < max_window && !end {
-                continue;
-            }
 
-            let mut output = spare.try_recv().unwrap_or_default();
-            let dims = if ready > 0 {
-                let d = self.run_batch(&window, ready, &mut batch_input, &mut output)?;
-                self.batches += 1;
-                Some(d)
-            } else {
-                None
+                if ready > 0 && exec.is_none() {
+                    // The first batch: load the model, start its thread.
+                    let t = Instant::now();
+                    let loaded = engine.take().expect("the model loads once").get();
+                    self.times.load += t.elapsed();
+                    let e = match loaded {
+                        Ok(e) => e,
+                        Err(e) => break Err(e),
+                    };
+                    exec = Some(start_executor(s, e, ran, spare, &gpu_failed));
+                }
+                let mut job = Job {
+                    window: std::mem::replace(&mut window, Vec::with_capacity(max_window)),
+                    batch: None,
+                    new_files: std::mem::take(&mut new_files),
+                    end,
+                };
+                let sent = match exec.as_mut() {
+                    Some(x) => {
+                        if ready > 0 {
+                            match self.stage(x, &job.window, ready, &gpu_failed) {
+                                Ok(Some(b)) => job.batch = Some(b),
+                                Ok(None) => break Ok(()), // the executor has stopped
+                                Err(e) => break Err(e),
+                            }
+                        }
+                        x.jobs.send(job).is_ok()
+                    }
+                    // No model yet: nothing runs ahead of this window.
+                    None => ran
+                        .send(Ran {
+                            window: job.window,
+                            output: Output::default(),
+                            dims: None,
+                            new_files: job.new_files,
+                            end,
+                        })
+                        .is_ok(),
+                };
+                ready = 0;
+                if !sent || end || self.stop.load(Ordering::Relaxed) {
+                    break Ok(());
+                }
             };
-            ready = 0;
-            let sent = ran.send(Ran {
-                window: std::mem::replace(&mut window, Vec::with_capacity(max_window)),
-                output,
-                dims,
-                new_files: std::mem::take(&mut new_files),
-                end,
-            });
-            if sent.is_err() || end || self.stop.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-        }
+            // The executor finishes the jobs it has; its error comes first (the batcher
+            // stops on it).
+            let Some(x) = exec else {
+                return stopped.map(|()| (Duration::ZERO, Duration::ZERO, 0));
+            };
+            drop(x.jobs);
+            let done = x
+                .thread
+                .join()
+                .map_err(|p| anyhow!("the inference thread crashed: {}", panic_message(&*p)))?;
+            done.result?;
+            stopped.map(|()| (done.inference, done.starved, done.batches))
+        })
     }
 
-    /// Runs the images of `window` that need the model (`ready` of them) in one batch.
-    fn run_batch(
+    /// Puts together the batch of `window` (its `ready` images that need the model)
+    /// where the model will read it; `None` when the executor has stopped.
+    fn stage(
         &mut self,
+        x: &mut Exec,
         window: &[Slot],
         ready: usize,
-        batch_input: &mut Vec<f32>,
-        output: &mut Vec<f32>,
-    ) -> Result<[usize; 3]> {
-        if !self.engine.is_loaded() {
-            let t = Instant::now();
-            self.engine.get()?;
-            self.times.load += t.elapsed();
-        }
-        let EngineSlot::Loaded(engine) = &mut *self.engine else {
-            unreachable!("loaded above")
-        };
+        gpu_failed: &AtomicBool,
+    ) -> Result<Option<Staged>> {
         let [h, w] = self.hw;
         let plane = 3 * h * w;
         let n = self.info.batch_size(ready);
@@ -807,6 +984,9 @@ impl Runner<'_, '_> {
         if decoded.is_empty() {
             // Letterboxed on the decode threads: one image runs as it is, a batch is put
             // together in parallel.
+            if n == 1 {
+                return Ok(Some(Staged::Alone { shape }));
+            }
             let tensors: Vec<&[f32]> = images
                 .iter()
                 .filter_map(|&(input, _)| match input {
@@ -814,53 +994,50 @@ impl Runner<'_, '_> {
                     Input::Decoded(_) => None,
                 })
                 .collect();
-            let t = Instant::now();
-            let dims = if n == 1 {
-                engine.run(tensors[0], shape, output)?
-            } else {
-                batch_input.resize(n * plane, 0.0);
-                batch_input
-                    .par_chunks_mut(plane)
-                    .zip(tensors.par_iter())
-                    .for_each(|(dst, src)| dst.copy_from_slice(src));
-                batch_input[tensors.len() * plane..].fill(0.0); // a fixed batch larger than what is left
-                engine.run(batch_input, shape, output)?
+            let Some(mut buffer) = x.host_buffer(n * plane)? else {
+                return Ok(None);
             };
-            self.times.inference += t.elapsed();
-            return Ok(dims);
+            let t = Instant::now();
+            let dst = buffer.slice_mut(n * plane)?;
+            dst.par_chunks_mut(plane)
+                .zip(tensors.par_iter())
+                .for_each(|(dst, src)| dst.copy_from_slice(src));
+            dst[tensors.len() * plane..].fill(0.0); // a fixed batch larger than what is left
+            self.times.letterbox += t.elapsed();
+            return Ok(Some(Staged::Host { buffer, shape }));
         }
 
+        if gpu_failed.load(Ordering::Relaxed) {
+            self.gpu = GpuStage::Off;
+        }
         let required = matches!(
             self.gpu,
             GpuStage::Wanted { required: true, .. } | GpuStage::Open { required: true, .. }
         );
         let max_batch = self.info.batch_size(self.batch);
-        if let Some((letterbox, device)) =
-            open_gpu(&mut self.gpu, engine.backend, self.hw, max_batch)?
+        if let Some((letterboxes, device)) = open_gpu(&mut self.gpu, x.backend, self.hw, max_batch)?
         {
+            let Ok(slot) = x.free_gpu.recv() else {
+                return Ok(None);
+            };
             let t = Instant::now();
             let imgs: Vec<&RgbImage> = decoded.iter().map(|d| d.0).collect();
-            let on_gpu = letterbox.run(&imgs).and_then(|(tensor, _)| {
-                tracing::trace!("gpu letterbox: synchronising");
+            let on_gpu = letterboxes[slot].run(&imgs).and_then(|(tensor, _)| {
                 tensor.stream().synchronize()?;
-                tracing::trace!("gpu letterbox: done");
                 Ok(tensor.device_ptr())
             });
             self.times.letterbox += t.elapsed();
-            let t = Instant::now();
-            // SAFETY: the letterbox's tensor holds `max_batch ≥ n` images on `device`, and
-            // its stream is synchronised; it is not written again before the next batch.
-            let ran = on_gpu.and_then(|ptr| {
-                tracing::trace!("running the model on the GPU batch at {ptr:#x}");
-                unsafe { engine.run_on_gpu(ptr, device, shape, output) }
-            });
-            tracing::trace!(
-                "the model ran: {:?}",
-                ran.as_ref().map_err(|e| e.to_string())
-            );
-            self.times.inference += t.elapsed();
-            match ran {
-                Ok(dims) => return Ok(dims),
+            match on_gpu {
+                Ok(ptr) => {
+                    tracing::trace!("batch of {} letterboxed on the GPU at {ptr:#x}", imgs.len());
+                    return Ok(Some(Staged::Gpu {
+                        slot,
+                        ptr,
+                        device,
+                        shape,
+                        required,
+                    }));
+                }
                 Err(e) if required => {
                     return Err(e.context("--preprocess gpu: the GPU letterbox failed"));
                 }
@@ -874,31 +1051,278 @@ impl Runner<'_, '_> {
         }
 
         // Decoded images letterboxed here, in parallel, straight into the batch.
+        let Some(mut buffer) = x.host_buffer(n * plane)? else {
+            return Ok(None);
+        };
         let t = Instant::now();
-        batch_input.resize(n * plane, 0.0);
-        batch_input
-            .par_chunks_mut(plane)
-            .zip(decoded.par_iter())
-            .try_for_each(|(dst, (img, lb))| {
-                PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, lb, dst))
-            })
-            .map_err(|e| anyhow!("cannot letterbox the batch: {e}"))?;
-        batch_input[decoded.len() * plane..].fill(0.0);
+        letterbox_into(&decoded, buffer.slice_mut(n * plane)?, plane)?;
         self.times.letterbox += t.elapsed();
-        let t = Instant::now();
-        let dims = engine.run(batch_input, shape, output)?;
-        self.times.inference += t.elapsed();
+        Ok(Some(Staged::Host { buffer, shape }))
+    }
+}
+
+/// Letterboxes `decoded` on the CPU, in parallel, into `batch` (`plane` floats an image;
+/// what is left after them is zeroed).
+fn letterbox_into(
+    decoded: &[(&RgbImage, &Letterbox)],
+    batch: &mut [f32],
+    plane: usize,
+) -> Result<()> {
+    batch
+        .par_chunks_mut(plane)
+        .zip(decoded.par_iter())
+        .try_for_each(|(dst, (img, lb))| {
+            PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, lb, dst))
+        })
+        .map_err(|e| anyhow!("cannot letterbox the batch: {e}"))?;
+    batch[decoded.len() * plane..].fill(0.0);
+    Ok(())
+}
+
+/// Starts the executor's thread: it runs the model on each job's batch, gives the batch's
+/// buffer back, and sends the window with the output to the writer.
+fn start_executor<'s, 'e: 's>(
+    s: &'s std::thread::Scope<'s, 'e>,
+    engine: &'e mut Engine,
+    ran: &'e Sender<Ran>,
+    spare: &'e Receiver<Output>,
+    gpu_failed: &'e AtomicBool,
+) -> Exec<'s> {
+    let (backend, device) = (engine.backend, engine.device);
+    let pin = (backend != crate::backend::Kind::Cpu)
+        .then(|| match crate::gpu::Gpu::new(device as usize) {
+            Ok(gpu) => Some(gpu),
+            Err(e) => {
+                tracing::debug!("batches in pageable memory: {e:#}");
+                None
+            }
+        })
+        .flatten();
+    let (jobs_tx, jobs) = bounded::<Job>(1);
+    let (free_host_tx, free_host) = bounded::<HostBatch>(2);
+    let (free_gpu_tx, free_gpu) = bounded::<usize>(2);
+    free_gpu_tx.send(0).and_then(|()| free_gpu_tx.send(1)).ok();
+    let pin_out = pin.clone();
+    let thread = s.spawn(move || {
+        let mut done = Executed {
+            result: Ok(()),
+            inference: Duration::ZERO,
+            starved: Duration::ZERO,
+            batches: 0,
+        };
+        let mut known = None;
+        let mut waited = Instant::now();
+        while let Ok(job) = jobs.recv() {
+            if done.batches > 0 {
+                done.starved += waited.elapsed();
+            }
+            let mut output = spare.try_recv().unwrap_or_default();
+            let dims = match job.batch {
+                None => None,
+                Some(batch) => {
+                    let t = Instant::now();
+                    let r = execute(
+                        engine,
+                        batch,
+                        &job.window,
+                        &mut Outputs {
+                            out: &mut output,
+                            pin: pin_out.as_ref(),
+                            known: &mut known,
+                        },
+                        &free_host_tx,
+                        &free_gpu_tx,
+                        gpu_failed,
+                    );
+                    done.inference += t.elapsed();
+                    match r {
+                        Ok(d) => {
+                            done.batches += 1;
+                            Some(d)
+                        }
+                        Err(e) => {
+                            done.result = Err(e);
+                            return done;
+                        }
+                    }
+                }
+            };
+            let sent = ran.send(Ran {
+                window: job.window,
+                output,
+                dims,
+                new_files: job.new_files,
+                end: job.end,
+            });
+            if sent.is_err() {
+                break;
+            }
+            waited = Instant::now();
+        }
+        done
+    });
+    Exec {
+        jobs: jobs_tx,
+        thread,
+        free_host,
+        free_gpu,
+        host_made: 0,
+        pin,
+        backend,
+    }
+}
+
+/// Where the executor puts a batch's output.
+struct Outputs<'a> {
+    out: &'a mut Output,
+    /// The GPU the model runs on: outputs go to page-locked memory.
+    pin: Option<&'a crate::gpu::Gpu>,
+    /// The last input shape run, with its output's shape.
+    known: &'a mut Option<([usize; 4], [usize; 3])>,
+}
+
+/// A batch as the model reads it.
+enum ModelInput<'a> {
+    Host(&'a [f32]),
+    Gpu { ptr: u64, device: u32 },
+}
+
+impl Outputs<'_> {
+    /// Runs `batch` (`shape`). Once a shape's output shape is known, and the model runs on
+    /// a GPU, ONNX Runtime writes the output straight into a page-locked buffer; otherwise
+    /// it is copied out of ONNX Runtime's into a pageable one.
+    fn run(
+        &mut self,
+        engine: &mut Engine,
+        batch: ModelInput,
+        shape: [usize; 4],
+    ) -> Result<[usize; 3]> {
+        let dims = self.known.filter(|k| k.0 == shape).map(|k| k.1);
+        if let (Some(dims), Some(gpu)) = (dims, self.pin) {
+            let len: usize = dims.iter().product();
+            if !matches!(&self.out.buf, HostBatch::Pinned(p) if p.len() >= len) {
+                match gpu.pinned_f32(len) {
+                    Ok(p) => self.out.buf = HostBatch::Pinned(p),
+                    Err(e) => {
+                        tracing::debug!("outputs copied to pageable memory: {e:#}");
+                        self.pin = None;
+                    }
+                }
+            }
+            if let HostBatch::Pinned(_) = self.out.buf {
+                let dst = self.out.buf.slice_mut(len)?;
+                match batch {
+                    ModelInput::Host(input) => engine.run_into(input, shape, dst, dims)?,
+                    // SAFETY: the caller's promise for the batch at `ptr` (see `execute`).
+                    ModelInput::Gpu { ptr, device } => unsafe {
+                        engine.run_on_gpu(ptr, device, shape, OutputTo::Into(dst, dims))?
+                    },
+                };
+                self.out.len = len;
+                return Ok(dims);
+            }
+        }
+        let mut values = match std::mem::take(&mut self.out.buf) {
+            HostBatch::Pageable(v) => v,
+            HostBatch::Pinned(_) => Vec::new(),
+        };
+        let ran = match batch {
+            ModelInput::Host(input) => engine.run(input, shape, &mut values),
+            // SAFETY: as above.
+            ModelInput::Gpu { ptr, device } => unsafe {
+                engine.run_on_gpu(ptr, device, shape, OutputTo::Copy(&mut values))
+            },
+        };
+        self.out.len = values.len();
+        self.out.buf = HostBatch::Pageable(values);
+        let dims = ran?;
+        *self.known = Some((shape, dims));
         Ok(dims)
     }
 }
 
-/// The GPU letterbox, opened on first use; `None` where the run letterboxes on the CPU.
+/// Runs the model on one staged batch of `window` and gives its buffer back.
+fn execute(
+    engine: &mut Engine,
+    batch: Staged,
+    window: &[Slot],
+    into: &mut Outputs,
+    free_host: &Sender<HostBatch>,
+    free_gpu: &Sender<usize>,
+    gpu_failed: &AtomicBool,
+) -> Result<[usize; 3]> {
+    match batch {
+        Staged::Alone { shape } => {
+            let tensor = window
+                .iter()
+                .find_map(|s| match &s.outcome {
+                    Outcome::Image {
+                        input: Input::Tensor(t),
+                        ..
+                    } => Some(&t[..]),
+                    _ => None,
+                })
+                .ok_or_else(|| anyhow!("a batch of one without its image"))?;
+            into.run(engine, ModelInput::Host(tensor), shape)
+        }
+        Staged::Host { buffer, shape } => {
+            let len = shape.iter().product();
+            let ran = buffer
+                .slice(len)
+                .and_then(|input| into.run(engine, ModelInput::Host(input), shape));
+            let _ = free_host.send(buffer);
+            ran
+        }
+        Staged::Gpu {
+            slot,
+            ptr,
+            device,
+            shape,
+            required,
+        } => {
+            // The batcher letterboxed `shape`'s images into letterbox `slot`'s tensor at
+            // `ptr` and synchronised; it does not write there again before `slot` comes
+            // back, after the run.
+            let ran = into.run(engine, ModelInput::Gpu { ptr, device }, shape);
+            let _ = free_gpu.send(slot);
+            match ran {
+                Ok(dims) => Ok(dims),
+                Err(e) if required => Err(e.context(
+                    "--preprocess gpu: the model could not run on the GPU letterbox's batch",
+                )),
+                Err(e) => {
+                    tracing::warn!(
+                        "letterboxing on the CPU from now on: the model could not run on the GPU letterbox's batch: {e:#}"
+                    );
+                    gpu_failed.store(true, Ordering::Relaxed);
+                    let decoded: Vec<(&RgbImage, &Letterbox)> = window
+                        .iter()
+                        .filter_map(|s| match &s.outcome {
+                            Outcome::Image {
+                                input: Input::Decoded(img),
+                                lb,
+                                ..
+                            } => Some((img, lb)),
+                            _ => None,
+                        })
+                        .collect();
+                    let plane = shape[1] * shape[2] * shape[3];
+                    let mut input = vec![0f32; shape[0] * plane];
+                    letterbox_into(&decoded, &mut input, plane)?;
+                    into.run(engine, ModelInput::Host(&input), shape)
+                }
+            }
+        }
+    }
+}
+
+/// The GPU letterboxes, opened on first use; `None` where the run letterboxes on the CPU.
 fn open_gpu(
     stage: &mut GpuStage,
     backend: crate::backend::Kind,
     [h, w]: [usize; 2],
     max_batch: usize,
-) -> Result<Option<(&mut GpuLetterbox, u32)>> {
+) -> Result<Option<(&mut [GpuLetterbox], u32)>> {
     if let GpuStage::Wanted { device, required } = *stage {
         let opened = if backend == crate::backend::Kind::Cpu {
             if !required {
@@ -911,15 +1335,16 @@ fn open_gpu(
         } else {
             tracing::trace!("opening GPU {device} for the letterbox");
             crate::gpu::Gpu::new(device as usize).and_then(|gpu| {
-                tracing::trace!("compiling the letterbox kernel");
-                GpuLetterbox::new(&gpu, max_batch, [h as u32, w as u32])
+                (0..2)
+                    .map(|_| GpuLetterbox::new(&gpu, max_batch, [h as u32, w as u32]))
+                    .collect::<Result<Vec<_>>>()
             })
         };
         *stage = match opened {
-            Ok(letterbox) => {
+            Ok(letterboxes) => {
                 tracing::debug!("letterboxing on GPU {device}");
                 GpuStage::Open {
-                    letterbox: Box::new(letterbox),
+                    letterboxes,
                     device,
                     required,
                 }
@@ -937,8 +1362,10 @@ fn open_gpu(
     }
     Ok(match stage {
         GpuStage::Open {
-            letterbox, device, ..
-        } => Some((&mut **letterbox, *device)),
+            letterboxes,
+            device,
+            ..
+        } => Some((&mut letterboxes[..], *device)),
         _ => None,
     })
 }
@@ -962,7 +1389,7 @@ impl Writer<'_> {
     fn run(
         &mut self,
         ran: &Receiver<Ran>,
-        spare: &Sender<Vec<f32>>,
+        spare: &Sender<Output>,
         recycle: &Sender<Vec<f32>>,
     ) -> Result<()> {
         for Ran {
@@ -984,6 +1411,7 @@ impl Writer<'_> {
             let mut fresh: Vec<Stored> = match dims {
                 // The images in contiguous runs, one run per Post, in parallel.
                 Some(dims) if !lbs.is_empty() => {
+                    let output = output.values()?;
                     let run = lbs.len().div_ceil(self.posts.len());
                     let runs: Vec<Vec<Stored>> = self
                         .posts
@@ -992,7 +1420,7 @@ impl Writer<'_> {
                         .enumerate()
                         .map(|(k, (post, lbs))| {
                             (lbs.iter().enumerate())
-                                .map(|(j, lb)| post.detections(&output, dims, k * run + j, lb))
+                                .map(|(j, lb)| post.detections(output, dims, k * run + j, lb))
                                 .collect()
                         })
                         .collect();

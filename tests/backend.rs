@@ -233,7 +233,7 @@ fn doctor_reports_the_runtime_the_driver_the_libraries_and_the_backends() {
     assert!(j["onnxruntime"]["library"].as_str().is_some());
     // NVRTC for our kernels: where it is, or the command that installs it.
     assert!(
-        text.contains("Our CUDA kernels (--preprocess gpu)"),
+        text.contains("Our CUDA kernels (the GPU letterbox: --preprocess auto|gpu)"),
         "{text}"
     );
     let k = &j["kernels"];

@@ -679,9 +679,10 @@ fn batches_letterboxed_by_the_inference_thread_give_the_same_records() {
 }
 
 /// The I/O binding `--preprocess gpu` runs the model through (`Engine::run_bound`, the
-/// input bound through ONNX Runtime's C API, the output bound to host memory), on a batch
-/// in host memory here: the same output as `Engine::run`, bit for bit. On a GPU the only
-/// difference is the memory info (`run_on_gpu`).
+/// input bound through ONNX Runtime's C API, the output bound to host memory, or written
+/// straight into the caller's buffer once its shape is known), on a batch in host memory
+/// here: the same output as `Engine::run`, bit for bit, both ways. On a GPU the only
+/// difference is the memory info (`run_on_gpu`) and the buffer's being page-locked.
 #[test]
 fn the_io_binding_gives_the_same_output_as_a_plain_run() {
     let home = anylabel::home::Home::at(common::home());
@@ -708,7 +709,7 @@ fn the_io_binding_gives_the_same_output_as_a_plain_run() {
             ort::memory::MemoryInfo::default(),
             input.as_mut_ptr().cast(),
             shape,
-            &mut bound,
+            anylabel::engine::OutputTo::Copy(&mut bound),
         )
     }
     .unwrap();
@@ -719,4 +720,21 @@ fn the_io_binding_gives_the_same_output_as_a_plain_run() {
         bound == plain,
         "the bound run's output differs from the plain run's"
     );
+
+    // Written straight into a buffer of ours, one value longer than the output: the
+    // output fills its start, the rest is left alone.
+    let mut into = vec![f32::NAN; plain.len() + 1];
+    let into_dims = engine.run_into(&input, shape, &mut into, dims).unwrap();
+    assert_eq!(into_dims, dims);
+    assert!(
+        into[..plain.len()] == plain[..],
+        "the output ONNX Runtime wrote into our buffer differs from the plain run's"
+    );
+    assert!(into[plain.len()].is_nan());
+    // A buffer too small is an error, not a write past its end.
+    let mut short = vec![0.0; plain.len() - 1];
+    let err = engine
+        .run_into(&input, shape, &mut short, dims)
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("output buffer"), "{err:#}");
 }

@@ -196,14 +196,31 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
         }
         let io = infer_options(&opts.images, b, opts.preprocess);
         let mut rates = Vec::new();
+        let mut idle = Vec::new();
         let mut images = 0;
+        let first_batch = stages.is_none();
         for _ in 0..rounds {
             let s = run_once(&mut m, &io, None)?;
             images = s.images;
             rates.push(s.images as f64 / s.elapsed.as_secs_f64());
-            stages.get_or_insert(s.times);
+            idle.push(100.0 * s.times.starved.as_secs_f64() / s.elapsed.as_secs_f64());
+            if first_batch {
+                stages = Some(s.times); // the last round's: the first one warms up this shape
+            }
         }
         let end_to_end = median(&mut rates);
+        out.figure(
+            Suite::Infer,
+            format!("model waiting for batches, batch {b}"),
+            median(&mut idle),
+            "%",
+            Better::Lower,
+            format!(
+                "the share of each run the model stood idle between batches (the pipeline's own \
+                 timer, from the first batch on); median of {rounds} run{}",
+                if rounds == 1 { "" } else { "s" }
+            ),
+        );
         out.figure(
             Suite::Infer,
             format!("throughput, batch {b}"),
@@ -222,33 +239,36 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             ),
         );
 
-        // The model alone at this batch: the same session on a batch letterboxed once.
+        // The model alone at this batch: the same session on a batch letterboxed once, fed
+        // the way `infer` feeds it.
         let batch_tensor: Vec<f32> = tensor[..plane].repeat(b);
         let shape = [b, 3, h as usize, w as usize];
         let engine = m.slot.get()?;
-        engine.run(&batch_tensor, shape, &mut buf)?;
         let runs = if opts.quick { 2 } else { (32 / b).max(4) };
-        let mut per_run = Vec::with_capacity(runs);
-        for _ in 0..runs {
-            let mut r = Ok([0; 3]);
-            per_run.push(median_ms(1, || {
-                r = engine.run(&batch_tensor, shape, &mut buf)
-            }));
-            r?;
+        let feeds = feeds(engine.backend, opts.preprocess);
+        let mut alone = None;
+        for &feed in feeds {
+            let (rate, from) = model_alone(engine, feed, &batch_tensor, &img, shape, runs)?;
+            let row = match feed {
+                Feed::HostPinned if feeds.len() > 1 => {
+                    format!("inference only, batch {b}, from page-locked host memory")
+                }
+                _ => format!("inference only, batch {b}"),
+            };
+            out.figure(
+                Suite::Infer,
+                row,
+                rate,
+                "images/s",
+                Better::Higher,
+                format!(
+                    "the session's run alone (input {from}, output back in host memory), batch {b}, \
+                     median of {runs} runs after one warm-up; {what}"
+                ),
+            );
+            alone.get_or_insert(rate);
         }
-        let alone = 1e3 * b as f64 / median(&mut per_run);
-        let detail = format!(
-            "the session's run alone (input in host memory, output copied back), batch {b}, \
-             median of {runs} runs after one warm-up; {what}"
-        );
-        out.figure(
-            Suite::Infer,
-            format!("inference only, batch {b}"),
-            alone,
-            "images/s",
-            Better::Higher,
-            detail.clone(),
-        );
+        let alone = alone.expect("one feed at least");
         out.figure(
             Suite::Infer,
             format!("end to end / inference only, batch {b}"),
@@ -279,13 +299,102 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
                     "%",
                     better,
                     "share of the time the stages took (summed over threads: decoding and \
-                     letterboxing run on worker threads beside inference), first run at the \
+                     letterboxing run on worker threads beside inference), last run at the \
                      first batch size; the pipeline's own stage timers",
                 );
             }
         }
     }
     Ok(m.runtime)
+}
+
+/// How a batch reaches the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Feed {
+    /// Host memory, as the CPU backend reads it.
+    Host,
+    /// Page-locked host memory, which `infer` puts batches together in for a GPU backend.
+    HostPinned,
+    /// Letterboxed on the GPU (`--preprocess gpu`): the batch is already there.
+    Gpu,
+}
+
+/// The feeds `bench infer` times the model alone with: the first is how `infer` feeds it.
+fn feeds(backend: crate::backend::Kind, preprocess: Preprocess) -> &'static [Feed] {
+    match (backend, preprocess) {
+        (crate::backend::Kind::Cpu, _) => &[Feed::Host],
+        (_, Preprocess::Cpu) => &[Feed::HostPinned],
+        (_, Preprocess::Gpu { .. }) => &[Feed::Gpu, Feed::HostPinned],
+    }
+}
+
+/// The model's own rate (images/s) on `batch` (`shape`), fed through `feed`, and where
+/// its input was. On a GPU, the output goes straight into page-locked memory after one
+/// run that learns its shape, as in `infer`. A feed that cannot start (no GPU for our
+/// kernels) falls back to host memory and says so.
+fn model_alone(
+    engine: &mut crate::engine::Engine,
+    feed: Feed,
+    batch: &[f32],
+    img: &crate::decode::RgbImage,
+    shape: [usize; 4],
+    runs: usize,
+) -> Result<(f64, String)> {
+    use crate::engine::OutputTo;
+    let time = |run: &mut dyn FnMut() -> Result<[usize; 3]>| -> Result<f64> {
+        run()?;
+        let mut per_run = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let mut r = Ok([0; 3]);
+            per_run.push(median_ms(1, || r = run()));
+            r?;
+        }
+        Ok(1e3 * shape[0] as f64 / median(&mut per_run))
+    };
+    let mut buf = Vec::new();
+    let gpu = match feed {
+        Feed::Host => None,
+        _ => match crate::gpu::Gpu::new(engine.device as usize) {
+            Ok(gpu) => Some(gpu),
+            Err(e) => {
+                let rate = time(&mut || engine.run(batch, shape, &mut buf))?;
+                return Ok((rate, format!("in host memory: {e:#}")));
+            }
+        },
+    };
+    let Some(gpu) = gpu else {
+        let rate = time(&mut || engine.run(batch, shape, &mut buf))?;
+        return Ok((rate, "in host memory".into()));
+    };
+    if feed == Feed::Gpu {
+        let device = engine.device;
+        let mut letterbox = crate::gpu::letterbox::GpuLetterbox::new(
+            &gpu,
+            shape[0],
+            [shape[2] as u32, shape[3] as u32],
+        )?;
+        let imgs = vec![img; shape[0]];
+        let (tensor, _) = letterbox.run(&imgs)?;
+        tensor.stream().synchronize()?;
+        let ptr = tensor.device_ptr();
+        // SAFETY (both runs): the letterbox's tensor holds the batch on `device`,
+        // synchronised, and is not written again while the runs read it.
+        let dims = unsafe { engine.run_on_gpu(ptr, device, shape, OutputTo::Copy(&mut buf)) }?;
+        let mut out = gpu.pinned_f32(dims.iter().product())?;
+        let dst = out.as_mut_slice()?;
+        let rate = time(&mut || unsafe {
+            engine.run_on_gpu(ptr, device, shape, OutputTo::Into(&mut *dst, dims))
+        })?;
+        return Ok((rate, "letterboxed on the GPU, read there".into()));
+    }
+    let mut pinned = gpu.pinned_f32(batch.len())?;
+    pinned.as_mut_slice()?.copy_from_slice(batch);
+    let input = pinned.as_slice()?;
+    let dims = engine.run(input, shape, &mut buf)?;
+    let mut out = gpu.pinned_f32(dims.iter().product())?;
+    let dst = out.as_mut_slice()?;
+    let rate = time(&mut || engine.run_into(input, shape, &mut *dst, dims))?;
+    Ok((rate, "in page-locked host memory".into()))
 }
 
 /// The same run from an empty cache, then again from the cache it filled.

@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
-use cudarc::driver::{CudaContext, CudaModule, CudaStream};
+use cudarc::driver::{CudaContext, CudaModule, CudaStream, PinnedHostSlice};
 use cudarc::nvrtc::{CompileOptions, Ptx};
 
 pub mod letterbox;
@@ -198,6 +198,26 @@ impl Gpu {
     /// The stream the kernels and copies are queued on, in order.
     pub fn stream(&self) -> &Arc<CudaStream> {
         &self.stream
+    }
+
+    /// `len` floats of page-locked host memory, which the GPU copies from at the bus's
+    /// speed (pageable memory goes through a staging buffer, at a fraction of it). Plain
+    /// page-locked memory, not write-combined: ONNX Runtime may read a host input on the CPU.
+    pub fn pinned_f32(&self, len: usize) -> Result<PinnedHostSlice<f32>> {
+        // SAFETY: the memory is written before anything reads it (its users fill a batch,
+        // then hand it on).
+        unsafe {
+            self.ctx.alloc_pinned_with_flags::<f32>(
+                len.max(1),
+                cudarc::driver::sys::CU_MEMHOSTALLOC_PORTABLE,
+            )
+        }
+        .with_context(|| {
+            format!(
+                "cannot allocate {} MB of page-locked memory",
+                (len * 4) >> 20
+            )
+        })
     }
 
     /// Compiles `kernel` for this GPU and loads it. The PTX is compiled once a process
