@@ -92,7 +92,9 @@ cuda\t'ONNX Runtime\'s CUDA provider (installs the onnxruntime-gpu build when ne
 trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabeling/trt/)'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
-fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
+fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'
+int8\t'8-bit integers, with the ranges measured on --calib\'s images (FP16 where a layer has no INT8 kernel): faster again; scores move more'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l calib -d 'With --precision int8: a folder of images like those to label (a few hundred; at most 1000 are used) to measure the ranges TensorRT quantizes to. The table is made on the CPU, once per model, size and image set, and kept under ~/.anylabeling/trt/calib/' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand infer" -l preprocess -d 'Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel (bit-identical to the CPU\'s), straight into the tensor the model reads through ONNX Runtime\'s I/O binding, while the model runs the batch before; the decode threads only decode. auto: gpu when the model runs on a GPU and the kernel starts there, else the CPU (with a warning when the kernel cannot start); cpu: the decode threads' -r -f -a "auto\t'The GPU where the model runs on one and our kernel starts there; the CPU otherwise'
 cpu\t'The decode threads, into host memory'
 gpu\t'The GPU the model runs on; an error where the kernel cannot start there'"
@@ -148,7 +150,9 @@ cuda\t'ONNX Runtime\'s CUDA provider (installs the onnxruntime-gpu build when ne
 trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabeling/trt/)'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
-fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
+fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'
+int8\t'8-bit integers, with the ranges measured on --calib\'s images (FP16 where a layer has no INT8 kernel): faster again; scores move more'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l calib -d 'With --precision int8: a folder of images like those to label (a few hundred; at most 1000 are used) to measure the ranges TensorRT quantizes to. The table is made on the CPU, once per model, size and image set, and kept under ~/.anylabeling/trt/calib/' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand filter" -l preprocess -d 'Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel (bit-identical to the CPU\'s), straight into the tensor the model reads through ONNX Runtime\'s I/O binding, while the model runs the batch before; the decode threads only decode. auto: gpu when the model runs on a GPU and the kernel starts there, else the CPU (with a warning when the kernel cannot start); cpu: the decode threads' -r -f -a "auto\t'The GPU where the model runs on one and our kernel starts there; the CPU otherwise'
 cpu\t'The decode threads, into host memory'
 gpu\t'The GPU the model runs on; an error where the kernel cannot start there'"
@@ -203,7 +207,9 @@ cuda\t'ONNX Runtime\'s CUDA provider (installs the onnxruntime-gpu build when ne
 trt\t'ONNX Runtime\'s TensorRT provider (TensorRT 10; engines kept in ~/.anylabeling/trt/)'"
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l device -d 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l precision -d 'TensorRT\'s precision (--backend trt, or auto when it picks TensorRT)' -r -f -a "fp32\t'32-bit floats, as on the CPU'
-fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'"
+fp16\t'Half precision: about twice as fast on recent GPUs; scores move slightly'
+int8\t'8-bit integers, with the ranges measured on --calib\'s images (FP16 where a layer has no INT8 kernel): faster again; scores move more'"
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l calib -d 'With --precision int8: a folder of images like those to label (a few hundred; at most 1000 are used) to measure the ranges TensorRT quantizes to. The table is made on the CPU, once per model, size and image set, and kept under ~/.anylabeling/trt/calib/' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l preprocess -d 'Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel (bit-identical to the CPU\'s), straight into the tensor the model reads through ONNX Runtime\'s I/O binding, while the model runs the batch before; the decode threads only decode. auto: gpu when the model runs on a GPU and the kernel starts there, else the CPU (with a warning when the kernel cannot start); cpu: the decode threads' -r -f -a "auto\t'The GPU where the model runs on one and our kernel starts there; the CPU otherwise'
 cpu\t'The decode threads, into host memory'
 gpu\t'The GPU the model runs on; an error where the kernel cannot start there'"

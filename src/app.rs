@@ -569,6 +569,7 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
             let start = Start {
                 request: backend::Request::new(Wanted::Only(Kind::Cpu), 0)?,
                 precision: crate::trt::Precision::Fp32,
+                calib: None,
                 threads: 0,
                 batch: 1,
                 size_hint: [640, 640],
@@ -804,6 +805,7 @@ fn backend_request(args: &BackendArgs) -> Result<(backend::Request, crate::trt::
     let precision = match args.precision {
         crate::cli::Precision::Fp32 => crate::trt::Precision::Fp32,
         crate::cli::Precision::Fp16 => crate::trt::Precision::Fp16,
+        crate::cli::Precision::Int8 => crate::trt::Precision::Int8,
     };
     Ok((backend::Request::new(wanted, args.device)?, precision))
 }
@@ -845,24 +847,37 @@ pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> R
     })
 }
 
-/// `--precision fp16` with a backend that has no such setting, or `--preprocess gpu` with
-/// the CPU backend: a usage error (exit 2).
+/// `--precision fp16|int8` with a backend that has no such setting, int8 without
+/// `--calib` (or `--calib` without int8), or `--preprocess gpu` with the CPU backend: a
+/// usage error (exit 2).
 fn precision_misuse(args: &BackendArgs) -> Option<String> {
     if args.preprocess == PreprocessAt::Gpu && args.backend == Backend::Cpu {
         return Some(
             "--preprocess gpu letterboxes into the tensor the model reads on the GPU: use it with --backend cuda, trt or auto".into(),
         );
     }
+    let int8 = args.precision == crate::cli::Precision::Int8;
+    if int8 && args.calib.is_none() {
+        return Some(
+            "--precision int8 needs --calib DIR: a folder of images like those to label (a few hundred), to measure the ranges TensorRT quantizes to".into(),
+        );
+    }
+    if !int8 && args.calib.is_some() {
+        return Some("--calib is for --precision int8".into());
+    }
     let name = match args.backend {
         Backend::Cpu => "cpu",
         Backend::Cuda => "cuda",
         _ => return None,
     };
-    (args.precision != crate::cli::Precision::Fp32).then(|| {
-        format!(
-            "--precision fp16 is TensorRT's: use it with --backend trt (or auto); the {name} backend runs in fp32"
-        )
-    })
+    let precision = match args.precision {
+        crate::cli::Precision::Fp32 => return None,
+        crate::cli::Precision::Fp16 => "fp16",
+        crate::cli::Precision::Int8 => "int8",
+    };
+    Some(format!(
+        "--precision {precision} is TensorRT's: use it with --backend trt (or auto); the {name} backend runs in fp32"
+    ))
 }
 
 /// Ctrl-C asks the run to stop at the next batch boundary; a second one stops at once.
@@ -991,6 +1006,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     let start = Start {
         request: request.clone(),
         precision,
+        calib: args.backend.calib.clone(),
         threads: args.threads,
         batch: args.batch as usize,
         size_hint: args.imgsz.or(config_size).unwrap_or([640, 640]),
@@ -1575,6 +1591,7 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
                 preprocess: preprocess_at(&args.backend, &request)?,
                 backend: request,
                 precision,
+                calib: args.backend.calib.clone(),
                 quick: args.quick,
                 model: args.model.clone(),
                 images: args.images.clone(),

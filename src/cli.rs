@@ -838,6 +838,9 @@ pub enum Precision {
     Fp32,
     /// Half precision: about twice as fast on recent GPUs; scores move slightly.
     Fp16,
+    /// 8-bit integers, with the ranges measured on --calib's images (FP16 where a layer
+    /// has no INT8 kernel): faster again; scores move more.
+    Int8,
 }
 
 /// Where the model runs; shared by `infer`, `filter --model` and `bench infer`.
@@ -856,6 +859,13 @@ pub struct BackendArgs {
     /// TensorRT's precision (--backend trt, or auto when it picks TensorRT).
     #[arg(long, value_enum, default_value_t = Precision::Fp32)]
     pub precision: Precision,
+
+    /// With --precision int8: a folder of images like those to label (a few hundred; at
+    /// most 1000 are used) to measure the ranges TensorRT quantizes to. The table is made
+    /// on the CPU, once per model, size and image set, and kept under
+    /// ~/.anylabeling/trt/calib/.
+    #[arg(long, value_name = "DIR")]
+    pub calib: Option<std::path::PathBuf>,
 
     /// Where images are letterboxed. gpu: on the GPU the model runs on, by our CUDA kernel
     /// (bit-identical to the CPU's), straight into the tensor the model reads through ONNX
@@ -882,6 +892,7 @@ impl Default for BackendArgs {
             backend: Backend::Auto,
             device: 0,
             precision: Precision::Fp32,
+            calib: None,
             preprocess: PreprocessAt::Auto,
         }
     }

@@ -148,6 +148,8 @@ impl ModelInfo {
 pub struct Start {
     pub request: crate::backend::Request,
     pub precision: Precision,
+    /// With INT8: the calibration images (`--calib`).
+    pub calib: Option<std::path::PathBuf>,
     pub threads: usize,
     pub batch: usize,
     /// The input size for a TensorRT profile where the model's is free.
@@ -165,6 +167,22 @@ pub fn start(
 ) -> Result<(Engine, ModelFacts)> {
     let started = st.request.start(home, offline)?;
     let trt = if started.plan.candidates.contains(&Kind::Trt) {
+        // INT8 needs its calibration table before TensorRT builds the engine (made on the
+        // CPU, once per model, size and image set).
+        let calibration = match (st.precision, &st.calib) {
+            (Precision::Int8, Some(dir)) => Some(crate::calib::table_for(
+                started.env,
+                &home.trt_dir().join("calib"),
+                &st.sha256,
+                onnx,
+                dir,
+                st.size_hint,
+            )?),
+            (Precision::Int8, None) => {
+                bail!("--precision int8 needs --calib DIR, a folder of images to calibrate on")
+            }
+            _ => None,
+        };
         Some(crate::trt::options(
             home,
             &started.facts,
@@ -174,6 +192,7 @@ pub fn start(
             st.batch,
             st.size_hint,
             st.precision,
+            calibration.as_ref().map(|(p, s)| (p.as_path(), s.as_str())),
         )?)
     } else {
         None
@@ -614,8 +633,18 @@ fn providers(kind: Kind, opts: &EngineOptions) -> Vec<ort::ep::ExecutionProvider
             let mut trt = ort::ep::TensorRT::default().with_device_id(device);
             if let Some(t) = &opts.trt {
                 let dir = t.cache_dir.to_string_lossy().into_owned();
+                if let Some(table) = &t.calibration {
+                    tracing::debug!(
+                        "TensorRT INT8 with the calibration table {}",
+                        table.display()
+                    );
+                    trt = trt
+                        .with_int8(true)
+                        .with_int8_calibration_table_name(crate::trt::CALIBRATION_TABLE)
+                        .with_int8_use_native_calibration_table(false);
+                }
                 trt = trt
-                    .with_fp16(t.precision == Precision::Fp16)
+                    .with_fp16(matches!(t.precision, Precision::Fp16 | Precision::Int8))
                     .with_engine_cache(true)
                     .with_engine_cache_path(&dir)
                     .with_timing_cache(true)

@@ -11,6 +11,7 @@ pub mod backend;
 pub mod bench;
 pub mod boxes;
 pub mod cache;
+pub mod calib;
 pub mod catalogue;
 pub mod cli;
 pub mod config;

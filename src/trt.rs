@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use sha2::{Digest, Sha256};
 
 /// The precision TensorRT builds the engine at.
@@ -22,6 +22,9 @@ use sha2::{Digest, Sha256};
 pub enum Precision {
     Fp32,
     Fp16,
+    /// INT8 with the ranges of a calibration table ([`crate::calib`]), FP16 where a layer
+    /// has no INT8 kernel.
+    Int8,
 }
 
 impl Precision {
@@ -29,9 +32,14 @@ impl Precision {
         match self {
             Precision::Fp32 => "fp32",
             Precision::Fp16 => "fp16",
+            Precision::Int8 => "int8",
         }
     }
 }
+
+/// The calibration table's file name in an engine's cache folder, as the provider is
+/// told (`trt_int8_calibration_table_name`, read from `trt_engine_cache_path`).
+pub const CALIBRATION_TABLE: &str = "calibration.flatbuffers";
 
 /// `trt_profile_min_shapes`, `_opt_shapes` and `_max_shapes`: `name:1x3x640x640`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +53,8 @@ pub struct Profile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrtOptions {
     pub precision: Precision,
+    /// With INT8: the calibration table, copied into `cache_dir` as [`CALIBRATION_TABLE`].
+    pub calibration: Option<PathBuf>,
     /// The engine and timing cache folder (`trt/<key>/`).
     pub cache_dir: PathBuf,
     pub profile: Option<Profile>,
@@ -89,8 +99,16 @@ pub fn cache_key(
     trt_version: &str,
     precision: Precision,
     profile: Option<&Profile>,
+    calibration_sha256: Option<&str>,
 ) -> String {
-    let text = key_text(model_sha256, gpu, trt_version, precision, profile);
+    let text = key_text(
+        model_sha256,
+        gpu,
+        trt_version,
+        precision,
+        profile,
+        calibration_sha256,
+    );
     hex::encode(&Sha256::digest(text.as_bytes())[..8])
 }
 
@@ -101,14 +119,16 @@ pub fn key_text(
     trt_version: &str,
     precision: Precision,
     profile: Option<&Profile>,
+    calibration_sha256: Option<&str>,
 ) -> String {
     format!(
-        "model sha256 {model_sha256}\ngpu {gpu}\ntensorrt {trt_version}\nprecision {}\nprofile {}\n",
+        "model sha256 {model_sha256}\ngpu {gpu}\ntensorrt {trt_version}\nprecision {}\nprofile {}\n{}",
         precision.name(),
         profile.map_or("fixed".to_string(), |p| format!(
             "min {} opt {} max {}",
             p.min, p.opt, p.max
-        ))
+        )),
+        calibration_sha256.map_or(String::new(), |c| format!("calibration sha256 {c}\n"))
     )
 }
 
@@ -165,6 +185,7 @@ pub fn options(
     batch: usize,
     size: [u32; 2],
     precision: Precision,
+    calibration: Option<(&Path, &str)>,
 ) -> Result<TrtOptions> {
     let gpu = facts
         .driver
@@ -185,12 +206,14 @@ pub fn options(
             None
         }
     };
+    let calibration_sha = calibration.map(|c| c.1);
     let key = cache_key(
         model_sha256,
         &gpu,
         &trt_version,
         precision,
         profile.as_ref(),
+        calibration_sha,
     );
     let dir = home.trt_dir().join(key);
     crate::home::Home::ensure_dir(&dir)?;
@@ -202,8 +225,19 @@ pub fn options(
             &trt_version,
             precision,
             profile.as_ref(),
+            calibration_sha,
         ),
     );
+    let calibration = match calibration {
+        Some((table, _)) => {
+            let to = dir.join(CALIBRATION_TABLE);
+            std::fs::copy(table, &to).with_context(|| {
+                format!("cannot copy the calibration table to {}", to.display())
+            })?;
+            Some(to)
+        }
+        None => None,
+    };
     if !has_engine(&dir) {
         crate::progress::note(&format!(
             "TensorRT {trt_version} is building an engine for this model on {gpu} at {} \
@@ -215,6 +249,7 @@ pub fn options(
     }
     Ok(TrtOptions {
         precision,
+        calibration,
         cache_dir: dir,
         profile,
     })
@@ -227,13 +262,13 @@ pub fn model_input(onnx: &Path) -> Result<Input> {
 }
 
 /// One protobuf field: its number and value.
-enum Field<'a> {
+pub(crate) enum Field<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
     Fixed,
 }
 
-fn varint(b: &[u8], at: &mut usize) -> Result<u64> {
+pub(crate) fn varint(b: &[u8], at: &mut usize) -> Result<u64> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
         let byte = *b.get(*at).ok_or_else(|| anyhow!("a truncated ONNX file"))?;
@@ -247,7 +282,7 @@ fn varint(b: &[u8], at: &mut usize) -> Result<u64> {
 }
 
 /// The fields of one protobuf message.
-fn fields(b: &[u8]) -> Result<Vec<(u64, Field<'_>)>> {
+pub(crate) fn fields(b: &[u8]) -> Result<Vec<(u64, Field<'_>)>> {
     let mut at = 0;
     let mut out = Vec::new();
     while at < b.len() {
@@ -283,14 +318,17 @@ fn fields(b: &[u8]) -> Result<Vec<(u64, Field<'_>)>> {
     Ok(out)
 }
 
-fn bytes_of<'a, 'f>(fs: &'f [(u64, Field<'a>)], num: u64) -> impl Iterator<Item = &'a [u8]> + 'f {
+pub(crate) fn bytes_of<'a, 'f>(
+    fs: &'f [(u64, Field<'a>)],
+    num: u64,
+) -> impl Iterator<Item = &'a [u8]> + 'f {
     fs.iter().filter_map(move |(n, f)| match f {
         Field::Bytes(b) if *n == num => Some(*b),
         _ => None,
     })
 }
 
-fn string_of(fs: &[(u64, Field<'_>)], num: u64) -> Option<String> {
+pub(crate) fn string_of(fs: &[(u64, Field<'_>)], num: u64) -> Option<String> {
     bytes_of(fs, num)
         .next()
         .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -381,20 +419,101 @@ mod tests {
             opt: "i:4x3x640x640".into(),
             max: "i:4x3x640x640".into(),
         };
-        let base = cache_key("ab", "NVIDIA H200", "10.13.0", Precision::Fp16, Some(&p));
+        let base = cache_key(
+            "ab",
+            "NVIDIA H200",
+            "10.13.0",
+            Precision::Fp16,
+            Some(&p),
+            None,
+        );
         assert_eq!(base.len(), 16);
         assert_eq!(
             base,
-            cache_key("ab", "NVIDIA H200", "10.13.0", Precision::Fp16, Some(&p))
+            cache_key(
+                "ab",
+                "NVIDIA H200",
+                "10.13.0",
+                Precision::Fp16,
+                Some(&p),
+                None
+            )
         );
         for other in [
-            cache_key("cd", "NVIDIA H200", "10.13.0", Precision::Fp16, Some(&p)),
-            cache_key("ab", "NVIDIA H100", "10.13.0", Precision::Fp16, Some(&p)),
-            cache_key("ab", "NVIDIA H200", "10.14.1", Precision::Fp16, Some(&p)),
-            cache_key("ab", "NVIDIA H200", "10.13.0", Precision::Fp32, Some(&p)),
-            cache_key("ab", "NVIDIA H200", "10.13.0", Precision::Fp16, None),
+            cache_key(
+                "cd",
+                "NVIDIA H200",
+                "10.13.0",
+                Precision::Fp16,
+                Some(&p),
+                None,
+            ),
+            cache_key(
+                "ab",
+                "NVIDIA H100",
+                "10.13.0",
+                Precision::Fp16,
+                Some(&p),
+                None,
+            ),
+            cache_key(
+                "ab",
+                "NVIDIA H200",
+                "10.14.1",
+                Precision::Fp16,
+                Some(&p),
+                None,
+            ),
+            cache_key(
+                "ab",
+                "NVIDIA H200",
+                "10.13.0",
+                Precision::Fp32,
+                Some(&p),
+                None,
+            ),
+            cache_key("ab", "NVIDIA H200", "10.13.0", Precision::Fp16, None, None),
+            cache_key(
+                "ab",
+                "NVIDIA H200",
+                "10.13.0",
+                Precision::Int8,
+                Some(&p),
+                Some("c1"),
+            ),
         ] {
             assert_ne!(base, other);
         }
+        // INT8 engines differ by their calibration table.
+        assert_ne!(
+            cache_key(
+                "ab",
+                "NVIDIA H200",
+                "10.13.0",
+                Precision::Int8,
+                Some(&p),
+                Some("c1")
+            ),
+            cache_key(
+                "ab",
+                "NVIDIA H200",
+                "10.13.0",
+                Precision::Int8,
+                Some(&p),
+                Some("c2")
+            )
+        );
+        // A table changes the key whatever the precision says.
+        assert_ne!(
+            base,
+            cache_key(
+                "ab",
+                "NVIDIA H200",
+                "10.13.0",
+                Precision::Fp16,
+                Some(&p),
+                Some("c1"),
+            )
+        );
     }
 }

@@ -130,11 +130,33 @@ fn precision_is_tensorrts_and_a_misuse_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--precision fp16 is TensorRT's"));
+    // INT8 needs its calibration images, and only TensorRT has it.
     anylabel()
         .args(["infer", "--precision", "int8", "-m", "x", "."])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("invalid value 'int8'"));
+        .stderr(predicate::str::contains(
+            "--precision int8 needs --calib DIR",
+        ));
+    anylabel()
+        .args([
+            "infer",
+            "--backend",
+            "cpu",
+            "--precision",
+            "int8",
+            "--calib",
+            ".",
+        ])
+        .args(["-m", "x", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--precision int8 is TensorRT's"));
+    anylabel()
+        .args(["infer", "--calib", ".", "-m", "x", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--calib is for --precision int8"));
     // The GPU letterbox writes the tensor a GPU backend reads: not with the CPU's.
     anylabel()
         .args([

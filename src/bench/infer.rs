@@ -49,6 +49,7 @@ fn load(opts: &Options) -> Result<Loaded> {
     let start = crate::engine::Start {
         request: opts.backend.clone(),
         precision: opts.precision,
+        calib: opts.calib.clone(),
         threads: 0,
         batch: opts.batches.iter().copied().max().unwrap_or(1),
         size_hint: opts.imgsz.map_or([640, 640], |s| [s, s]),

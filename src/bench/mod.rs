@@ -118,6 +118,8 @@ pub struct Options {
     pub backend: crate::backend::Request,
     /// TensorRT's precision.
     pub precision: crate::trt::Precision,
+    /// With INT8: the calibration images (`--calib`).
+    pub calib: Option<PathBuf>,
     /// Where `infer`'s runs letterbox (`--preprocess`).
     pub preprocess: crate::pipeline::Preprocess,
 }
