@@ -419,101 +419,27 @@ mod tests {
             opt: "i:4x3x640x640".into(),
             max: "i:4x3x640x640".into(),
         };
-        let base = cache_key(
-            "ab",
-            "NVIDIA H200",
-            "10.13.0",
-            Precision::Fp16,
-            Some(&p),
-            None,
-        );
+        let (fp16, int8, h200, v) = (Precision::Fp16, Precision::Int8, "NVIDIA H200", "10.13.0");
+        let base = cache_key("ab", h200, v, fp16, Some(&p), None);
         assert_eq!(base.len(), 16);
-        assert_eq!(
-            base,
-            cache_key(
-                "ab",
-                "NVIDIA H200",
-                "10.13.0",
-                Precision::Fp16,
-                Some(&p),
-                None
-            )
-        );
-        for other in [
-            cache_key(
-                "cd",
-                "NVIDIA H200",
-                "10.13.0",
-                Precision::Fp16,
-                Some(&p),
-                None,
-            ),
-            cache_key(
-                "ab",
-                "NVIDIA H100",
-                "10.13.0",
-                Precision::Fp16,
-                Some(&p),
-                None,
-            ),
-            cache_key(
-                "ab",
-                "NVIDIA H200",
-                "10.14.1",
-                Precision::Fp16,
-                Some(&p),
-                None,
-            ),
-            cache_key(
-                "ab",
-                "NVIDIA H200",
-                "10.13.0",
-                Precision::Fp32,
-                Some(&p),
-                None,
-            ),
-            cache_key("ab", "NVIDIA H200", "10.13.0", Precision::Fp16, None, None),
-            cache_key(
-                "ab",
-                "NVIDIA H200",
-                "10.13.0",
-                Precision::Int8,
-                Some(&p),
-                Some("c1"),
-            ),
-        ] {
+        assert_eq!(base, cache_key("ab", h200, v, fp16, Some(&p), None));
+        let others = [
+            cache_key("cd", h200, v, fp16, Some(&p), None),
+            cache_key("ab", "NVIDIA H100", v, fp16, Some(&p), None),
+            cache_key("ab", h200, "10.14.1", fp16, Some(&p), None),
+            cache_key("ab", h200, v, Precision::Fp32, Some(&p), None),
+            cache_key("ab", h200, v, fp16, None, None),
+            cache_key("ab", h200, v, int8, Some(&p), Some("c1")),
+            // A calibration table changes the key whatever the precision says.
+            cache_key("ab", h200, v, fp16, Some(&p), Some("c1")),
+        ];
+        for other in others {
             assert_ne!(base, other);
         }
         // INT8 engines differ by their calibration table.
         assert_ne!(
-            cache_key(
-                "ab",
-                "NVIDIA H200",
-                "10.13.0",
-                Precision::Int8,
-                Some(&p),
-                Some("c1")
-            ),
-            cache_key(
-                "ab",
-                "NVIDIA H200",
-                "10.13.0",
-                Precision::Int8,
-                Some(&p),
-                Some("c2")
-            )
-        );
-        // A table changes the key whatever the precision says.
-        assert_ne!(
-            base,
-            cache_key(
-                "ab",
-                "NVIDIA H200",
-                "10.13.0",
-                Precision::Fp16,
-                Some(&p),
-                Some("c1"),
-            )
+            cache_key("ab", h200, v, int8, Some(&p), Some("c1")),
+            cache_key("ab", h200, v, int8, Some(&p), Some("c2"))
         );
     }
 }

@@ -116,64 +116,35 @@ fn an_explicit_gpu_backend_without_a_driver_fails_fast_and_installs_nothing() {
 
 #[test]
 fn precision_is_tensorrts_and_a_misuse_is_a_usage_error() {
-    anylabel()
-        .args([
-            "infer",
-            "--backend",
-            "cpu",
-            "--precision",
-            "fp16",
-            "-m",
-            "x",
-        ])
-        .arg(image())
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--precision fp16 is TensorRT's"));
+    let usage_error = |args: &[&str], says: &str| {
+        anylabel()
+            .arg("infer")
+            .args(args)
+            .args(["-m", "x"])
+            .arg(image())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    };
+    usage_error(
+        &["--backend", "cpu", "--precision", "fp16"],
+        "--precision fp16 is TensorRT's",
+    );
     // INT8 needs its calibration images, and only TensorRT has it.
-    anylabel()
-        .args(["infer", "--precision", "int8", "-m", "x", "."])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--precision int8 needs --calib DIR",
-        ));
-    anylabel()
-        .args([
-            "infer",
-            "--backend",
-            "cpu",
-            "--precision",
-            "int8",
-            "--calib",
-            ".",
-        ])
-        .args(["-m", "x", "."])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--precision int8 is TensorRT's"));
-    anylabel()
-        .args(["infer", "--calib", ".", "-m", "x", "."])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--calib is for --precision int8"));
+    usage_error(
+        &["--precision", "int8"],
+        "--precision int8 needs --calib DIR",
+    );
+    usage_error(
+        &["--backend", "cpu", "--precision", "int8", "--calib", "."],
+        "--precision int8 is TensorRT's",
+    );
+    usage_error(&["--calib", "."], "--calib is for --precision int8");
     // The GPU letterbox writes the tensor a GPU backend reads: not with the CPU's.
-    anylabel()
-        .args([
-            "infer",
-            "--backend",
-            "cpu",
-            "--preprocess",
-            "gpu",
-            "-m",
-            "x",
-        ])
-        .arg(image())
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--preprocess gpu letterboxes into the tensor the model reads on the GPU",
-        ));
+    usage_error(
+        &["--backend", "cpu", "--preprocess", "gpu"],
+        "--preprocess gpu letterboxes into the tensor the model reads on the GPU",
+    );
 }
 
 #[test]
