@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::decode::{DecodeOptions, decode_file};
 use crate::letterbox::{Letterbox, Preprocessor};
-use crate::trt::{Field, bytes_of, fields, string_of, varint};
+use crate::trt::{bytes_of, fields, spans, string_of};
 
 /// At most this many images of `--calib` are used (in scan order); ONNX Runtime's and
 /// TensorRT's guides suggest a few hundred.
@@ -67,50 +67,6 @@ impl Ranges {
     }
 }
 
-/// A protobuf field's number, the bytes of the whole field, and those of its payload.
-type Span = (u64, std::ops::Range<usize>, std::ops::Range<usize>);
-
-/// The top-level protobuf fields of `b`.
-fn spans(b: &[u8]) -> Result<Vec<Span>> {
-    let mut at = 0;
-    let mut out = Vec::new();
-    while at < b.len() {
-        let start = at;
-        let key = varint(b, &mut at)?;
-        let (num, wire) = (key >> 3, key & 7);
-        let payload = match wire {
-            0 => {
-                let p = at;
-                varint(b, &mut at)?;
-                p..at
-            }
-            1 => {
-                at += 8;
-                at - 8..at
-            }
-            5 => {
-                at += 4;
-                at - 4..at
-            }
-            2 => {
-                let len = varint(b, &mut at)? as usize;
-                let p = at;
-                at = at
-                    .checked_add(len)
-                    .filter(|&e| e <= b.len())
-                    .ok_or_else(|| anyhow!("a truncated ONNX file"))?;
-                p..at
-            }
-            _ => bail!("not an ONNX model (protobuf wire type {wire})"),
-        };
-        if at > b.len() {
-            bail!("a truncated ONNX file");
-        }
-        out.push((num, start..at, payload));
-    }
-    Ok(out)
-}
-
 fn push_varint(out: &mut Vec<u8>, mut v: u64) {
     loop {
         let byte = (v & 0x7f) as u8;
@@ -139,9 +95,9 @@ pub fn with_all_outputs(onnx: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
     let model = spans(onnx)?;
     let graph_at = model
         .iter()
-        .position(|(num, ..)| *num == 7)
+        .position(|f| f.num == 7)
         .ok_or_else(|| anyhow!("not an ONNX model (no graph)"))?;
-    let graph = &onnx[model[graph_at].2.clone()];
+    let graph = &onnx[model[graph_at].payload.clone()];
     let g = fields(graph)?;
     let initializers: Vec<String> = bytes_of(&g, 5)
         .filter_map(|t| fields(t).ok().and_then(|f| string_of(&f, 8)))
@@ -170,14 +126,13 @@ pub fn with_all_outputs(onnx: &[u8]) -> Result<(Vec<u8>, Vec<String>)> {
         push_bytes(&mut new_graph, 12, &vi);
     }
     let mut out = Vec::with_capacity(onnx.len() + new_graph.len() - graph.len() + 16);
-    for (i, (num, whole, _)) in model.iter().enumerate() {
+    for (i, field) in model.iter().enumerate() {
         if i == graph_at {
-            push_bytes(&mut out, *num, &new_graph);
+            push_bytes(&mut out, field.num, &new_graph);
         } else {
-            out.extend_from_slice(&onnx[whole.clone()]);
+            out.extend_from_slice(&onnx[field.whole.clone()]);
         }
     }
-    let _ = Field::Fixed; // the reader's field kinds, shared with `trt`
     Ok((out, inputs))
 }
 

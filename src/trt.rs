@@ -281,41 +281,76 @@ pub(crate) fn varint(b: &[u8], at: &mut usize) -> Result<u64> {
     bail!("a damaged ONNX file (a varint is too long)")
 }
 
-/// The fields of one protobuf message.
-pub(crate) fn fields(b: &[u8]) -> Result<Vec<(u64, Field<'_>)>> {
+/// One top-level protobuf field: its number, the bytes of the whole field, and those of
+/// its payload (a varint's bytes, a fixed value's, or a length-delimited field's contents).
+pub(crate) struct Span {
+    pub num: u64,
+    wire: u64,
+    pub whole: std::ops::Range<usize>,
+    pub payload: std::ops::Range<usize>,
+}
+
+/// The fields of one protobuf message, where they lie in `b`.
+pub(crate) fn spans(b: &[u8]) -> Result<Vec<Span>> {
     let mut at = 0;
     let mut out = Vec::new();
     while at < b.len() {
+        let start = at;
         let key = varint(b, &mut at)?;
         let (num, wire) = (key >> 3, key & 7);
-        let field = match wire {
-            0 => Field::Varint(varint(b, &mut at)?),
-            1 => {
-                at += 8;
-                Field::Fixed
+        let from = at;
+        match wire {
+            0 => {
+                varint(b, &mut at)?;
             }
-            5 => {
-                at += 4;
-                Field::Fixed
-            }
+            1 => at += 8,
+            5 => at += 4,
             2 => {
                 let len = varint(b, &mut at)? as usize;
-                let end = at
+                let payload = at;
+                at = at
                     .checked_add(len)
                     .filter(|&e| e <= b.len())
                     .ok_or_else(|| anyhow!("a truncated ONNX file"))?;
-                let v = &b[at..end];
-                at = end;
-                Field::Bytes(v)
+                out.push(Span {
+                    num,
+                    wire,
+                    whole: start..at,
+                    payload: payload..at,
+                });
+                continue;
             }
             _ => bail!("not an ONNX model (protobuf wire type {wire})"),
-        };
+        }
         if at > b.len() {
             bail!("a truncated ONNX file");
         }
-        out.push((num, field));
+        out.push(Span {
+            num,
+            wire,
+            whole: start..at,
+            payload: from..at,
+        });
     }
     Ok(out)
+}
+
+/// The fields of one protobuf message.
+pub(crate) fn fields(b: &[u8]) -> Result<Vec<(u64, Field<'_>)>> {
+    spans(b)?
+        .into_iter()
+        .map(|s| {
+            let field = match s.wire {
+                0 => {
+                    let mut at = s.payload.start;
+                    Field::Varint(varint(b, &mut at)?)
+                }
+                2 => Field::Bytes(&b[s.payload]),
+                _ => Field::Fixed,
+            };
+            Ok((s.num, field))
+        })
+        .collect()
 }
 
 pub(crate) fn bytes_of<'a, 'f>(
