@@ -973,13 +973,7 @@ impl Batcher<'_> {
                 _ => None,
             })
             .collect();
-        let decoded: Vec<(&RgbImage, &Letterbox)> = images
-            .iter()
-            .filter_map(|&(input, lb)| match input {
-                Input::Decoded(img) => Some((img, lb)),
-                Input::Tensor(_) => None,
-            })
-            .collect();
+        let decoded = decoded_images(window);
 
         if decoded.is_empty() {
             // Letterboxed on the decode threads: one image runs as it is, a batch is put
@@ -1015,7 +1009,8 @@ impl Batcher<'_> {
             GpuStage::Wanted { required: true, .. } | GpuStage::Open { required: true, .. }
         );
         let max_batch = self.info.batch_size(self.batch);
-        if let Some((letterboxes, device)) = open_gpu(&mut self.gpu, x.backend, self.hw, max_batch)?
+        if let Some((letterboxes, device)) =
+            open_gpu(&mut self.gpu, x.backend, x.pin.as_ref(), self.hw, max_batch)?
         {
             let Ok(slot) = x.free_gpu.recv() else {
                 return Ok(None);
@@ -1059,6 +1054,22 @@ impl Batcher<'_> {
         self.times.letterbox += t.elapsed();
         Ok(Some(Staged::Host { buffer, shape }))
     }
+}
+
+/// The images of `window` that need the model and were only decoded (the GPU letterbox's),
+/// with their letterboxes.
+fn decoded_images(window: &[Slot]) -> Vec<(&RgbImage, &Letterbox)> {
+    window
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            Outcome::Image {
+                input: Input::Decoded(img),
+                lb,
+                ..
+            } => Some((img, lb)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Letterboxes `decoded` on the CPU, in parallel, into `batch` (`plane` floats an image;
@@ -1295,17 +1306,7 @@ fn execute(
                         "letterboxing on the CPU from now on: the model could not run on the GPU letterbox's batch: {e:#}"
                     );
                     gpu_failed.store(true, Ordering::Relaxed);
-                    let decoded: Vec<(&RgbImage, &Letterbox)> = window
-                        .iter()
-                        .filter_map(|s| match &s.outcome {
-                            Outcome::Image {
-                                input: Input::Decoded(img),
-                                lb,
-                                ..
-                            } => Some((img, lb)),
-                            _ => None,
-                        })
-                        .collect();
+                    let decoded = decoded_images(window);
                     let plane = shape[1] * shape[2] * shape[3];
                     let mut input = vec![0f32; shape[0] * plane];
                     letterbox_into(&decoded, &mut input, plane)?;
@@ -1317,12 +1318,13 @@ fn execute(
 }
 
 /// The GPU letterboxes, opened on first use; `None` where the run letterboxes on the CPU.
-fn open_gpu(
-    stage: &mut GpuStage,
+fn open_gpu<'a>(
+    stage: &'a mut GpuStage,
     backend: crate::backend::Kind,
+    opened_for_buffers: Option<&crate::gpu::Gpu>,
     [h, w]: [usize; 2],
     max_batch: usize,
-) -> Result<Option<(&mut [GpuLetterbox], u32)>> {
+) -> Result<Option<(&'a mut [GpuLetterbox], u32)>> {
     if let GpuStage::Wanted { device, required } = *stage {
         let opened = if backend == crate::backend::Kind::Cpu {
             if !required {
@@ -1333,8 +1335,16 @@ fn open_gpu(
             }
             Err(anyhow!("the model runs on the CPU backend"))
         } else {
-            tracing::trace!("opening GPU {device} for the letterbox");
-            crate::gpu::Gpu::new(device as usize).and_then(|gpu| {
+            // The GPU the executor opened for page-locked buffers (the model's, which is
+            // `--device`'s), else opened here.
+            let gpu = match opened_for_buffers {
+                Some(gpu) => Ok(gpu.clone()),
+                None => {
+                    tracing::trace!("opening GPU {device} for the letterbox");
+                    crate::gpu::Gpu::new(device as usize)
+                }
+            };
+            gpu.and_then(|gpu| {
                 (0..2)
                     .map(|_| GpuLetterbox::new(&gpu, max_batch, [h as u32, w as u32]))
                     .collect::<Result<Vec<_>>>()
