@@ -353,19 +353,20 @@ fn model_alone(
         Ok(1e3 * shape[0] as f64 / median(&mut per_run))
     };
     let mut buf = Vec::new();
+    // Host memory for the CPU backend, or where no GPU opens for our buffers (and why).
     let gpu = match feed {
-        Feed::Host => None,
-        _ => match crate::gpu::Gpu::new(engine.device as usize) {
-            Ok(gpu) => Some(gpu),
-            Err(e) => {
-                let rate = time(&mut || engine.run(batch, shape, &mut buf))?;
-                return Ok((rate, format!("in host memory: {e:#}")));
-            }
-        },
+        Feed::Host => Err(None),
+        _ => crate::gpu::Gpu::new(engine.device as usize).map_err(Some),
     };
-    let Some(gpu) = gpu else {
-        let rate = time(&mut || engine.run(batch, shape, &mut buf))?;
-        return Ok((rate, "in host memory".into()));
+    let gpu = match gpu {
+        Ok(gpu) => gpu,
+        Err(why) => {
+            let rate = time(&mut || engine.run(batch, shape, &mut buf))?;
+            let from = why.map_or("in host memory".to_string(), |e| {
+                format!("in host memory: {e:#}")
+            });
+            return Ok((rate, from));
+        }
     };
     if feed == Feed::Gpu {
         let device = engine.device;
