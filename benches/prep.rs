@@ -1,5 +1,6 @@
 //! What preparing an image costs: decoding (libjpeg-turbo for JPEGs) and the letterbox
-//! (resize, padding, normalisation), per image, on one thread, over the fixtures.
+//! (resize, padding, normalisation), per image, on one thread, over the fixtures; and the
+//! letterbox without its resize, SIMD against portable code.
 //!
 //! ```text
 //! cargo bench --bench prep -- [--imgsz 640] [--rounds 5] [DIR]
@@ -62,4 +63,28 @@ fn main() {
             letterbox[rounds / 2]
         );
     }
+    // The letterbox without its resize: an image already at the input size, split into
+    // normalised planes, by the SIMD kernel and by the portable code (the fastest of 300
+    // calls each, which a busy machine disturbs least).
+    let rgb: Vec<u8> = (0..imgsz * imgsz * 3)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let lb = Letterbox::new(imgsz, imgsz, imgsz, imgsz);
+    let mut fastest = |portable: bool| {
+        let mut pre = Preprocessor::new();
+        if portable {
+            pre.force_portable();
+        }
+        (0..300)
+            .map(|_| {
+                let t = Instant::now();
+                pre.run(&rgb, &lb, &mut out).unwrap();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let (portable, simd) = (fastest(true), fastest(false));
+    println!(
+        "{imgsz}×{imgsz} image, no resize (RGB8 to normalised planes): {simd:.2} ms/image, portable code {portable:.2} ms/image (fastest of 300)"
+    );
 }
