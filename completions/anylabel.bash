@@ -286,7 +286,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__bench)
-            opts="-q -v -h --json --report --baseline --fail-on-regression --from --quick --model --images --imgsz --batch --backend --device --precision --calib --preprocess --quiet --verbose --offline --help infer io nms filter cache all"
+            opts="-q -v -h --json --report --baseline --fail-on-regression --from --quick --model --images --imgsz --batch --backend --device --precision --calib --preprocess --decode --quiet --verbose --offline --help infer io nms filter cache all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -346,6 +346,10 @@ _anylabel() {
                     ;;
                 --preprocess)
                     COMPREPLY=($(compgen -W "auto cpu gpu" -- "${cur}"))
+                    return 0
+                    ;;
+                --decode)
+                    COMPREPLY=($(compgen -W "cpu gpu" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -780,7 +784,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__filter)
-            opts="-o -j -m -q -v -h --class --all-classes --no-class --min-conf --max-conf --min-count --max-count --count --min-area --max-area --rules --preset --save-preset --list-presets --keep --paths --stats --output --jobs --model --imgsz --conf --iou --max-det --classes --agnostic --batch --workers --no-cache --backend --device --precision --calib --preprocess --quiet --verbose --offline --help"
+            opts="-o -j -m -q -v -h --class --all-classes --no-class --min-conf --max-conf --min-count --max-count --count --min-area --max-area --rules --preset --save-preset --list-presets --keep --paths --stats --output --jobs --model --imgsz --conf --iou --max-det --classes --agnostic --batch --workers --no-cache --backend --device --precision --calib --preprocess --decode --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +916,10 @@ _anylabel() {
                     ;;
                 --preprocess)
                     COMPREPLY=($(compgen -W "auto cpu gpu" -- "${cur}"))
+                    return 0
+                    ;;
+                --decode)
+                    COMPREPLY=($(compgen -W "cpu gpu" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1394,7 +1402,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__infer)
-            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --exact-decode --backend --device --precision --calib --preprocess --output --shard --no-cache --json --quiet --verbose --offline --help"
+            opts="-L -m -o -q -v -h --from-file --max-depth --exclude --ext --follow-links --model --imgsz --conf --iou --max-det --classes --agnostic --batch --threads --workers --prefetch --max-pixels --exact-decode --backend --device --precision --calib --preprocess --decode --output --shard --no-cache --json --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1482,6 +1490,10 @@ _anylabel() {
                     ;;
                 --preprocess)
                     COMPREPLY=($(compgen -W "auto cpu gpu" -- "${cur}"))
+                    return 0
+                    ;;
+                --decode)
+                    COMPREPLY=($(compgen -W "cpu gpu" -- "${cur}"))
                     return 0
                     ;;
                 --output)

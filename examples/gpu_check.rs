@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anylabel::decode::{DecodeOptions, RgbImage, decode_file};
-use anylabel::gpu::{self, Gpu, letterbox::GpuLetterbox, nms::GpuNms, nms::Ran};
+use anylabel::gpu::letterbox::{GpuLetterbox, Pixels};
+use anylabel::gpu::{self, Gpu, nms::GpuNms, nms::Ran};
 use anylabel::letterbox::{Letterbox, Preprocessor};
 use anylabel::nms::{Nms, NmsParams};
 use anylabel::scan::{Input, scan};
@@ -98,6 +99,7 @@ fn letterbox(gpu: &Gpu, a: &Args) -> Value {
     let (mut gpu_ms, mut cpu_ms) = (Vec::new(), Vec::new());
     for chunk in images.chunks(a.batch) {
         let batch: Vec<&RgbImage> = chunk.iter().map(|(_, im)| im).collect();
+        let pixels: Vec<Pixels> = batch.iter().map(|&im| Pixels::Host(im)).collect();
         let geometry: Vec<Letterbox> = batch
             .iter()
             .map(|im| Letterbox::new(im.width, im.height, w, h))
@@ -110,7 +112,7 @@ fn letterbox(gpu: &Gpu, a: &Args) -> Value {
         };
         run_cpu(&mut pre, &mut cpu_out);
         let got = {
-            let (tensor, _) = lb.run(&batch).expect("GPU letterbox");
+            let (tensor, _) = lb.run(&pixels).expect("GPU letterbox");
             tensor.to_host().expect("copy back")
         };
         for (i, name) in chunk.iter().map(|(n, _)| n).enumerate() {
@@ -132,7 +134,7 @@ fn letterbox(gpu: &Gpu, a: &Args) -> Value {
         for _ in 0..a.repeat {
             gpu_ms.push(
                 time_ms(|| {
-                    let (t, _) = lb.run(&batch).expect("GPU letterbox");
+                    let (t, _) = lb.run(&pixels).expect("GPU letterbox");
                     t.stream().synchronize().expect("synchronise");
                 }) / n,
             );

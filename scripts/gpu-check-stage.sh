@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stages the GPU check (docs/gpu.md) into .device, which git ignores:
 #   .device/run      the release binaries (stripped), the GPU test binary, the box files, the
-#                    fixtures, the test home's nudenet-320n, the comparison scripts and
+#                    fixtures, the test home's nudenet-320n, nvJPEG's library (lib/, from the
+#                    test Python's nvidia-nvjpeg wheel), the comparison scripts and
 #                    check.sh (scripts/gpu-check.sh), which runs it all on the GPU machine;
 #   .device/ort-gpu  ONNX Runtime's GPU build in four equal parts of about 47 MiB and
 #                    unpack.sh, when ../shared/gpu/stage-ort-gpu.sh has cached it: its own
@@ -42,6 +43,12 @@ if [ -z "${LEAN:-}" ]; then
 fi
 if [ -n "${BEFORE:-}" ]; then
     cp "$BEFORE" "$run/anylabel-before" # check.sh's step 6 times it beside this build
+fi
+# nvJPEG from the test Python's wheel, for step 8 where the machine's CUDA toolkit has none
+# (check.sh puts the toolkit's first).
+nvjpeg=$(ls "$(dirname "$python")"/../lib/python3*/site-packages/nvidia/cu13/lib/libnvjpeg.so.13 2>/dev/null | head -n 1)
+if [ -n "$nvjpeg" ]; then
+    mkdir -p "$run/lib" && cp "$nvjpeg" "$run/lib/"
 fi
 cp -r fixtures/images "$run/images"
 cp bench/torch_nms.py bench/compare_records.py "$run/bench/"

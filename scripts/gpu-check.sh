@@ -21,6 +21,10 @@
 #                            bench infer with the GPU letterbox, and infer with 16 and 12
 #                            decode threads: what the fixed costs of a run and the CPU's
 #                            share of decoding do to the rate
+#   8. nvJPEG (--decode gpu): compare-640-cuda-nvjpeg.json (its boxes against the CPU
+#                            backend's), infer-big-nvjpeg.json and bench-nvjpeg.* on the 3008
+#                            JPEGs (end to end against inference only, in the same run as
+#                            step 5's GPU letterbox with libjpeg-turbo)
 # Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh). STEPS="4 5" runs
 # only those (all by default), to spend the device's minutes on what is not yet proven.
 set -uo pipefail
@@ -29,12 +33,12 @@ out=${OUT:-$here/out}
 work=$(mktemp -d)
 mkdir -p "$out" "$work/kept"
 exec > >(tee "$out/check.log") 2>&1
-# NVRTC: the toolkit's, after whatever unpack.sh put first.
-export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.0/lib64"
+# NVRTC and nvJPEG: the toolkit's, after whatever unpack.sh put first; then the staged nvJPEG.
+export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.0/lib64:$here/lib"
 status=0
 save() { tar -czf "$out/results.tar.gz.tmp" -C "$work" . && mv "$out/results.tar.gz.tmp" "$out/results.tar.gz"; }
 step() { save; echo "== $(date +%T) $*"; }
-steps=" ${STEPS:-1 2 3 4 5 6 7} "
+steps=" ${STEPS:-1 2 3 4 5 6 7 8} "
 want() { [[ "$steps" == *" $1 "* ]]; }
 nvidia-smi > "$work/nvidia-smi.txt" 2>&1
 al="$here/anylabel"
@@ -147,6 +151,22 @@ for workers in 16 12; do
         2> "$work/infer-12k-w$workers.txt" || status=1
     cat "$work/infer-12k-w$workers.json"
 done
+fi
+if want 8; then
+step "8. nvJPEG (--decode gpu): boxes against the CPU backend"
+[ -f "$work/infer-640-cpu.jsonl" ] || infer "640-cpu" --imgsz 640 --backend cpu
+infer "640-cuda-nvjpeg" --imgsz 640 --backend cuda --decode gpu
+compare "640-cpu" "640-cuda-nvjpeg"
+grep -o '"decoded_on_gpu":[0-9]*' "$work/infer-640-cuda-nvjpeg.json"
+step "   3008 JPEGs, --decode gpu"
+timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz 640 --backend cuda --decode gpu \
+    --batch 32 -o /dev/null --json "$work/infer-big-nvjpeg.json" 2> "$work/infer-big-nvjpeg.txt" || status=1
+cat "$work/infer-big-nvjpeg.json"
+echo
+step "   bench infer, --decode gpu"
+timeout 90 "$al" bench infer --images "$big" --model nudenet-320n --imgsz 640 --backend cuda \
+    --decode gpu --batch 32 --json "$work/bench-nvjpeg.json" > "$work/bench-nvjpeg.txt" 2>&1 || status=1
+grep -E "throughput|inference only|waiting" "$work/bench-nvjpeg.txt"
 fi
 step "check.sh: status $status"
 exit $status

@@ -815,7 +815,17 @@ fn backend_request(args: &BackendArgs) -> Result<(backend::Request, crate::trt::
 /// the GPU where the model may run on one (the pipeline falls back to the CPU, saying why,
 /// where it does not or the kernel cannot start), on the CPU otherwise.
 pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> Result<Preprocess> {
-    Ok(match args.preprocess {
+    // nvJPEG's images are letterboxed where they are: --decode gpu makes auto gpu.
+    let at = match (args.preprocess, args.decode) {
+        (PreprocessAt::Auto, crate::cli::DecodeAt::Gpu) => PreprocessAt::Gpu,
+        (at, _) => at,
+    };
+    let what = if at == args.preprocess {
+        "--preprocess gpu"
+    } else {
+        "--decode gpu"
+    };
+    Ok(match at {
         PreprocessAt::Cpu => Preprocess::Cpu,
         PreprocessAt::Auto => {
             let gpu_backend = args.backend != Backend::Cpu;
@@ -832,10 +842,10 @@ pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> R
         PreprocessAt::Gpu => {
             match &request.driver {
                 crate::driver::DriverState::Missing(why) => {
-                    bail!("--preprocess gpu needs an NVIDIA GPU: no NVIDIA driver: {why}")
+                    bail!("{what} needs an NVIDIA GPU: no NVIDIA driver: {why}")
                 }
                 crate::driver::DriverState::Failed(why) => {
-                    bail!("--preprocess gpu needs an NVIDIA GPU: the driver did not start: {why}")
+                    bail!("{what} needs an NVIDIA GPU: the driver did not start: {why}")
                 }
                 crate::driver::DriverState::Present(_) => {}
             }
@@ -855,6 +865,18 @@ fn precision_misuse(args: &BackendArgs) -> Option<String> {
         return Some(
             "--preprocess gpu letterboxes into the tensor the model reads on the GPU: use it with --backend cuda, trt or auto".into(),
         );
+    }
+    if args.decode == crate::cli::DecodeAt::Gpu {
+        if args.backend == Backend::Cpu {
+            return Some(
+                "--decode gpu decodes on the GPU the model runs on: use it with --backend cuda, trt or auto".into(),
+            );
+        }
+        if args.preprocess == PreprocessAt::Cpu {
+            return Some(
+                "--decode gpu leaves the pixels on the GPU, where only the GPU letterbox reads them: drop --preprocess cpu".into(),
+            );
+        }
     }
     let int8 = args.precision == crate::cli::Precision::Int8;
     if int8 && args.calib.is_none() {
@@ -1051,6 +1073,7 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         exact_decode: args.exact_decode,
         shard: args.shard,
         preprocess,
+        gpu_decode: args.backend.decode == crate::cli::DecodeAt::Gpu,
     };
     tracing::debug!(
         "{}: {}, input {}×{}, conf {}, iou {}, batch {}",
@@ -1204,6 +1227,7 @@ fn write_json_summary(
         "model_loaded": s.model_loaded,
         "batches": s.batches,
         "letterbox": s.letterboxed_on,
+        "decoded_on_gpu": s.gpu_decoded,
         "seconds": (secs * 1e4).round() / 1e4,
         "images_per_second": if secs > 0.0 { ((s.images as f64 / secs) * 100.0).round() / 100.0 } else { 0.0 },
         "stage_seconds": {
@@ -1549,9 +1573,10 @@ fn report(s: &Summary, model: &str, size: [u32; 2], batch: usize, backend: Optio
         t.write.as_secs_f64(),
         t.waiting.as_secs_f64(),
         t.starved.as_secs_f64(),
-        match s.letterboxed_on {
-            Some("gpu") => "; letterboxed on the GPU",
-            _ => "",
+        match (s.letterboxed_on, s.gpu_decoded) {
+            (Some("gpu"), 0) => "; letterboxed on the GPU".to_string(),
+            (Some("gpu"), n) => format!("; letterboxed on the GPU, {n} JPEGs decoded there"),
+            _ => String::new(),
         }
     ));
 }
@@ -1589,6 +1614,7 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
             let (request, precision) = backend_request(&args.backend)?;
             let opts = bench::Options {
                 preprocess: preprocess_at(&args.backend, &request)?,
+                gpu_decode: args.backend.decode == crate::cli::DecodeAt::Gpu,
                 backend: request,
                 precision,
                 calib: args.backend.calib.clone(),

@@ -874,6 +874,25 @@ pub struct BackendArgs {
     /// the CPU (with a warning when the kernel cannot start); cpu: the decode threads.
     #[arg(long, value_enum, default_value_t = PreprocessAt::Auto)]
     pub preprocess: PreprocessAt,
+
+    /// Where JPEGs are decoded. cpu: libjpeg-turbo on the decode threads, the pixels
+    /// OpenCV's imdecode gives. gpu: NVIDIA's nvJPEG on the GPU the model runs on (the
+    /// Huffman decoding stays on the decode threads, the rest runs on the GPU, and the
+    /// pixels never cross the bus); it needs the GPU letterbox and libnvjpeg.so.13 (`pip
+    /// install "nvidia-nvjpeg==13.*"` or the CUDA toolkit). Its pixels differ from
+    /// libjpeg-turbo's by a few grey levels, so its results are cached apart. JPEGs it does
+    /// not take as they are (grayscale, CMYK, turned by EXIF, large ones decoded reduced)
+    /// and other formats are decoded on the CPU.
+    #[arg(long, value_enum, default_value_t = DecodeAt::Cpu)]
+    pub decode: DecodeAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DecodeAt {
+    /// libjpeg-turbo on the decode threads.
+    Cpu,
+    /// nvJPEG on the GPU, where it takes the JPEG as it is.
+    Gpu,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -894,6 +913,7 @@ impl Default for BackendArgs {
             precision: Precision::Fp32,
             calib: None,
             preprocess: PreprocessAt::Auto,
+            decode: DecodeAt::Cpu,
         }
     }
 }

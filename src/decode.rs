@@ -199,36 +199,92 @@ pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Result<RgbImage, Deco
     Ok(RgbImage::full(rgb.width(), rgb.height(), rgb.into_raw()))
 }
 
+/// A JPEG's EXIF orientation, where its APP1 marker has one.
+fn exif_orientation<R>(d: &mozjpeg::Decompress<R>) -> Option<image::metadata::Orientation> {
+    d.markers()
+        .filter(|m| m.marker == mozjpeg::Marker::APP(1))
+        .find_map(|m| {
+            m.data
+                .strip_prefix(b"Exif\0\0")
+                .and_then(image::metadata::Orientation::from_exif_chunk)
+        })
+}
+
+/// Whether a JPEG's orientation turns it a quarter (5 to 8): its upright size is h × w.
+fn turns(o: Option<image::metadata::Orientation>) -> bool {
+    use image::metadata::Orientation as O;
+    o.is_some_and(|o| {
+        matches!(
+            o,
+            O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
+        )
+    })
+}
+
+/// libjpeg-turbo's reader of a JPEG, its header read (APP1 markers kept, for EXIF), and its
+/// size, within `--max-pixels`.
+fn read_header<'a>(
+    bytes: &'a [u8],
+    opts: &DecodeOptions,
+) -> Result<(mozjpeg::Decompress<&'a [u8]>, u32, u32), DecodeError> {
+    let d = mozjpeg::Decompress::with_markers(&[mozjpeg::Marker::APP(1)])
+        .from_mem(bytes)
+        .map_err(|e| format!("corrupt JPEG: {e}"))?;
+    let (w, h) = (d.width() as u32, d.height() as u32);
+    check_size(w, h, "JPEG", opts)?;
+    Ok((d, w, h))
+}
+
+/// Runs `f` on libjpeg-turbo's reading of `bytes`, with its fatal errors (which unwind)
+/// turned into `corrupt JPEG: …` reasons.
+fn with_libjpeg<T>(f: impl FnOnce() -> Result<T, DecodeError>) -> Result<T, DecodeError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        // libjpeg reports fatal errors by unwinding with its message.
+        Err(panic) => {
+            let msg = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the decoder failed".to_string());
+            Err(format!("corrupt JPEG: {}", msg.trim()).into())
+        }
+    }
+}
+
+/// `Some((width, height))` where `bytes` is a JPEG that nvJPEG can decode to exactly
+/// what the image is ([`crate::gpu::jpeg`]): complete, three-component YCbCr or RGB (not
+/// grayscale, CMYK or YCCK), upright (no EXIF orientation but the normal one), within
+/// `--max-pixels`, and not one that `opts` has decoded reduced. `None` for everything
+/// else, which is decoded on the CPU (and gets its error there, if it has one).
+pub fn jpeg_for_gpu(bytes: &[u8], opts: &DecodeOptions) -> Option<(u32, u32)> {
+    use mozjpeg::ColorSpace;
+    if image::guess_format(bytes).ok() != Some(ImageFormat::Jpeg) || !jpeg_is_complete(bytes) {
+        return None;
+    }
+    with_libjpeg(|| {
+        let (d, w, h) = read_header(bytes, opts)?;
+        let orientation = exif_orientation(&d);
+        let upright = orientation.is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
+        let colour = matches!(d.color_space(), ColorSpace::JCS_YCbCr | ColorSpace::JCS_RGB);
+        let reduced = opts.reduce_for.is_some_and(|t| jpeg_reduction(w, h, t) > 1);
+        Ok((upright && colour && !reduced).then_some((w, h)))
+    })
+    .ok()
+    .flatten()
+}
+
 /// Decodes a JPEG with libjpeg-turbo and applies its EXIF orientation. `Ok(None)` for
 /// colour spaces libjpeg does not convert to RGB (CMYK, YCCK).
 fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, DecodeError> {
-    use mozjpeg::{ColorSpace, Decompress, Marker};
-    let decoded = std::panic::catch_unwind(|| -> Result<Option<RgbImage>, DecodeError> {
-        let d = Decompress::with_markers(&[Marker::APP(1)])
-            .from_mem(bytes)
-            .map_err(|e| format!("corrupt JPEG: {e}"))?;
-        let (w, h) = (d.width() as u32, d.height() as u32);
-        check_size(w, h, "JPEG", opts)?;
+    use mozjpeg::ColorSpace;
+    with_libjpeg(|| {
+        let (d, w, h) = read_header(bytes, opts)?;
         if matches!(d.color_space(), ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK) {
             return Ok(None);
         }
-        let orientation = d
-            .markers()
-            .filter(|m| m.marker == Marker::APP(1))
-            .find_map(|m| {
-                m.data
-                    .strip_prefix(b"Exif\0\0")
-                    .and_then(image::metadata::Orientation::from_exif_chunk)
-            });
-        // Orientations 5 to 8 turn the image a quarter: its upright size is h × w.
-        let turned = orientation.is_some_and(|o| {
-            use image::metadata::Orientation as O;
-            matches!(
-                o,
-                O::Rotate90 | O::Rotate270 | O::Rotate90FlipH | O::Rotate270FlipH
-            )
-        });
-        let (full_w, full_h) = if turned { (h, w) } else { (w, h) };
+        let orientation = exif_orientation(&d);
+        let (full_w, full_h) = if turns(orientation) { (h, w) } else { (w, h) };
         let reduction = opts
             .reduce_for
             .map_or(1, |t| jpeg_reduction(full_w, full_h, t));
@@ -257,19 +313,7 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, D
             full_width: full_w,
             full_height: full_h,
         }))
-    });
-    match decoded {
-        Ok(result) => result,
-        // libjpeg reports fatal errors by unwinding with its message.
-        Err(panic) => {
-            let msg = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_else(|| "the decoder failed".to_string());
-            Err(format!("corrupt JPEG: {}", msg.trim()).into())
-        }
-    }
+    })
 }
 
 fn check_size(w: u32, h: u32, name: &str, opts: &DecodeOptions) -> Result<(), DecodeError> {
@@ -648,5 +692,51 @@ mod tests {
             assert!(err.reason.starts_with("truncated JPEG"), "{err}");
         }
         assert!(decode_bytes(&trailing, &DecodeOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn the_gpu_gets_only_jpegs_it_decodes_as_they_are() {
+        let fixture = |name: &str| {
+            std::fs::read(format!(
+                "{}/fixtures/images/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        let opts = DecodeOptions::default();
+        let reduced = DecodeOptions {
+            reduce_for: Some([64, 64]),
+            ..DecodeOptions::default()
+        };
+        let at_640 = DecodeOptions {
+            reduce_for: Some([640, 640]),
+            ..DecodeOptions::default()
+        };
+        let upright = fixture("people/grace_hopper.jpg");
+        let (w, h) = jpeg_for_gpu(&upright, &opts).unwrap();
+        let cpu = decode_bytes(&upright, &opts).unwrap();
+        assert_eq!((w, h), (cpu.width, cpu.height));
+        assert!(jpeg_for_gpu(&upright, &at_640).is_some());
+        assert!(jpeg_for_gpu(&fixture("formats/astronaut_progressive.jpg"), &opts).is_some());
+        // Turned or flipped by EXIF, grayscale, reduced, truncated, too large, not a JPEG:
+        // the CPU's.
+        for name in [
+            "formats/astronaut_exif_orientation_6.jpg",
+            "formats/grace_hopper_exif_orientation_3.jpg",
+            "formats/astronaut_gray.jpg",
+        ] {
+            assert_eq!(jpeg_for_gpu(&fixture(name), &opts), None, "{name}");
+        }
+        assert_eq!(jpeg_for_gpu(&upright, &reduced), None);
+        assert_eq!(jpeg_for_gpu(&upright[..upright.len() / 2], &opts), None);
+        let small = DecodeOptions {
+            max_pixels: 100,
+            ..DecodeOptions::default()
+        };
+        assert_eq!(jpeg_for_gpu(&upright, &small), None);
+        assert_eq!(
+            jpeg_for_gpu(&encode(gradient(8, 8), ImageFormat::Png), &opts),
+            None
+        );
     }
 }

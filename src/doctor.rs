@@ -200,6 +200,8 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
     // Our own CUDA kernels (the GPU letterbox): NVRTC compiles them.
     let nvrtc = crate::gpu::nvrtc_location();
     let nvrtc_fix = "`pip install \"nvidia-cuda-nvrtc==13.*\"`, or the CUDA toolkit";
+    // nvJPEG, for --decode gpu: found and loaded (its version asks no GPU), or why not.
+    let nvjpeg = crate::gpu::jpeg::probe();
 
     let code = if !cpu_ok {
         exit_codes::ERROR
@@ -230,6 +232,10 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
             })).collect::<Vec<_>>(),
             "libraries_source": deps_source,
             "kernels": {"nvrtc": nvrtc, "fix": nvrtc.is_none().then_some(nvrtc_fix)},
+            "nvjpeg": match &nvjpeg {
+                Ok((path, version)) => json!({"library": path, "version": version}),
+                Err(why) => json!({"library": null, "error": why}),
+            },
             "backends": checks.iter().map(|(k, r)| json!({
                 "backend": k.name(),
                 "ok": r.is_ok() && cpu_ok,
@@ -331,6 +337,13 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
     match &nvrtc {
         Some(p) => line(format!("  NVRTC      {}", p.display())),
         None => line(format!("  NVRTC      missing: {nvrtc_fix}")),
+    }
+    match &nvjpeg {
+        Ok((path, version)) => line(format!(
+            "  nvJPEG     {version}, {} (--decode gpu)",
+            path.display()
+        )),
+        Err(why) => line(format!("  nvJPEG     missing (--decode gpu): {why}")),
     }
     line("Backends".into());
     for (k, r) in &checks {

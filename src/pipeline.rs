@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow, ensure};
+use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use cudarc::driver::PinnedHostSlice;
 use indicatif::ProgressBar;
@@ -42,7 +42,8 @@ use crate::cache::{
 };
 use crate::decode::{DecodeErrorKind, DecodeOptions, RgbImage, decode_bytes, read_file};
 use crate::engine::{Engine, ModelInfo, OutputTo};
-use crate::gpu::letterbox::GpuLetterbox;
+use crate::gpu::jpeg::{DeviceImage, GpuJpeg};
+use crate::gpu::letterbox::{GpuLetterbox, Pixels};
 use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
 use crate::nms::{Candidates, Nms, NmsParams};
@@ -73,6 +74,9 @@ pub struct InferOptions {
     pub shard: Option<Shard>,
     /// Where images are letterboxed (`--preprocess`).
     pub preprocess: Preprocess,
+    /// Decode the JPEGs nvJPEG takes as they are on the GPU of `preprocess`, which must
+    /// be [`Preprocess::Gpu`] (`--decode gpu`); the rest on the CPU.
+    pub gpu_decode: bool,
 }
 
 impl Default for InferOptions {
@@ -92,6 +96,7 @@ impl Default for InferOptions {
             exact_decode: false,
             shard: None,
             preprocess: Preprocess::Cpu,
+            gpu_decode: false,
         }
     }
 }
@@ -139,6 +144,12 @@ impl CacheRun {
             "full-size JPEGs"
         } else {
             "large JPEGs reduced (1.5x rule)"
+        };
+        // nvJPEG's pixels are not libjpeg-turbo's: its results are kept apart.
+        let decode = if opts.gpu_decode {
+            format!("{decode}; JPEGs by nvJPEG")
+        } else {
+            decode.to_string()
         };
         let description = format!(
             "pipeline rev {}; model {}; input {}x{}; letterbox ultralytics; {decode}; precision fp32; iou {:?}; {classes}",
@@ -247,6 +258,8 @@ pub struct Summary {
     pub model_loaded: bool,
     /// Where the last batch was letterboxed (`"gpu"` or `"cpu"`); `None` when no batch ran.
     pub letterboxed_on: Option<&'static str>,
+    /// Images decoded by nvJPEG (`--decode gpu`).
+    pub gpu_decoded: usize,
 }
 
 /// What a decode thread found out about one image.
@@ -280,6 +293,8 @@ enum Input {
     Tensor(Vec<f32>),
     /// The decoded image, letterboxed with the rest of its batch on the GPU.
     Decoded(RgbImage),
+    /// The image decoded by nvJPEG into device memory, letterboxed there with its batch.
+    OnGpu(DeviceImage),
 }
 
 struct Prepared {
@@ -289,6 +304,8 @@ struct Prepared {
     lookup: Duration,
     decode: Duration,
     letterbox: Duration,
+    /// Decoded by nvJPEG.
+    on_gpu: bool,
 }
 
 enum Pending {
@@ -308,6 +325,8 @@ struct Context {
     ask: Ask,
     /// Decode only: the letterbox runs on the GPU, a batch at a time.
     decode_only: bool,
+    /// nvJPEG, for the JPEGs it takes as they are (`--decode gpu`).
+    jpeg: Option<Arc<GpuJpeg>>,
 }
 
 thread_local! {
@@ -383,6 +402,7 @@ pub fn run(
             .map(|c| (c.cache.path().to_path_buf(), c.key)),
         ask: ask_for(opts, info.class_names.len()),
         decode_only: matches!(opts.preprocess, Preprocess::Gpu { .. }),
+        jpeg: open_jpeg(opts)?,
     });
     let (recycle_tx, recycle_rx) = bounded::<Vec<f32>>(prefetch + batch + 1);
     let feeder_stop = Arc::new(AtomicBool::new(false));
@@ -413,12 +433,14 @@ pub fn run(
             stop,
             times: StageTimes::default(),
             scan_errors: 0,
+            gpu_decoded: 0,
         };
         let engine = &mut *engine;
         let batching = s.spawn(move || {
             let result = batcher.run(engine, pending_rx, &ran_tx, &spare_rx);
             let on_gpu = matches!(batcher.gpu, GpuStage::Open { .. });
-            (result, batcher.times, batcher.scan_errors, on_gpu)
+            let counts = (batcher.scan_errors, batcher.gpu_decoded);
+            (result, batcher.times, counts, on_gpu)
         });
         let mut writer = Writer {
             info,
@@ -436,7 +458,7 @@ pub fn run(
         // Whatever happened, let the batcher and the feeder finish: each stops at its next send.
         drop(ran_rx);
         feeder_stop.store(true, Ordering::Relaxed);
-        let (ran, times, scan_errors, letterbox_gpu) = batching
+        let (ran, times, (scan_errors, gpu_decoded), letterbox_gpu) = batching
             .join()
             .map_err(|p| anyhow!("the batching thread crashed: {}", panic_message(&*p)))?;
         let t = &mut summary.times;
@@ -446,6 +468,7 @@ pub fn run(
         t.letterbox += times.letterbox;
         t.load += times.load;
         summary.scan_errors += scan_errors;
+        summary.gpu_decoded += gpu_decoded;
         let (inference, starved, batches) = ran?;
         t.inference += inference;
         t.starved += starved;
@@ -496,6 +519,7 @@ fn feed(
                         lookup: Duration::ZERO,
                         decode: Duration::ZERO,
                         letterbox: Duration::ZERO,
+                        on_gpu: false,
                     });
                     let _ = tx.send(prepared);
                 });
@@ -521,6 +545,7 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
         lookup: Duration::ZERO,
         decode: Duration::ZERO,
         letterbox: Duration::ZERO,
+        on_gpu: false,
     };
     let t = Instant::now();
     let mut bytes = None;
@@ -551,10 +576,24 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
         }
     }
     let t = Instant::now();
-    let decoded = match bytes {
-        Some(b) => decode_bytes(&b, &ctx.decode),
-        None => read_file(path).and_then(|b| decode_bytes(&b, &ctx.decode)),
+    let bytes = match bytes {
+        Some(b) => Ok(b),
+        None => read_file(path),
     };
+    if let (Some(jpeg), Ok(b)) = (&ctx.jpeg, &bytes)
+        && let Some(img) = decode_on_gpu(jpeg, b, path, &ctx.decode)
+    {
+        prepared.decode = t.elapsed();
+        let [w, h] = ctx.size;
+        prepared.on_gpu = true;
+        prepared.outcome = Outcome::Image {
+            lb: Letterbox::new(img.width, img.height, w, h),
+            input: Input::OnGpu(img),
+            content,
+        };
+        return prepared;
+    }
+    let decoded = bytes.and_then(|b| decode_bytes(&b, &ctx.decode));
     prepared.decode = t.elapsed();
     let img = match decoded {
         Ok(img) => img,
@@ -596,6 +635,47 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
         },
     };
     prepared
+}
+
+/// nvJPEG opened on the GPU that letterboxes, where the run asks for it (`--decode gpu`).
+fn open_jpeg(opts: &InferOptions) -> Result<Option<Arc<GpuJpeg>>> {
+    if !opts.gpu_decode {
+        return Ok(None);
+    }
+    let Preprocess::Gpu { device, .. } = opts.preprocess else {
+        bail!("--decode gpu needs the GPU letterbox (--preprocess gpu or auto)");
+    };
+    let gpu = crate::gpu::Gpu::new(device as usize).context("--decode gpu")?;
+    let jpeg = GpuJpeg::open(&gpu).context("--decode gpu")?;
+    Ok(Some(Arc::new(jpeg)))
+}
+
+/// `bytes` decoded by nvJPEG where it takes them as they are
+/// ([`crate::decode::jpeg_for_gpu`]); `None` leaves the image to the CPU (saying why
+/// at debug level where nvJPEG refused it).
+fn decode_on_gpu(
+    jpeg: &GpuJpeg,
+    bytes: &[u8],
+    path: &Path,
+    opts: &DecodeOptions,
+) -> Option<DeviceImage> {
+    let (w, h) = crate::decode::jpeg_for_gpu(bytes, opts)?;
+    match jpeg.decode(bytes) {
+        Ok(img) if (img.width, img.height) == (w, h) => Some(img),
+        Ok(img) => {
+            tracing::debug!(
+                "{}: nvJPEG decoded {}×{} where the header says {w}×{h}; decoding it on the CPU",
+                path.display(),
+                img.width,
+                img.height
+            );
+            None
+        }
+        Err(why) => {
+            tracing::debug!("{}: {why}; decoding it on the CPU", path.display());
+            None
+        }
+    }
 }
 
 enum Lookup {
@@ -785,6 +865,8 @@ struct Batcher<'r> {
     /// Waiting, lookup, decode, letterbox (putting batches together included) and load.
     times: StageTimes,
     scan_errors: usize,
+    /// Images decoded by nvJPEG.
+    gpu_decoded: usize,
 }
 
 /// The batcher's side of the executor: its job queue and the buffers it gives back.
@@ -870,12 +952,14 @@ impl Batcher<'_> {
                             lookup: Duration::ZERO,
                             decode: Duration::ZERO,
                             letterbox: Duration::ZERO,
+                            on_gpu: false,
                         });
                         let times = &mut self.times;
                         times.waiting += t.elapsed();
                         times.lookup += prepared.lookup;
                         times.decode += prepared.decode;
                         times.letterbox += prepared.letterbox;
+                        self.gpu_decoded += prepared.on_gpu as usize;
                         ready += matches!(prepared.outcome, Outcome::Image { .. }) as usize;
                         new_files.extend(prepared.new_file);
                         window.push(Slot {
@@ -985,7 +1069,7 @@ impl Batcher<'_> {
                 .iter()
                 .filter_map(|&(input, _)| match input {
                     Input::Tensor(t) => Some(&t[..]),
-                    Input::Decoded(_) => None,
+                    Input::Decoded(_) | Input::OnGpu(_) => None,
                 })
                 .collect();
             let Some(mut buffer) = x.host_buffer(n * plane)? else {
@@ -1016,7 +1100,7 @@ impl Batcher<'_> {
                 return Ok(None);
             };
             let t = Instant::now();
-            let imgs: Vec<&RgbImage> = decoded.iter().map(|d| d.0).collect();
+            let imgs: Vec<Pixels> = decoded.iter().map(|d| d.0).collect();
             let on_gpu = letterboxes[slot].run(&imgs).and_then(|(tensor, _)| {
                 tensor.stream().synchronize()?;
                 Ok(tensor.device_ptr())
@@ -1058,7 +1142,7 @@ impl Batcher<'_> {
 
 /// The images of `window` that need the model and were only decoded (the GPU letterbox's),
 /// with their letterboxes.
-fn decoded_images(window: &[Slot]) -> Vec<(&RgbImage, &Letterbox)> {
+fn decoded_images(window: &[Slot]) -> Vec<(Pixels<'_>, &Letterbox)> {
     window
         .iter()
         .filter_map(|s| match &s.outcome {
@@ -1066,7 +1150,12 @@ fn decoded_images(window: &[Slot]) -> Vec<(&RgbImage, &Letterbox)> {
                 input: Input::Decoded(img),
                 lb,
                 ..
-            } => Some((img, lb)),
+            } => Some((Pixels::Host(img), lb)),
+            Outcome::Image {
+                input: Input::OnGpu(img),
+                lb,
+                ..
+            } => Some((Pixels::Device(img), lb)),
             _ => None,
         })
         .collect()
@@ -1075,15 +1164,20 @@ fn decoded_images(window: &[Slot]) -> Vec<(&RgbImage, &Letterbox)> {
 /// Letterboxes `decoded` on the CPU, in parallel, into `batch` (`plane` floats an image;
 /// what is left after them is zeroed).
 fn letterbox_into(
-    decoded: &[(&RgbImage, &Letterbox)],
+    decoded: &[(Pixels<'_>, &Letterbox)],
     batch: &mut [f32],
     plane: usize,
 ) -> Result<()> {
     batch
         .par_chunks_mut(plane)
         .zip(decoded.par_iter())
-        .try_for_each(|(dst, (img, lb))| {
-            PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, lb, dst))
+        .try_for_each(|(dst, (img, lb))| match img {
+            Pixels::Host(img) => PREPROCESSOR.with_borrow_mut(|p| p.run(&img.pixels, lb, dst)),
+            // nvJPEG's pixels, where the GPU letterbox has failed: back to the host.
+            Pixels::Device(img) => {
+                let pixels = img.to_host()?;
+                PREPROCESSOR.with_borrow_mut(|p| p.run(&pixels, lb, dst))
+            }
         })
         .map_err(|e| anyhow!("cannot letterbox the batch: {e}"))?;
     batch[decoded.len() * plane..].fill(0.0);

@@ -111,6 +111,17 @@ fn an_explicit_gpu_backend_without_a_driver_fails_fast_and_installs_nothing() {
         .stderr(predicate::str::contains(
             "--preprocess gpu needs an NVIDIA GPU: no NVIDIA driver",
         ));
+    // --decode gpu too, which makes auto's letterbox the GPU's.
+    anylabel()
+        .env("ANYLABEL_HOME", home.path())
+        .env("ANYLABEL_PYPI_INDEX", "http://127.0.0.1:9/simple")
+        .args(["infer", "--decode", "gpu", "-m", "nudenet-320n"])
+        .arg(image())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "--decode gpu needs an NVIDIA GPU: no NVIDIA driver",
+        ));
     assert!(!home.path().join("models").exists());
 }
 
@@ -144,6 +155,15 @@ fn precision_is_tensorrts_and_a_misuse_is_a_usage_error() {
     usage_error(
         &["--backend", "cpu", "--preprocess", "gpu"],
         "--preprocess gpu letterboxes into the tensor the model reads on the GPU",
+    );
+    // nvJPEG's pixels stay on the GPU the model runs on, for the GPU letterbox.
+    usage_error(
+        &["--backend", "cpu", "--decode", "gpu"],
+        "--decode gpu decodes on the GPU the model runs on",
+    );
+    usage_error(
+        &["--preprocess", "cpu", "--decode", "gpu"],
+        "--decode gpu leaves the pixels on the GPU",
     );
 }
 
@@ -229,6 +249,15 @@ fn doctor_reports_the_runtime_the_driver_the_libraries_and_the_backends() {
         text.contains("Our CUDA kernels (the GPU letterbox: --preprocess auto|gpu)"),
         "{text}"
     );
+    // nvJPEG for --decode gpu: its version, or the command that installs it.
+    assert!(
+        j["nvjpeg"]["version"].as_str().is_some()
+            || j["nvjpeg"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("nvidia-nvjpeg")),
+        "{}",
+        j["nvjpeg"]
+    );
     let k = &j["kernels"];
     assert!(
         k["nvrtc"]
@@ -258,6 +287,19 @@ fn doctor_reports_the_runtime_the_driver_the_libraries_and_the_backends() {
             "NVRTC not found in {}: {}",
             prefix.display(),
             j["kernels"]
+        );
+        // nvJPEG from the nvidia-nvjpeg wheel: found, opened, every entry point resolved
+        // and its version read (none of which needs a GPU).
+        let nvjpeg = &j["nvjpeg"];
+        assert!(
+            nvjpeg["library"]
+                .as_str()
+                .is_some_and(|p| p.contains("nvidia") && p.ends_with("libnvjpeg.so.13"))
+                && nvjpeg["version"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("13.")),
+            "nvJPEG not found in {}: {nvjpeg}",
+            prefix.display()
         );
     }
     let backends = j["backends"].as_array().unwrap();
@@ -387,6 +429,7 @@ fn the_cuda_backend_finds_the_boxes_the_cpu_finds() {
     for args in [
         &["--backend", "cuda"][..],
         &["--backend", "cuda", "--preprocess", "gpu"][..],
+        &["--backend", "cuda", "--decode", "gpu"][..],
     ] {
         let cuda = run(args);
         assert_eq!(cpu.len(), cuda.len());

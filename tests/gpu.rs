@@ -12,7 +12,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use anylabel::decode::{DecodeOptions, RgbImage, decode_file};
-use anylabel::gpu::{self, Gpu, letterbox::GpuLetterbox, nms::GpuNms, nms::Ran};
+use anylabel::gpu::letterbox::{GpuLetterbox, Pixels};
+use anylabel::gpu::{self, Gpu, nms::GpuNms, nms::Ran};
 use anylabel::letterbox::{Letterbox, Preprocessor};
 use anylabel::nms::{Candidates, Nms, NmsParams, bench_boxes};
 use anylabel::scan::{Input, scan};
@@ -104,6 +105,11 @@ fn cpu_letterbox(images: &[&RgbImage], w: u32, h: u32) -> (Vec<f32>, Vec<Letterb
     (out, boxes)
 }
 
+/// Host images as the GPU letterbox takes them.
+fn host<'a>(images: &[&'a RgbImage]) -> Vec<Pixels<'a>> {
+    images.iter().map(|&im| Pixels::Host(im)).collect()
+}
+
 /// The largest difference, in grey levels (×255), between the GPU's and the CPU's tensors.
 fn max_grey_diff(gpu: &[f32], cpu: &[f32]) -> f32 {
     assert_eq!(gpu.len(), cpu.len());
@@ -148,7 +154,7 @@ fn letterbox_equals_the_cpu_on_the_fixtures() {
     for chunk in images.chunks(8) {
         let batch: Vec<&RgbImage> = chunk.iter().map(|(_, im)| im).collect();
         let (want, want_boxes) = cpu_letterbox(&batch, 640, 640);
-        let (tensor, boxes) = lb.run(&batch).unwrap();
+        let (tensor, boxes) = lb.run(&host(&batch)).unwrap();
         assert_eq!(tensor.shape(), [batch.len(), 3, 640, 640]);
         assert_eq!(boxes, want_boxes);
         let got = tensor.to_host().unwrap();
@@ -158,6 +164,102 @@ fn letterbox_equals_the_cpu_on_the_fixtures() {
             "more than one grey level apart in {names:?}"
         );
         assert_eq!(got, want, "not bit-identical in {names:?}");
+    }
+}
+
+/// nvJPEG (`--decode gpu`) against libjpeg-turbo on every fixture JPEG it takes: the same
+/// size, and pixels within torchvision's own tolerance for its nvJPEG decoder (a mean
+/// difference under 2 grey levels; its IDCT and chroma upsampling round differently). Then
+/// batches mixing nvJPEG's device images with host images letterbox on the GPU exactly as
+/// the CPU letterboxes the same pixels brought back. Prints each image's differences.
+#[test]
+fn nvjpeg_decodes_the_fixtures_as_libjpeg_turbo_does() {
+    let Some(gpu) = gpu_or_skip("nvjpeg_decodes_the_fixtures_as_libjpeg_turbo_does") else {
+        return;
+    };
+    let jpeg = match anylabel::gpu::jpeg::GpuJpeg::open(&gpu) {
+        Ok(j) => j,
+        Err(e) => panic!("a GPU but no nvJPEG: {e:#}"),
+    };
+    println!("nvJPEG {}", jpeg.version);
+    let opts = DecodeOptions::default();
+    let (mut taken, mut worst) = (Vec::new(), 0f64);
+    for (path, cpu) in fixture_images() {
+        let bytes = std::fs::read(&path).unwrap();
+        let Some((w, h)) = anylabel::decode::jpeg_for_gpu(&bytes, &opts) else {
+            continue;
+        };
+        let img = jpeg
+            .decode(&bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!((img.width, img.height), (w, h), "{}", path.display());
+        assert_eq!((cpu.width, cpu.height), (w, h), "{}", path.display());
+        let got = img.to_host().unwrap();
+        let diffs: Vec<u8> = got
+            .iter()
+            .zip(&cpu.pixels)
+            .map(|(a, b)| a.abs_diff(*b))
+            .collect();
+        let mean = diffs.iter().map(|&d| d as f64).sum::<f64>() / diffs.len() as f64;
+        let max = diffs.iter().copied().max().unwrap_or(0);
+        let same = diffs.iter().filter(|&&d| d == 0).count() as f64 / diffs.len() as f64;
+        println!(
+            "nvjpeg {}: {w}x{h}, mean |diff| {mean:.3}, max {max}, identical {:.1}%",
+            path.display(),
+            100.0 * same
+        );
+        worst = worst.max(mean);
+        assert!(
+            mean < 2.0,
+            "{}: mean difference {mean:.3} grey levels",
+            path.display()
+        );
+        taken.push((cpu, img, got));
+    }
+    println!(
+        "nvjpeg: {} fixture JPEGs, worst mean |diff| {worst:.3}",
+        taken.len()
+    );
+    assert!(
+        taken.len() >= 8,
+        "nvJPEG took only {} fixture JPEGs",
+        taken.len()
+    );
+
+    // Device and host images in one batch, alternating.
+    let mut lb = GpuLetterbox::new(&gpu, 8, [640, 640]).unwrap();
+    for chunk in taken.chunks(8) {
+        let pixels: Vec<Pixels> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (cpu, dev, _))| {
+                if i % 2 == 0 {
+                    Pixels::Device(dev)
+                } else {
+                    Pixels::Host(cpu)
+                }
+            })
+            .collect();
+        let back: Vec<RgbImage> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (cpu, _, got))| {
+                if i % 2 == 0 {
+                    RgbImage::full(cpu.width, cpu.height, got.clone())
+                } else {
+                    cpu.clone()
+                }
+            })
+            .collect();
+        let refs: Vec<&RgbImage> = back.iter().collect();
+        let (want, want_boxes) = cpu_letterbox(&refs, 640, 640);
+        let (tensor, boxes) = lb.run(&pixels).unwrap();
+        assert_eq!(boxes, want_boxes);
+        assert_eq!(
+            tensor.to_host().unwrap(),
+            want,
+            "mixed batch not bit-identical"
+        );
     }
 }
 
@@ -190,7 +292,7 @@ fn letterbox_equals_the_cpu_on_mixed_batches() {
         for take in [images.len(), 3, 1] {
             let batch: Vec<&RgbImage> = images.iter().rev().take(take).collect();
             let (want, want_boxes) = cpu_letterbox(&batch, w, h);
-            let (tensor, boxes) = lb.run(&batch).unwrap();
+            let (tensor, boxes) = lb.run(&host(&batch)).unwrap();
             assert_eq!(boxes, want_boxes);
             let got = tensor.to_host().unwrap();
             assert!(

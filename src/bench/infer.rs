@@ -83,11 +83,12 @@ fn load(opts: &Options) -> Result<Loaded> {
     })
 }
 
-fn infer_options(dir: &Path, batch: usize, preprocess: Preprocess) -> InferOptions {
+fn infer_options(dir: &Path, batch: usize, opts: &super::Options) -> InferOptions {
     InferOptions {
         inputs: vec![Input::Dir(dir.to_path_buf())].into(),
         batch,
-        preprocess,
+        preprocess: opts.preprocess,
+        gpu_decode: opts.gpu_decode,
         ..InferOptions::default()
     }
 }
@@ -195,14 +196,15 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             );
             continue;
         }
-        let io = infer_options(&opts.images, b, opts.preprocess);
+        let io = infer_options(&opts.images, b, opts);
         let mut rates = Vec::new();
         let mut idle = Vec::new();
-        let mut images = 0;
+        let (mut images, mut gpu_decoded) = (0, 0);
         let first_batch = stages.is_none();
         for _ in 0..rounds {
             let s = run_once(&mut m, &io, None)?;
             images = s.images;
+            gpu_decoded = s.gpu_decoded;
             rates.push(s.images as f64 / s.elapsed.as_secs_f64());
             idle.push(100.0 * s.times.starved.as_secs_f64() / s.elapsed.as_secs_f64());
             if first_batch {
@@ -230,11 +232,16 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             Better::Higher,
             format!(
                 "{images} images from {}, end to end (walk, decode, letterbox, inference, NMS; \
-                 records discarded; letterbox on the {}); median of {rounds} run{}; {what}",
+                 records discarded; letterbox on the {}{}); median of {rounds} run{}; {what}",
                 opts.images.display(),
                 match opts.preprocess {
                     Preprocess::Cpu => "CPU",
                     Preprocess::Gpu { .. } => "GPU where it starts",
+                },
+                if opts.gpu_decode {
+                    format!("; {gpu_decoded} of the images decoded by nvJPEG")
+                } else {
+                    String::new()
                 },
                 if rounds == 1 { "" } else { "s" }
             ),
@@ -375,7 +382,7 @@ fn model_alone(
             shape[0],
             [shape[2] as u32, shape[3] as u32],
         )?;
-        let imgs = vec![img; shape[0]];
+        let imgs = vec![crate::gpu::letterbox::Pixels::Host(img); shape[0]];
         let (tensor, _) = letterbox.run(&imgs)?;
         tensor.stream().synchronize()?;
         let ptr = tensor.device_ptr();
@@ -403,7 +410,7 @@ fn model_alone(
 pub(super) fn cache(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
     check_images(&opts.images)?;
     let mut m = load(opts)?;
-    let io = infer_options(&opts.images, 1, opts.preprocess);
+    let io = infer_options(&opts.images, 1, opts);
     let rounds = if opts.quick { 1 } else { 3 };
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     let mut images = 0;

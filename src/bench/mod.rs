@@ -122,6 +122,8 @@ pub struct Options {
     pub calib: Option<PathBuf>,
     /// Where `infer`'s runs letterbox (`--preprocess`).
     pub preprocess: crate::pipeline::Preprocess,
+    /// Whether `infer`'s runs decode JPEGs with nvJPEG (`--decode gpu`).
+    pub gpu_decode: bool,
 }
 
 /// Runs `suites` in order, the figures of each appended to one report.

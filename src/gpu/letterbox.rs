@@ -22,6 +22,7 @@ use cudarc::driver::{
 };
 use rayon::prelude::*;
 
+use super::jpeg::DeviceImage;
 use super::{Gpu, Kernel};
 use crate::decode::RgbImage;
 use crate::letterbox::{Letterbox, PAD_VALUE};
@@ -126,6 +127,36 @@ fn plan(sizes: &[(u32, u32)], dst_w: u32, dst_h: u32) -> (Vec<Letterbox>, Vec<i3
     (boxes, meta, offset)
 }
 
+/// One decoded image of a batch: in host memory (libjpeg-turbo's, or any format's), or
+/// already on the GPU (nvJPEG's, [`super::jpeg`]).
+#[derive(Clone, Copy)]
+pub enum Pixels<'a> {
+    Host(&'a RgbImage),
+    Device(&'a DeviceImage),
+}
+
+impl Pixels<'_> {
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Pixels::Host(im) => (im.width, im.height),
+            Pixels::Device(im) => (im.width, im.height),
+        }
+    }
+
+    fn len(&self) -> usize {
+        let (w, h) = self.size();
+        w as usize * h as usize * 3
+    }
+
+    /// The host pixels' length is `width × height × 3`.
+    fn is_whole(&self) -> bool {
+        match self {
+            Pixels::Host(im) => im.pixels.len() == self.len(),
+            Pixels::Device(im) => im.buf.len() >= self.len(),
+        }
+    }
+}
+
 /// Letterboxes batches of images on the GPU into one reused device tensor.
 pub struct GpuLetterbox {
     stream: Arc<CudaStream>,
@@ -213,8 +244,9 @@ impl GpuLetterbox {
 
     /// Letterboxes `images` into the device tensor (queued on the stream; the call returns
     /// before the kernel ends) and gives the geometry of each, as the CPU's
-    /// [`Letterbox::of_image`] does.
-    pub fn run(&mut self, images: &[&RgbImage]) -> Result<(GpuTensor<'_>, Vec<Letterbox>)> {
+    /// [`Letterbox::of_image`] does. Images in host memory go up through the page-locked
+    /// buffer; images already on the GPU are copied there on the GPU.
+    pub fn run(&mut self, images: &[Pixels<'_>]) -> Result<(GpuTensor<'_>, Vec<Letterbox>)> {
         if images.len() > self.max_batch {
             bail!(
                 "GPU letterbox: {} images, at most {}",
@@ -222,24 +254,25 @@ impl GpuLetterbox {
                 self.max_batch
             );
         }
-        if let Some(i) = images.iter().position(|im| {
-            im.width == 0
-                || im.height == 0
-                || im.pixels.len() != im.width as usize * im.height as usize * 3
-        }) {
+        if let Some(i) = images
+            .iter()
+            .position(|im| im.size().0 == 0 || im.size().1 == 0 || !im.is_whole())
+        {
             bail!("GPU letterbox: image {i} is empty or its buffer is not width × height × 3");
         }
         let [h, w] = self.size;
-        let sizes: Vec<(u32, u32)> = images.iter().map(|im| (im.width, im.height)).collect();
+        let sizes: Vec<(u32, u32)> = images.iter().map(Pixels::size).collect();
         let (mut boxes, meta, total) = plan(&sizes, w, h);
         // A JPEG decoded reduced maps its boxes back to its full size, as on the CPU.
         for (lb, im) in boxes.iter_mut().zip(images) {
-            *lb = Letterbox {
-                reduction: im.reduction,
-                full_w: im.full_width,
-                full_h: im.full_height,
-                ..*lb
-            };
+            if let Pixels::Host(im) = im {
+                *lb = Letterbox {
+                    reduction: im.reduction,
+                    full_w: im.full_width,
+                    full_h: im.full_height,
+                    ..*lb
+                };
+            }
         }
         // The upload buffers are rewritten below: the previous batch's copies must be done.
         tracing::trace!(
@@ -267,13 +300,22 @@ impl GpuLetterbox {
             self.host_pixels.as_mut().context("pixel buffer")?,
             self.host_meta.as_mut().context("meta buffer")?,
         );
-        // The images one after another, copied in parallel: a batch of 32 photos is a
+        // Each image's place in the pixel buffer (the same on the host and the GPU).
+        let mut places = Vec::with_capacity(images.len());
+        let mut at = 0;
+        for im in images {
+            places.push(at..at + im.len());
+            at += im.len();
+        }
+        // The host images one after another, copied in parallel: a batch of 32 photos is a
         // few hundred MB, which one thread copies in about as long as the model runs.
         let mut rest = &mut host_pixels.as_mut_slice()?[..total];
         let mut parts = Vec::with_capacity(images.len());
         for im in images {
-            let (dst, tail) = std::mem::take(&mut rest).split_at_mut(im.pixels.len());
-            parts.push((dst, &im.pixels[..]));
+            let (dst, tail) = std::mem::take(&mut rest).split_at_mut(im.len());
+            if let Pixels::Host(im) = im {
+                parts.push((dst, &im.pixels[..]));
+            }
             rest = tail;
         }
         parts
@@ -286,10 +328,41 @@ impl GpuLetterbox {
         );
         tracing::trace!("gpu letterbox: packed {total} bytes; uploading");
         if total > 0 {
-            stream.memcpy_htod(
-                &host_pixels.as_slice()?[..total],
-                &mut pixels.slice_mut(..total),
-            )?;
+            // One upload per run of consecutive host images, one device copy per image
+            // already on the GPU.
+            let mut i = 0;
+            while i < images.len() {
+                let mut j = i;
+                while j < images.len() && matches!(images[j], Pixels::Host(_)) {
+                    j += 1;
+                }
+                if j > i {
+                    let run = places[i].start..places[j - 1].end;
+                    stream.memcpy_htod(
+                        &host_pixels.as_slice()?[run.clone()],
+                        &mut pixels.slice_mut(run),
+                    )?;
+                    i = j;
+                    continue;
+                }
+                if let Pixels::Device(im) = images[i] {
+                    let (base, _) = pixels.device_ptr(stream);
+                    // SAFETY: the source holds `len` bytes (checked above); the destination is
+                    // this image's place inside `pixels`. The source's stream finished
+                    // writing it before the image was handed on (`GpuJpeg::decode`
+                    // synchronises), and it lives until this stream is synchronised (the
+                    // caller's batch holds it).
+                    unsafe {
+                        cudarc::driver::result::memcpy_dtod_async(
+                            base + places[i].start as u64,
+                            im.device_ptr(),
+                            im.len(),
+                            stream.cu_stream(),
+                        )
+                    }?;
+                }
+                i += 1;
+            }
             stream.memcpy_htod(
                 &host_meta.as_slice()?[..meta.len()],
                 &mut dev_meta.slice_mut(..meta.len()),

@@ -18,6 +18,7 @@ use anyhow::{Context, Result, anyhow};
 use cudarc::driver::{CudaContext, CudaModule, CudaStream, PinnedHostSlice};
 use cudarc::nvrtc::{CompileOptions, Ptx};
 
+pub mod jpeg;
 pub mod letterbox;
 pub mod nms;
 
@@ -102,11 +103,15 @@ pub fn nvrtc_available() -> Result<(), String> {
     )
 }
 
-/// Where NVRTC's library is, looking where the GPU providers' libraries are looked for
-/// ([`crate::backend::library_dirs`]); `None` where it is nowhere there. Asks python3
-/// for its site-packages (once a process) only when the other folders lack it.
+/// Where NVRTC's library is ([`find_cuda_library`]); `None` where it is nowhere there.
 pub fn nvrtc_location() -> Option<std::path::PathBuf> {
-    let names = ["libnvrtc.so.13", "libnvrtc.so.12"];
+    find_cuda_library(&["libnvrtc.so.13", "libnvrtc.so.12"])
+}
+
+/// The first of `names` (sonames, newest first) where anylabel looks for the GPU
+/// providers' libraries ([`crate::backend::library_dirs`]). Asks python3 for its
+/// site-packages (once a process) only when the other folders lack it.
+pub fn find_cuda_library(names: &[&str]) -> Option<std::path::PathBuf> {
     let find = |dirs: &[std::path::PathBuf]| {
         names
             .iter()

@@ -48,6 +48,9 @@ PINS = {
     # NVRTC alone (no GPU or driver needed): tests/gpu.rs compiles the CUDA kernels with it.
     # 13.0 as on the GPU machine (/usr/local/cuda-13.0) and cudarc's `cuda-13000` bindings.
     "nvidia-cuda-nvrtc": "13.0.88",
+    # nvJPEG alone (--decode gpu): its library loads and its entry points resolve without
+    # a GPU (src/gpu/jpeg.rs), and doctor finds it. CUDA 13.0's, as on the GPU machine.
+    "nvidia-nvjpeg": "13.0.4.44",
 }
 
 # Installed with --no-deps: the dependencies they need are in PINS above.
