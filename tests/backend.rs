@@ -99,29 +99,21 @@ fn an_explicit_gpu_backend_without_a_driver_fails_fast_and_installs_nothing() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--backend trt cannot start"));
-    // --preprocess gpu with auto: the same, before any image is read or fetched.
+    // --preprocess gpu with auto: the same, before any image is read or fetched; and
+    // --decode gpu, which makes auto's letterbox the GPU's.
     let home = tempfile::tempdir().unwrap();
-    anylabel()
-        .env("ANYLABEL_HOME", home.path())
-        .env("ANYLABEL_PYPI_INDEX", "http://127.0.0.1:9/simple")
-        .args(["infer", "--preprocess", "gpu", "-m", "nudenet-320n"])
-        .arg(image())
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "--preprocess gpu needs an NVIDIA GPU: no NVIDIA driver",
-        ));
-    // --decode gpu too, which makes auto's letterbox the GPU's.
-    anylabel()
-        .env("ANYLABEL_HOME", home.path())
-        .env("ANYLABEL_PYPI_INDEX", "http://127.0.0.1:9/simple")
-        .args(["infer", "--decode", "gpu", "-m", "nudenet-320n"])
-        .arg(image())
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "--decode gpu needs an NVIDIA GPU: no NVIDIA driver",
-        ));
+    for flag in ["--preprocess", "--decode"] {
+        anylabel()
+            .env("ANYLABEL_HOME", home.path())
+            .env("ANYLABEL_PYPI_INDEX", "http://127.0.0.1:9/simple")
+            .args(["infer", flag, "gpu", "-m", "nudenet-320n"])
+            .arg(image())
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!(
+                "{flag} gpu needs an NVIDIA GPU: no NVIDIA driver"
+            )));
+    }
     assert!(!home.path().join("models").exists());
 }
 
