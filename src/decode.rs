@@ -253,7 +253,7 @@ fn with_libjpeg<T>(f: impl FnOnce() -> Result<T, DecodeError>) -> Result<T, Deco
 }
 
 /// `Some((width, height))` where `bytes` is a JPEG that nvJPEG can decode to exactly
-/// what the image is ([`crate::gpu::jpeg`]): complete, three-component YCbCr or RGB (not
+/// what the image is ([`crate::gpu::jpeg`]): complete, three-component YCbCr (not RGB,
 /// grayscale, CMYK or YCCK), upright (no EXIF orientation but the normal one), within
 /// `--max-pixels`, and not one that `opts` has decoded reduced. `None` for everything
 /// else, which is decoded on the CPU (and gets its error there, if it has one).
@@ -266,7 +266,9 @@ pub fn jpeg_for_gpu(bytes: &[u8], opts: &DecodeOptions) -> Option<(u32, u32)> {
         let (d, w, h) = read_header(bytes, opts)?;
         let orientation = exif_orientation(&d);
         let upright = orientation.is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
-        let colour = matches!(d.color_space(), ColorSpace::JCS_YCbCr | ColorSpace::JCS_RGB);
+        // YCbCr only: nvJPEG converts colour as YCbCr, and an RGB JPEG (Adobe transform
+        // 0) is not.
+        let colour = d.color_space() == ColorSpace::JCS_YCbCr;
         let reduced = opts.reduce_for.is_some_and(|t| jpeg_reduction(w, h, t) > 1);
         Ok((upright && colour && !reduced).then_some((w, h)))
     })
