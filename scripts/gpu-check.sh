@@ -24,7 +24,8 @@
 #   8. nvJPEG (--decode gpu): compare-640-cuda-nvjpeg.json (its boxes against the CPU
 #                            backend's), infer-big-nvjpeg.json and bench-nvjpeg.* on the 3008
 #                            JPEGs (end to end against inference only, in the same run as
-#                            step 5's GPU letterbox with libjpeg-turbo)
+#                            step 5's GPU letterbox with libjpeg-turbo); infer-big-*-t1.json:
+#                            both decoders with one ONNX Runtime thread (--threads 1)
 # Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh). STEPS="4 5" runs
 # only those (all by default), to spend the device's minutes on what is not yet proven.
 set -uo pipefail
@@ -167,6 +168,15 @@ step "   bench infer, --decode gpu"
 timeout 90 "$al" bench infer --images "$big" --model nudenet-320n --imgsz 640 --backend cuda \
     --decode gpu --batch 32 --json "$work/bench-nvjpeg.json" > "$work/bench-nvjpeg.txt" 2>&1 || status=1
 grep -E "throughput|inference only|waiting" "$work/bench-nvjpeg.txt"
+# ONNX Runtime's own CPU threads (one per core by default, spinning between runs) beside 16
+# decode threads: the same run with one, both decoders.
+for dec in cpu gpu; do
+    timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz 640 --backend cuda --decode $dec \
+        --threads 1 --batch 32 -o /dev/null --json "$work/infer-big-$dec-t1.json" \
+        2> "$work/infer-big-$dec-t1.txt" || status=1
+    cat "$work/infer-big-$dec-t1.json"
+    echo
+done
 fi
 step "check.sh: status $status"
 exit $status
