@@ -169,7 +169,8 @@ fn letterbox_equals_the_cpu_on_the_fixtures() {
 
 /// nvJPEG (`--decode gpu`) against libjpeg-turbo on every fixture JPEG it takes: the same
 /// size, and pixels within torchvision's own tolerance for its nvJPEG decoder (a mean
-/// difference under 2 grey levels; its IDCT and chroma upsampling round differently). Then
+/// difference under 2 grey levels, as pytorch/vision's `test_decode_jpegs_cuda` asks; its
+/// IDCT and chroma upsampling round differently). Then
 /// batches mixing nvJPEG's device images with host images letterbox on the GPU exactly as
 /// the CPU letterboxes the same pixels brought back. Prints each image's differences.
 #[test]
