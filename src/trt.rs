@@ -408,24 +408,31 @@ fn input_from_bytes(b: &[u8]) -> Result<Input> {
     bail!("the model's graph has no input")
 }
 
+/// The ONNX models under `tests/models` (at least one), for unit tests that read models.
+#[cfg(test)]
+pub(crate) fn test_models() -> Vec<std::path::PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models");
+    let models: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
+        .collect();
+    assert!(!models.is_empty(), "no .onnx file in {}", dir.display());
+    models
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn reads_the_input_of_the_test_models() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models");
-        let mut seen = 0;
-        for e in std::fs::read_dir(&dir).unwrap().flatten() {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "onnx") {
-                let input = model_input(&p).unwrap();
-                assert!(!input.name.is_empty(), "{}", p.display());
-                assert_eq!(input.dims.len(), 4, "{}: {input:?}", p.display());
-                seen += 1;
-            }
+        for p in test_models() {
+            let input = model_input(&p).unwrap();
+            assert!(!input.name.is_empty(), "{}", p.display());
+            assert_eq!(input.dims.len(), 4, "{}: {input:?}", p.display());
         }
-        assert!(seen > 0, "no .onnx file in {}", dir.display());
         assert!(input_from_bytes(b"\x08\x07").is_err());
         assert!(input_from_bytes(b"not a model at all").is_err());
     }
