@@ -308,6 +308,23 @@ struct Prepared {
     on_gpu: bool,
 }
 
+impl Prepared {
+    /// An image that failed for `reason` (not remembered in the cache), with no time spent.
+    fn failed(reason: String) -> Prepared {
+        Prepared {
+            outcome: Outcome::Failed {
+                reason,
+                content: None,
+            },
+            new_file: None,
+            lookup: Duration::ZERO,
+            decode: Duration::ZERO,
+            letterbox: Duration::ZERO,
+            on_gpu: false,
+        }
+    }
+}
+
 enum Pending {
     Image {
         item: Item,
@@ -507,19 +524,11 @@ fn feed(
                     let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         prepare(&path, buffer, &ctx)
                     }))
-                    .unwrap_or_else(|panic| Prepared {
-                        outcome: Outcome::Failed {
-                            reason: format!(
-                                "the decoder crashed on this file: {}",
-                                panic_message(&*panic)
-                            ),
-                            content: None,
-                        },
-                        new_file: None,
-                        lookup: Duration::ZERO,
-                        decode: Duration::ZERO,
-                        letterbox: Duration::ZERO,
-                        on_gpu: false,
+                    .unwrap_or_else(|panic| {
+                        Prepared::failed(format!(
+                            "the decoder crashed on this file: {}",
+                            panic_message(&*panic)
+                        ))
                     });
                     let _ = tx.send(prepared);
                 });
@@ -536,17 +545,7 @@ fn feed(
 /// Looks one image up in the cache, then decodes and letterboxes it if needed (on a
 /// decode thread).
 fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
-    let mut prepared = Prepared {
-        outcome: Outcome::Failed {
-            reason: String::new(),
-            content: None,
-        },
-        new_file: None,
-        lookup: Duration::ZERO,
-        decode: Duration::ZERO,
-        letterbox: Duration::ZERO,
-        on_gpu: false,
-    };
+    let mut prepared = Prepared::failed(String::new());
     let t = Instant::now();
     let mut bytes = None;
     let mut content = None;
@@ -942,17 +941,10 @@ impl Batcher<'_> {
                 let end = next.is_err();
                 match next {
                     Ok(Pending::Image { item, answer }) => {
-                        let prepared = answer.recv().unwrap_or_else(|_| Prepared {
-                            outcome: Outcome::Failed {
-                                reason: "the decoder stopped unexpectedly on this image"
-                                    .to_string(),
-                                content: None,
-                            },
-                            new_file: None,
-                            lookup: Duration::ZERO,
-                            decode: Duration::ZERO,
-                            letterbox: Duration::ZERO,
-                            on_gpu: false,
+                        let prepared = answer.recv().unwrap_or_else(|_| {
+                            Prepared::failed(
+                                "the decoder stopped unexpectedly on this image".to_string(),
+                            )
                         });
                         let times = &mut self.times;
                         times.waiting += t.elapsed();
