@@ -92,10 +92,14 @@ fn push_tables(sw: usize, sh: usize, dw: usize, dh: usize, out: &mut Vec<i32>) {
 }
 
 /// Lays out a batch for the kernel: the letterbox of each image, the meta buffer
-/// ([`META`] ints per image, then the tables) and the total of pixel bytes.
-fn plan(sizes: &[(u32, u32)], dst_w: u32, dst_h: u32) -> (Vec<Letterbox>, Vec<i32>, usize) {
+/// ([`META`] ints per image, then the tables) and where each image's pixels lie in the
+/// packed pixel buffer (the same on the host and the GPU; the last ends at the total).
+type Layout = (Vec<Letterbox>, Vec<i32>, Vec<std::ops::Range<usize>>);
+
+fn plan(sizes: &[(u32, u32)], dst_w: u32, dst_h: u32) -> Layout {
     let mut meta = vec![0i32; sizes.len() * META];
     let mut boxes = Vec::with_capacity(sizes.len());
+    let mut places = Vec::with_capacity(sizes.len());
     let mut offset = 0usize;
     for (i, &(w, h)) in sizes.iter().enumerate() {
         let lb = Letterbox::new(w, h, dst_w, dst_h);
@@ -121,10 +125,17 @@ fn plan(sizes: &[(u32, u32)], dst_w: u32, dst_h: u32) -> (Vec<Letterbox>, Vec<i3
         head[7] = lb.top as i32;
         head[8] = m as i32;
         head[9] = tables as i32;
-        offset += w as usize * h as usize * 3;
+        let len = w as usize * h as usize * 3;
+        places.push(offset..offset + len);
+        offset += len;
         boxes.push(lb);
     }
-    (boxes, meta, offset)
+    (boxes, meta, places)
+}
+
+/// The pixel bytes of a layout's images together.
+fn total(places: &[std::ops::Range<usize>]) -> usize {
+    places.last().map_or(0, |r| r.end)
 }
 
 /// One decoded image of a batch: in host memory (libjpeg-turbo's, or any format's), or
@@ -262,7 +273,8 @@ impl GpuLetterbox {
         }
         let [h, w] = self.size;
         let sizes: Vec<(u32, u32)> = images.iter().map(Pixels::size).collect();
-        let (mut boxes, meta, total) = plan(&sizes, w, h);
+        let (mut boxes, meta, places) = plan(&sizes, w, h);
+        let total = total(&places);
         // A JPEG decoded reduced maps its boxes back to its full size, as on the CPU.
         for (lb, im) in boxes.iter_mut().zip(images) {
             if let Pixels::Host(im) = im {
@@ -300,13 +312,6 @@ impl GpuLetterbox {
             self.host_pixels.as_mut().context("pixel buffer")?,
             self.host_meta.as_mut().context("meta buffer")?,
         );
-        // Each image's place in the pixel buffer (the same on the host and the GPU).
-        let mut places = Vec::with_capacity(images.len());
-        let mut at = 0;
-        for im in images {
-            places.push(at..at + im.len());
-            at += im.len();
-        }
         // The host images one after another, copied in parallel: a batch of 32 photos is a
         // few hundred MB, which one thread copies in about as long as the model runs.
         let mut rest = &mut host_pixels.as_mut_slice()?[..total];
@@ -407,7 +412,8 @@ mod tests {
     /// tables here, without a GPU (the CUDA source is a line-by-line transcription).
     fn emulate(images: &[(u32, u32, Vec<u8>)], dst_w: u32, dst_h: u32) -> Vec<f32> {
         let sizes: Vec<(u32, u32)> = images.iter().map(|(w, h, _)| (*w, *h)).collect();
-        let (_, meta, total) = plan(&sizes, dst_w, dst_h);
+        let (_, meta, places) = plan(&sizes, dst_w, dst_h);
+        let total = total(&places);
         let pixels: Vec<u8> = images
             .iter()
             .flat_map(|(_, _, p)| p.iter().copied())
@@ -538,7 +544,8 @@ mod tests {
     #[test]
     fn offsets_beyond_4_gib_are_split_in_two_ints() {
         let sizes = [(40000, 40000), (30000, 20000), (10, 10)];
-        let (_, meta, total) = plan(&sizes, 64, 64);
+        let (_, meta, places) = plan(&sizes, 64, 64);
+        let total = total(&places);
         let third = &meta[2 * META..];
         let offset = third[0] as u32 as u64 | ((third[1] as u32 as u64) << 32);
         assert_eq!(offset, 40000 * 40000 * 3 + 30000 * 20000 * 3);
