@@ -34,9 +34,9 @@ pub const INSTALL: &str =
 
 // nvjpeg.h: nvjpegOutputFormat_t NVJPEG_OUTPUT_RGBI, interleaved RGB in channel 0.
 const OUTPUT_RGBI: c_int = 5;
-// nvjpegChromaSubsampling_t values nvJPEG decodes to RGB (410V and UNKNOWN left out).
-const SUBSAMPLINGS: [c_int; 7] = [0, 1, 2, 3, 4, 5, 6];
-const GRAY: c_int = 6;
+// nvjpegChromaSubsampling_t values of colour JPEGs nvJPEG decodes to RGB: 444 to 410
+// (GRAY, 410V and UNKNOWN left out).
+const SUBSAMPLINGS: [c_int; 6] = [0, 1, 2, 3, 4, 5];
 
 /// `nvjpegImage_t`: up to four planes and their pitches.
 #[repr(C)]
@@ -315,7 +315,7 @@ impl GpuJpeg {
                 heights.as_mut_ptr(),
             )
         })?;
-        if components != 3 || sampling == GRAY || !SUBSAMPLINGS.contains(&sampling) {
+        if components != 3 || !SUBSAMPLINGS.contains(&sampling) {
             return Err(format!(
                 "{components} components, chroma subsampling {sampling}: left to the CPU"
             ));
