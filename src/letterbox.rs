@@ -237,6 +237,24 @@ impl Preprocessor {
 mod x86 {
     use std::arch::x86_64::*;
 
+    /// The `pshufb` masks per colour: colour c of pixel p is byte 3p + c of 48 bytes, which
+    /// come as three 16-byte loads; mask `[c][k]` takes from load k the bytes of colour c
+    /// that lie in it (-1: zero), so that the three results OR into the 16 bytes in order.
+    const SPLIT_MASKS: [[[i8; 16]; 3]; 3] = {
+        let mut m = [[[-1i8; 16]; 3]; 3];
+        let mut c = 0;
+        while c < 3 {
+            let mut p = 0;
+            while p < 16 {
+                let at = 3 * p + c;
+                m[c][at / 16][p] = (at % 16) as i8;
+                p += 1;
+            }
+            c += 1;
+        }
+        m
+    };
+
     /// Splits packed RGB8 pixels (`src`, a multiple of 48 bytes) into the first
     /// `src.len() / 3` values of the planes `r`, `g`, `b`, each divided by 255 in `f32`:
     /// `divps` rounds as the scalar division does, so the values are the table's, bit for bit.
@@ -251,18 +269,9 @@ mod x86 {
     pub(super) unsafe fn split_row_ssse3(src: &[u8], r: &mut [f32], g: &mut [f32], b: &mut [f32]) {
         let n = src.len() / 3;
         debug_assert!(src.len().is_multiple_of(48) && r.len() >= n && g.len() >= n && b.len() >= n);
-        const Z: i8 = -1; // pshufb: zero
-        // Colour c of pixel p is byte 3p + c of the 48: bytes 0..16 come from the first
-        // load, 16..32 from the second, 32..48 from the third.
-        let masks = |c: i8| {
-            let mut m = [[Z; 16]; 3];
-            for p in 0..16i8 {
-                let at = 3 * p + c;
-                m[(at / 16) as usize][p as usize] = at % 16;
-            }
-            m.map(|m| unsafe { _mm_loadu_si128(m.as_ptr().cast()) })
-        };
-        let (mr, mg, mb) = (masks(0), masks(1), masks(2));
+        // SAFETY: each mask is 16 bytes, an unaligned load's size.
+        let load = |c: usize| SPLIT_MASKS[c].map(|m| unsafe { _mm_loadu_si128(m.as_ptr().cast()) });
+        let (mr, mg, mb) = (load(0), load(1), load(2));
         let zero = _mm_setzero_si128();
         let scale = _mm_set1_ps(255.0);
         for (i, px) in src.chunks_exact(48).enumerate() {
