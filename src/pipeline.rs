@@ -13,7 +13,7 @@
 //! with no decoding and no inference. Otherwise it decodes and letterboxes the image (or,
 //! with [`Preprocess::Gpu`], only decodes it). The batcher takes the answers in scan
 //! order, gathers a window of them around one batch and puts the batch together (or
-//! letterboxes it on the GPU) in one of two buffers; the executor, a thread the batcher
+//! queues its letterbox on the GPU) in one of two buffers; the executor, a thread the batcher
 //! starts with the model, runs each batch while the next is put together, gives the
 //! buffer back, and hands the window and the output to the calling thread through a
 //! channel of one. On a GPU, host batches and outputs are page-locked, and ONNX Runtime
@@ -788,10 +788,13 @@ enum Staged {
         buffer: HostBatch,
         shape: [usize; 4],
     },
-    /// In the tensor of GPU letterbox `slot` on `device`, written and synchronised.
+    /// In the tensor of GPU letterbox `slot` on `device`, once `stream` (the letterbox's)
+    /// has done what the batcher queued on it: the upload and the kernel. The executor
+    /// waits for it, so that the batcher goes on to the next batch meanwhile.
     Gpu {
         slot: usize,
         ptr: u64,
+        stream: std::sync::Arc<cudarc::driver::CudaStream>,
         device: u32,
         shape: [usize; 4],
         required: bool,
@@ -1093,17 +1096,19 @@ impl Batcher<'_> {
             };
             let t = Instant::now();
             let imgs: Vec<Pixels> = decoded.iter().map(|d| d.0).collect();
-            let on_gpu = letterboxes[slot].run(&imgs).and_then(|(tensor, _)| {
-                tensor.stream().synchronize()?;
-                Ok(tensor.device_ptr())
-            });
+            // Queued, not waited for: the executor waits on the stream before the model
+            // reads the tensor.
+            let on_gpu = letterboxes[slot]
+                .run(&imgs)
+                .map(|(tensor, _)| (tensor.device_ptr(), tensor.stream().clone()));
             self.times.letterbox += t.elapsed();
             match on_gpu {
-                Ok(ptr) => {
-                    tracing::trace!("batch of {} letterboxed on the GPU at {ptr:#x}", imgs.len());
+                Ok((ptr, stream)) => {
+                    tracing::trace!("batch of {} queued on the GPU at {ptr:#x}", imgs.len());
                     return Ok(Some(Staged::Gpu {
                         slot,
                         ptr,
+                        stream,
                         device,
                         shape,
                         required,
@@ -1231,9 +1236,13 @@ fn start_executor<'s, 'e: 's>(
                         &free_gpu_tx,
                         gpu_failed,
                     );
-                    done.inference += t.elapsed();
+                    let took = t.elapsed();
                     match r {
-                        Ok(d) => {
+                        Ok((d, waited)) => {
+                            // Waiting for the GPU letterbox is the model waiting for its
+                            // batch.
+                            done.inference += took.saturating_sub(waited);
+                            done.starved += waited;
                             done.batches += 1;
                             Some(d)
                         }
@@ -1338,7 +1347,8 @@ impl Outputs<'_> {
     }
 }
 
-/// Runs the model on one staged batch of `window` and gives its buffer back.
+/// Runs the model on one staged batch of `window` and gives its buffer back. Also gives how
+/// long it waited for the GPU letterbox to finish the batch.
 fn execute(
     engine: &mut Engine,
     batch: Staged,
@@ -1347,7 +1357,8 @@ fn execute(
     free_host: &Sender<HostBatch>,
     free_gpu: &Sender<usize>,
     gpu_failed: &AtomicBool,
-) -> Result<[usize; 3]> {
+) -> Result<([usize; 3], Duration)> {
+    let ran = |dims| Ok((dims, Duration::ZERO));
     match batch {
         Staged::Alone { shape } => {
             let tensor = window
@@ -1361,42 +1372,50 @@ fn execute(
                 })
                 .ok_or_else(|| anyhow!("a batch of one without its image"))?;
             into.run(engine, ModelInput::Host(tensor), shape)
+                .and_then(ran)
         }
         Staged::Host { buffer, shape } => {
             let len = shape.iter().product();
-            let ran = buffer
+            let dims = buffer
                 .slice(len)
                 .and_then(|input| into.run(engine, ModelInput::Host(input), shape));
             let _ = free_host.send(buffer);
-            ran
+            dims.and_then(ran)
         }
         Staged::Gpu {
             slot,
             ptr,
+            stream,
             device,
             shape,
             required,
         } => {
-            // The batcher letterboxed `shape`'s images into letterbox `slot`'s tensor at
-            // `ptr` and synchronised; it does not write there again before `slot` comes
-            // back, after the run.
-            let ran = into.run(engine, ModelInput::Gpu { ptr, device }, shape);
+            // The batcher queued the letterbox of `shape`'s images into letterbox `slot`'s
+            // tensor at `ptr` on `stream`; it does not write there again before `slot`
+            // comes back, after the run. The window, which holds the images nvJPEG decoded
+            // into device memory, lives until after this wait.
+            let t = Instant::now();
+            let ready = stream.synchronize();
+            let waited = t.elapsed();
+            let dims = match ready {
+                Ok(()) => into
+                    .run(engine, ModelInput::Gpu { ptr, device }, shape)
+                    .map_err(|e| e.context("the model could not run on the GPU letterbox's batch")),
+                Err(e) => Err(anyhow!("the GPU letterbox failed: {e}")),
+            };
             let _ = free_gpu.send(slot);
-            match ran {
-                Ok(dims) => Ok(dims),
-                Err(e) if required => Err(e.context(
-                    "--preprocess gpu: the model could not run on the GPU letterbox's batch",
-                )),
+            match dims {
+                Ok(dims) => Ok((dims, waited)),
+                Err(e) if required => Err(e.context("--preprocess gpu")),
                 Err(e) => {
-                    tracing::warn!(
-                        "letterboxing on the CPU from now on: the model could not run on the GPU letterbox's batch: {e:#}"
-                    );
+                    tracing::warn!("letterboxing on the CPU from now on: {e:#}");
                     gpu_failed.store(true, Ordering::Relaxed);
                     let decoded = decoded_images(window);
                     let plane = shape[1] * shape[2] * shape[3];
                     let mut input = vec![0f32; shape[0] * plane];
                     letterbox_into(&decoded, &mut input, plane)?;
-                    into.run(engine, ModelInput::Host(&input), shape)
+                    let dims = into.run(engine, ModelInput::Host(&input), shape)?;
+                    Ok((dims, waited))
                 }
             }
         }
