@@ -23,6 +23,10 @@ pub struct HeadHints {
     pub end2end: Option<bool>,
 }
 
+/// The mask coefficients a YOLOv8/11 segmentation head has after its class scores
+/// (Ultralytics' `nm`).
+pub const MASK_COEFFICIENTS: usize = 32;
+
 /// One of the output layouts we decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Head {
@@ -79,14 +83,27 @@ impl Head {
             if b == 5 + nc {
                 return Ok(Head::Yolov5 { classes: nc });
             }
-            if a > 4 + nc && a < b {
+            if a == 4 + nc + MASK_COEFFICIENTS && a < b {
                 return Ok(Head::Yolov8 {
                     classes: nc,
-                    extra: a - 4 - nc,
+                    extra: MASK_COEFFICIENTS,
                 });
             }
+            // Say what the model itself scores, so that a class list that is too short or
+            // too long is seen for what it is.
+            let scores = if a < b {
+                format!(
+                    "; as a YOLOv8 head it scores {} classes",
+                    a.saturating_sub(4)
+                )
+            } else {
+                format!(
+                    "; as a YOLOv5 head it scores {} classes",
+                    b.saturating_sub(5)
+                )
+            };
             return Err(format!(
-                "the output {} fits neither [batch, 4 + {nc}, anchors] (YOLOv8) nor [batch, anchors, 5 + {nc}] (YOLOv5) for the {nc} class names given",
+                "the output {} fits neither [batch, 4 + {nc}, anchors] (YOLOv8, or 4 + {nc} + {MASK_COEFFICIENTS} for segmentation) nor [batch, anchors, 5 + {nc}] (YOLOv5) for the {nc} class names given{scores}",
                 fmt_shape(shape)
             ));
         }
@@ -124,6 +141,16 @@ impl Head {
     /// Whether the boxes still need NMS.
     pub fn needs_nms(&self) -> bool {
         !matches!(self, Head::EndToEnd)
+    }
+
+    /// The layout in a few words that never change, for the cache's key: results decoded
+    /// with another layout are other results.
+    pub fn key(&self) -> String {
+        match self {
+            Head::Yolov8 { classes, extra } => format!("yolov8 head 4+{classes}+{extra}"),
+            Head::Yolov5 { classes } => format!("yolov5 head 5+{classes}"),
+            Head::EndToEnd => "nms-free head".to_string(),
+        }
     }
 
     pub fn describe(&self) -> String {
@@ -362,6 +389,16 @@ mod tests {
         assert!(Head::recognise(&s(&[1, 1000]), &hints(None, None)).is_err());
         assert!(Head::recognise(&s(&[1, 300, 7]), &hints(Some("yolov10"), None)).is_err());
         assert!(Head::recognise(&s(&[1, 25200, 85]), &hints(None, Some(3))).is_err());
+        // Class names that disagree with the model are refused, not read as mask
+        // coefficients: 22 channels are 4 + 18 classes, not 4 + 3 + 15.
+        let e = Head::recognise(&s(&[1, 22, 2100]), &hints(Some("yolov8"), Some(3))).unwrap_err();
+        assert!(
+            e.contains("3 class names") && e.contains("scores 18 classes"),
+            "{e}"
+        );
+        assert!(Head::recognise(&s(&[1, 22, 2100]), &hints(None, Some(17))).is_err());
+        let e = Head::recognise(&s(&[1, 25200, 85]), &hints(Some("yolov5"), Some(3))).unwrap_err();
+        assert!(e.contains("80 class scores"), "{e}");
         assert!(Head::recognise(&[Some(1), None, None], &hints(None, None)).is_err());
     }
 

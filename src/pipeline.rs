@@ -122,8 +122,9 @@ pub struct CacheRun {
 }
 
 impl CacheRun {
-    /// The key of everything that changes a result: the model, the input size, the
-    /// letterbox and precision, NMS's IoU and agnostic flag (and, for agnostic NMS, the
+    /// The key of everything that changes a result: the model and how its output is read
+    /// (a model config may name its classes and type), the input size, the letterbox and
+    /// precision, NMS's IoU and agnostic flag (and, for agnostic NMS, the
     /// class filter, since there classes interact). Registers it in the cache.
     pub fn new(
         mut cache: Cache,
@@ -152,9 +153,10 @@ impl CacheRun {
             decode.to_string()
         };
         let description = format!(
-            "pipeline rev {}; model {}; input {}x{}; letterbox ultralytics; {decode}; precision fp32; iou {:?}; {classes}",
+            "pipeline rev {}; model {}; {}; input {}x{}; letterbox ultralytics; {decode}; precision fp32; iou {:?}; {classes}",
             cache::PIPELINE_REVISION,
             info.sha256,
+            info.head.key(),
             size[1],
             size[0],
             opts.iou

@@ -163,6 +163,32 @@ fn decodes_an_nms_free_head_with_a_fixed_input_size() {
         .stderr(predicate::str::contains("fixed at 320×320"));
 }
 
+/// A config whose class list disagrees with the model is refused before any image is read,
+/// saying how many classes the model scores (it was once read as 3 classes and 15 mask
+/// coefficients, and those results cached as the model's).
+#[test]
+fn a_model_config_with_the_wrong_class_count_is_refused() {
+    let dir = one_image();
+    let cfg = tempfile::tempdir().unwrap();
+    let yaml = cfg.path().join("nn.yaml");
+    std::fs::write(
+        &yaml,
+        "type: yolov8\nname: nn\nmodel_path: nudenet-320n\nclasses: [a, b, c]\n",
+    )
+    .unwrap();
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .arg("--model")
+        .arg(&yaml)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "for the 3 class names given; as a YOLOv8 head it scores 18 classes",
+        ));
+}
+
 #[test]
 fn a_model_config_yaml_sets_classes_and_thresholds() {
     let dir = one_image();
