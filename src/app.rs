@@ -21,6 +21,7 @@ use crate::config::{self, Config};
 use crate::decode::DecodeOptions;
 use crate::engine::{Engine, ModelFacts, ModelInfo, Start};
 use crate::home::Home;
+use crate::outfile::OutFile;
 use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Preprocess, Sink, Summary};
 use crate::progress::{self, Verbosity};
 use crate::scan::{Input, Sources, WalkOptions, scan};
@@ -252,25 +253,10 @@ fn merge_command(args: MergeArgs) -> Result<u8> {
     };
     let summary = match &output {
         Output::Stdout => merge(&mut std::io::stdout().lock())?,
-        Output::File { temp, .. } => {
-            let mut file = temp
-                .as_file()
-                .try_clone()
-                .context("cannot write the output")?;
-            merge(&mut file)?
-        }
+        Output::File(out) => merge(&mut Output::file(out)?)?,
     };
-    if let Output::File { dest, temp } = output {
-        temp.as_file()
-            .sync_all()
-            .context("cannot write the output")?;
-        temp.persist(&dest).map_err(|e| {
-            anyhow!(
-                "cannot move the records into {}: {}",
-                dest.display(),
-                e.error
-            )
-        })?;
+    if let Output::File(out) = output {
+        out.finish()?;
     }
     let duplicates = match summary.duplicates {
         0 => String::new(),
@@ -719,13 +705,11 @@ fn models_command(cmd: ModelsCommand, offline: bool) -> Result<u8> {
     Ok(exit_codes::SUCCESS)
 }
 
-/// Where records go: stdout, or a file replaced atomically when the run ends.
+/// Where records go: stdout, or a file replaced atomically when the run ends (written in
+/// place where it is a device or a pipe: [`crate::outfile`]).
 enum Output {
     Stdout,
-    File {
-        dest: PathBuf,
-        temp: tempfile::NamedTempFile,
-    },
+    File(OutFile),
 }
 
 impl Output {
@@ -734,39 +718,25 @@ impl Output {
             None => Ok(Output::Stdout),
             Some(p) if p.as_os_str() == "-" => Ok(Output::Stdout),
             Some(p) => {
-                let dir = match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                    _ => PathBuf::from("."),
-                };
-                if p.is_dir() {
-                    bail!("output {} is a folder; give a file name", p.display());
-                }
                 let name = p
                     .file_name()
                     .map_or("results".into(), |n| n.to_string_lossy().into_owned());
-                let temp = tempfile::Builder::new()
-                    .prefix(&format!(".{name}."))
-                    // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
-                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                    .suffix(".partial")
-                    .tempfile_in(&dir)
-                    .with_context(|| {
-                        format!(
-                            "cannot write the output {} (in {})",
-                            p.display(),
-                            dir.display()
-                        )
-                    })?;
-                // Held while this run writes; a partial file nobody holds is left over from a
-                // run that was killed, and goes.
-                let _ = temp.as_file().try_lock();
-                remove_abandoned_partials(&dir, &name, temp.path());
-                Ok(Output::File {
-                    dest: p.to_path_buf(),
-                    temp,
-                })
+                let out = OutFile::create(p, &format!(".{name}."), ".partial")?;
+                if let Some(temp) = out.temp_path() {
+                    // Held while this run writes; a partial file nobody holds is left over
+                    // from a run that was killed, and goes.
+                    let _ = out.as_file().try_lock();
+                    let dir = temp.parent().unwrap_or(Path::new("."));
+                    remove_abandoned_partials(dir, &name, temp);
+                }
+                Ok(Output::File(out))
             }
         }
+    }
+
+    /// A second handle on the output file, for a buffered writer.
+    fn file(out: &OutFile) -> Result<std::fs::File> {
+        out.as_file().try_clone().context("cannot write the output")
     }
 }
 
@@ -1124,11 +1094,8 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
                 writer,
             })
         }
-        Output::File { temp, .. } => {
-            let file = temp
-                .as_file()
-                .try_clone()
-                .context("cannot write the output")?;
+        Output::File(out) => {
+            let file = Output::file(out)?;
             run(&mut Through {
                 out: BufWriter::with_capacity(1 << 16, file),
                 writer,
@@ -1161,7 +1128,10 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
             None => "the cache was off, so a new run starts from the beginning".to_string(),
         };
         let output_note = match &output {
-            Output::File { dest, .. } => format!("; {} was not written", dest.display()),
+            Output::File(out) if out.is_stream() => {
+                format!("; {} has the records written so far", out.path().display())
+            }
+            Output::File(out) => format!("; {} was not written", out.path().display()),
             Output::Stdout => String::new(),
         };
         tracing::warn!(
@@ -1170,17 +1140,8 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         );
         return Ok(exit_codes::INTERRUPTED);
     }
-    if let Output::File { dest, temp } = output {
-        temp.as_file()
-            .sync_all()
-            .context("cannot write the output")?;
-        temp.persist(&dest).map_err(|e| {
-            anyhow!(
-                "cannot move the results into {}: {}",
-                dest.display(),
-                e.error
-            )
-        })?;
+    if let Output::File(out) = output {
+        out.finish()?;
     }
     if let (Some(limit), Some(c)) = (max_size, cache_run.as_mut()) {
         let before = c.cache.disk_bytes();
@@ -1393,12 +1354,7 @@ fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
         let stdout = std::io::stdout();
         let mut out: Box<dyn Write> = match &output {
             Output::Stdout => Box::new(BufWriter::with_capacity(1 << 16, stdout.lock())),
-            Output::File { temp, .. } => Box::new(BufWriter::with_capacity(
-                1 << 16,
-                temp.as_file()
-                    .try_clone()
-                    .context("cannot write the output")?,
-            )),
+            Output::File(out) => Box::new(BufWriter::with_capacity(1 << 16, Output::file(out)?)),
         };
         let mut run = Run::new(&filter, args.jobs, args.stats, &mut *out)?;
         for input in &args.inputs {
@@ -1417,12 +1373,8 @@ fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
         }
         run.finish()?
     };
-    if let Output::File { dest, temp } = output {
-        temp.as_file()
-            .sync_all()
-            .context("cannot write the output")?;
-        temp.persist(&dest)
-            .map_err(|e| anyhow!("cannot write {}: {}", dest.display(), e.error))?;
+    if let Output::File(out) = output {
+        out.finish()?;
     }
     if args.stats {
         stats.write(&mut std::io::stdout().lock())?;
@@ -1638,16 +1590,16 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
             eprint!("{text}");
         }
         Some(p) => {
-            write_atomic(p, json.as_bytes())?;
+            crate::outfile::write(p, json.as_bytes())?;
             print!("{text}");
         }
         None => print!("{text}"),
     }
     if let Some(dir) = &args.report {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
-        write_atomic(&dir.join("report.json"), json.as_bytes())?;
-        write_atomic(&dir.join("report.md"), bench::markdown(&report).as_bytes())?;
-        write_atomic(&dir.join("report.html"), bench::html(&report).as_bytes())?;
+        crate::outfile::write(&dir.join("report.json"), json.as_bytes())?;
+        crate::outfile::write(&dir.join("report.md"), bench::markdown(&report).as_bytes())?;
+        crate::outfile::write(&dir.join("report.html"), bench::html(&report).as_bytes())?;
     }
     let failed = args.fail_on_regression.is_some() && regressions.is_some_and(|r| !r.is_empty());
     Ok(if failed {
@@ -1655,23 +1607,6 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
     } else {
         exit_codes::SUCCESS
     })
-}
-
-/// Writes `bytes` to `path` through a temporary file beside it, then a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    // 0666 less the umask, as a plain file gets (a temporary file's default is 0600).
-    let mut tmp = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub mod letterbox;
 pub mod merge;
 pub mod model;
 pub mod nms;
+pub mod outfile;
 pub mod pipeline;
 pub mod polygon;
 pub mod preload;

@@ -171,7 +171,7 @@ pub fn write_gallery(
         let body = std::fs::read_to_string(parts.path().join(page.to_string()))
             .context("cannot read the gallery's temporary files")?;
         let html = render_page(&body, page, &summary, &counts, opts);
-        write_atomically(&out_dir.join(page_file(page)), html.as_bytes())?;
+        crate::outfile::write(&out_dir.join(page_file(page)), html.as_bytes())?;
     }
     Ok(summary)
 }
@@ -697,23 +697,6 @@ fn progress_bar(size_hint: (usize, Option<usize>)) -> ProgressBar {
     );
     progress::activate(&bar);
     bar
-}
-
-/// Writes `bytes` to a temporary file beside `dest` and renames it into place.
-fn write_atomically(dest: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".gallery-page-")
-        // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write into {}", dir.display()))?;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", dest.display()))?;
-    temp.persist(dest)
-        .map_err(|e| anyhow!("cannot move the page into {}: {}", dest.display(), e.error))?;
-    Ok(())
 }
 
 #[cfg(test)]

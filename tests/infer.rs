@@ -130,6 +130,50 @@ fn batches_give_the_same_records_as_single_images() {
     assert_eq!(records(&single.get_output().stdout).len(), 5);
 }
 
+/// `-o` to a named pipe writes into the pipe, and to a link writes the file it points at:
+/// neither is replaced by a plain file (as root, `-o /dev/null` once replaced the device).
+#[test]
+fn output_to_a_pipe_or_a_link_keeps_it() {
+    let dir = one_image();
+    let out = tempfile::tempdir().unwrap();
+    let fifo = out.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "-o"])
+        .arg(&fifo)
+        .assert()
+        .success();
+    let got = reader.join().unwrap();
+    assert_eq!(records(&got).len(), 1);
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind));
+
+    let link = out.path().join("results.jsonl");
+    std::os::unix::fs::symlink("real.jsonl", &link).unwrap();
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "-o"])
+        .arg(&link)
+        .assert()
+        .success();
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    let written = std::fs::read(out.path().join("real.jsonl")).unwrap();
+    assert_eq!(records(&written), records(&got));
+}
+
 #[test]
 fn decodes_an_nms_free_head_with_a_fixed_input_size() {
     let dir = one_image();

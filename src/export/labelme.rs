@@ -18,7 +18,8 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Classes, Target, Writer, normalize, relative_path, round, write_atomic};
+use super::{Classes, Target, Writer, normalize, relative_path, round};
+use crate::outfile::write as write_atomic;
 use crate::record::{Detection, Record};
 
 #[derive(Serialize)]

@@ -20,6 +20,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::outfile::OutFile;
 use crate::record::Record;
 
 /// The output formats. `html` (the gallery) will be one more variant with its writer.
@@ -308,34 +309,10 @@ pub fn with_extension(rel: &Path, ext: &str) -> PathBuf {
     rel.with_extension(ext)
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a
-/// rename, so a reader never sees half a file. Creates the folder.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".anylabel-")
-        // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    temp.write_all(bytes)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    temp.persist(path)
-        .map_err(|e| anyhow!("cannot write {}: {}", path.display(), e.error))?;
-    Ok(())
-}
-
-/// A single output file written through a temporary file beside it, or stdout for `-`.
+/// A single output file ([`crate::outfile`]), or stdout for `-`.
 pub enum Output {
     Stdout(std::io::BufWriter<std::io::Stdout>),
-    File {
-        dest: PathBuf,
-        temp: std::io::BufWriter<tempfile::NamedTempFile>,
-    },
+    File(std::io::BufWriter<OutFile>),
 }
 
 impl Output {
@@ -352,27 +329,17 @@ impl Output {
                 path.display()
             );
         }
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let temp = tempfile::Builder::new()
-            .prefix(".anylabel-")
-            // An ordinary file once renamed: 0666 less the umask, not a temporary file's 0600.
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-            .tempfile_in(dir)
-            .with_context(|| format!("cannot write in {}", dir.display()))?;
-        Ok(Output::File {
-            dest: path.to_path_buf(),
-            temp: std::io::BufWriter::with_capacity(1 << 16, temp),
-        })
+        let out = OutFile::create(path, ".anylabel-", ".partial")?;
+        Ok(Output::File(std::io::BufWriter::with_capacity(
+            1 << 16,
+            out,
+        )))
     }
 
     pub fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
-            Output::File { temp, .. } => temp,
+            Output::File(w) => w,
         }
     }
 
@@ -380,16 +347,11 @@ impl Output {
     pub fn finish(self) -> Result<()> {
         match self {
             Output::Stdout(mut w) => Ok(w.flush()?),
-            Output::File { dest, temp } => {
-                let temp = temp
-                    .into_inner()
-                    .map_err(|e| anyhow!("cannot write {}: {}", dest.display(), e.error()))?;
-                temp.as_file()
-                    .sync_all()
-                    .with_context(|| format!("cannot write {}", dest.display()))?;
-                temp.persist(&dest)
-                    .map_err(|e| anyhow!("cannot write {}: {}", dest.display(), e.error))?;
-                Ok(())
+            Output::File(w) => {
+                let shown = w.get_ref().path().to_path_buf();
+                w.into_inner()
+                    .map_err(|e| anyhow!("cannot write {}: {}", shown.display(), e.error()))?
+                    .finish()
             }
         }
     }

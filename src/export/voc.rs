@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::{Classes, Target, Writer, round, write_atomic};
+use super::{Classes, Target, Writer, round};
+use crate::outfile::write as write_atomic;
 use crate::record::{Detection, Record};
 
 pub struct VocWriter {

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_yaml_ng::{Mapping, Value};
 
-use super::{Classes, Target, Writer, write_atomic};
+use super::{Classes, Target, Writer};
+use crate::outfile::write as write_atomic;
 use crate::record::{Detection, Record};
 
 pub struct YoloWriter {

@@ -1,0 +1,249 @@
+//! Output files: written whole or not at all, without ever replacing what is not a file.
+//!
+//! A result file is written into a temporary file beside it and renamed into place when
+//! it is complete, so that a reader never sees half of it and a failed run leaves the old
+//! one. That rename must not reach what is not an ordinary file: `-o /dev/null`,
+//! `-o /dev/stdout`, a named pipe, or `-o >(gzip > x.gz)` (a `/dev/fd/N` path) are
+//! written to as they are (run as root, a rename would put a plain file in place of
+//! `/dev/null` for the whole machine). A symbolic link to a file keeps its link: the file
+//! it points at is the one replaced.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, anyhow, bail};
+
+/// Where an output path leads.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A device, a pipe, a socket or a path under `/dev` or `/proc` (`/dev/stdout`,
+    /// `/dev/fd/63`): written in place, appended to.
+    Stream(PathBuf),
+    /// An ordinary file, or none yet: replaced whole. Symbolic links are followed to the
+    /// path they lead to.
+    File(PathBuf),
+}
+
+/// What writing to `path` means. A folder is an error.
+pub fn target(path: &Path) -> Result<Target> {
+    let special = path.starts_with("/dev") || path.starts_with("/proc");
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => bail!("{} is a folder; give a file name", path.display()),
+        Ok(m) if special || !m.file_type().is_file() => Ok(Target::Stream(path.to_path_buf())),
+        Ok(_) => Ok(Target::File(
+            std::fs::canonicalize(path)
+                .with_context(|| format!("cannot resolve {}", path.display()))?,
+        )),
+        Err(_) if special => Ok(Target::Stream(path.to_path_buf())),
+        // Not there yet (or a link to a file not there yet): the link's destination.
+        Err(_) => Ok(Target::File(follow_dangling(path))),
+    }
+}
+
+/// A path whose links lead nowhere yet: where they lead.
+fn follow_dangling(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(to) => {
+                p = match p.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    p
+}
+
+/// An output file being written: see the module's description.
+pub struct OutFile {
+    /// The path as the user gave it, for messages.
+    shown: PathBuf,
+    inner: Inner,
+}
+
+enum Inner {
+    Temp {
+        dest: PathBuf,
+        temp: tempfile::NamedTempFile,
+    },
+    Stream(File),
+}
+
+impl OutFile {
+    /// Opens `path` for writing; the temporary file, if there is one, is named
+    /// `{prefix}…{suffix}` in the destination's folder, which is created.
+    pub fn create(path: &Path, prefix: &str, suffix: &str) -> Result<OutFile> {
+        let inner = match target(path)? {
+            Target::Stream(p) => Inner::Stream(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&p)
+                    .with_context(|| format!("cannot write the output {}", path.display()))?,
+            ),
+            Target::File(dest) => {
+                let dir = match dest.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                std::fs::create_dir_all(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                let temp = tempfile::Builder::new()
+                    .prefix(prefix)
+                    .suffix(suffix)
+                    // An ordinary file once renamed: 0666 less the umask, not a temporary
+                    // file's 0600.
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                    .tempfile_in(&dir)
+                    .with_context(|| {
+                        format!(
+                            "cannot write the output {} (in {})",
+                            path.display(),
+                            dir.display()
+                        )
+                    })?;
+                Inner::Temp { dest, temp }
+            }
+        };
+        Ok(OutFile {
+            shown: path.to_path_buf(),
+            inner,
+        })
+    }
+
+    /// The file written to.
+    pub fn as_file(&self) -> &File {
+        match &self.inner {
+            Inner::Temp { temp, .. } => temp.as_file(),
+            Inner::Stream(f) => f,
+        }
+    }
+
+    /// The temporary file, where there is one.
+    pub fn temp_path(&self) -> Option<&Path> {
+        match &self.inner {
+            Inner::Temp { temp, .. } => Some(temp.path()),
+            Inner::Stream(_) => None,
+        }
+    }
+
+    /// Whether what is written goes straight to its destination (a device or a pipe), so
+    /// that a run that stops has already written part of it.
+    pub fn is_stream(&self) -> bool {
+        matches!(self.inner, Inner::Stream(_))
+    }
+
+    /// The path as given.
+    pub fn path(&self) -> &Path {
+        &self.shown
+    }
+
+    /// Makes the written file the destination: synced and renamed into place (a stream is
+    /// only flushed).
+    pub fn finish(self) -> Result<()> {
+        match self.inner {
+            Inner::Stream(mut f) => f
+                .flush()
+                .with_context(|| format!("cannot write {}", self.shown.display())),
+            Inner::Temp { dest, temp } => {
+                temp.as_file()
+                    .sync_all()
+                    .with_context(|| format!("cannot write {}", self.shown.display()))?;
+                temp.persist(&dest)
+                    .map_err(|e| anyhow!("cannot write {}: {}", self.shown.display(), e.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for OutFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.inner {
+            Inner::Temp { temp, .. } => temp.write(buf),
+            Inner::Stream(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.inner {
+            Inner::Temp { temp, .. } => temp.flush(),
+            Inner::Stream(f) => f.flush(),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` whole: see [`OutFile`].
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut out = OutFile::create(path, ".anylabel-", ".partial")?;
+    out.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    out.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_pipes_and_dev_paths_are_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            target(Path::new("/dev/null")).unwrap(),
+            Target::Stream("/dev/null".into())
+        );
+        assert_eq!(
+            target(Path::new("/dev/stdout")).unwrap(),
+            Target::Stream("/dev/stdout".into())
+        );
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a path as a C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert_eq!(target(&fifo).unwrap(), Target::Stream(fifo.clone()));
+        assert!(target(dir.path()).is_err());
+        // Written to a device: it stays one.
+        write(Path::new("/dev/null"), b"x").unwrap();
+        let m = std::fs::metadata("/dev/null").unwrap();
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(
+            &m.file_type()
+        ));
+    }
+
+    #[test]
+    fn a_link_to_a_file_keeps_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.jsonl");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink("real.jsonl", &link).unwrap();
+        write(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        // A link to a file not there yet makes it.
+        let later = dir.path().join("later.jsonl");
+        std::os::unix::fs::symlink("sub/made.jsonl", &later).unwrap();
+        write(&later, b"made").unwrap();
+        assert!(std::fs::symlink_metadata(&later).unwrap().is_symlink());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("sub/made.jsonl")).unwrap(),
+            "made"
+        );
+        // An ordinary file is replaced whole, with no temporary file left.
+        let plain = dir.path().join("plain.jsonl");
+        write(&plain, b"one").unwrap();
+        write(&plain, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&plain).unwrap(), "two");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| {
+                let n = e.unwrap().file_name().into_string().unwrap();
+                n.ends_with(".partial").then_some(n)
+            })
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
