@@ -54,6 +54,11 @@ impl Filter {
         let Some(rule) = &self.rule else {
             return Some(Cow::Borrowed(r));
         };
+        // An image that failed has no detections because the model never saw it: it is
+        // not an image without a car.
+        if r.error.is_some() {
+            return None;
+        }
         match self.keep {
             Keep::All => rule.eval(r).then_some(Cow::Borrowed(r)),
             Keep::Matching => {
@@ -359,9 +364,11 @@ fn task(
         labels: HashSet::new(),
     };
     for &(no, text) in lines {
-        part.stats.read += 1;
         let r = match crate::record::parse_line(name, no, text) {
-            Ok(r) => r,
+            Ok(r) => {
+                part.stats.read += 1;
+                r
+            }
             Err(e) => {
                 part.stats.bad_lines += 1;
                 part.errors.push(e.to_string());

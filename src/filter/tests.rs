@@ -277,7 +277,37 @@ fn bad_lines_are_counted_and_the_rest_filtered() {
     let input = b"{\"path\":\"a.jpg\",\"width\":1,\"height\":1,\"model\":\"m\",\"detections\":[],\"error\":null}\n\nnot json\r\n{\"path\":\"b.jpg\",\"width\":1,\"height\":1,\"model\":\"m\",\"detections\":[],\"error\":null}";
     let (out, stats) = run(&f, input, 2);
     assert_eq!(paths(&out), ["a.jpg", "b.jpg"]);
-    assert_eq!((stats.read, stats.matched, stats.bad_lines), (3, 2, 1));
+    // Images read: the records, not the lines that are not records.
+    assert_eq!((stats.read, stats.matched, stats.bad_lines), (2, 2, 1));
+}
+
+/// An image that could not be labelled is not an image without detections: it matches no
+/// rule, not even "none" or "no car"; with no rule it is written as it is.
+#[test]
+fn failed_images_match_no_rule() {
+    let input = b"{\"path\":\"bad.jpg\",\"width\":0,\"height\":0,\"model\":\"m\",\"detections\":[],\"error\":\"truncated JPEG\"}\n{\"path\":\"empty.jpg\",\"width\":1,\"height\":1,\"model\":\"m\",\"detections\":[],\"error\":null}\n{\"path\":\"car.jpg\",\"width\":9,\"height\":9,\"model\":\"m\",\"detections\":[{\"class_id\":2,\"label\":\"car\",\"score\":0.9,\"bbox\":[0,0,1,1]}],\"error\":null}\n";
+    for text in [
+        r#"{"count": {"at_most": 0}}"#,
+        r#"{"not": {"count": {"class": ["car"]}}}"#,
+    ] {
+        for keep in [Keep::All, Keep::Matching] {
+            let f = Filter {
+                keep,
+                ..filter(parse_rule(text, "r.json").unwrap(), Print::Paths)
+            };
+            let (out, _) = run(&f, input, 1);
+            assert_eq!(paths(&out), ["empty.jpg"], "{text}");
+        }
+    }
+    let all = Filter {
+        rule: None,
+        keep: Keep::All,
+        print: Print::Paths,
+    };
+    assert_eq!(
+        paths(&run(&all, input, 1).0),
+        ["bad.jpg", "empty.jpg", "car.jpg"]
+    );
 }
 
 #[test]
