@@ -137,9 +137,41 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<RgbImage, Decode
     decode_bytes(&read_file(path)?, opts)
 }
 
-/// Reads a file, with the error a record carries when it cannot be read.
+/// Reads a file, with the error a record carries when it cannot be read. Only an ordinary
+/// file is read: a named pipe would block the run forever and a link to `/dev/zero` would
+/// fill the memory, so those are errors (the open does not wait for a pipe's writer).
 pub fn read_file(path: &Path) -> Result<Vec<u8>, DecodeError> {
-    std::fs::read(path).map_err(|e| unreadable(&e))
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| unreadable(&e))?;
+    let meta = f.metadata().map_err(|e| unreadable(&e))?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        let what = if t.is_fifo() {
+            "a named pipe"
+        } else if t.is_char_device() {
+            "a character device"
+        } else if t.is_block_device() {
+            "a block device"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_dir() {
+            "a folder"
+        } else {
+            "not an ordinary file"
+        };
+        return Err(DecodeError {
+            kind: DecodeErrorKind::Unreadable,
+            reason: format!("cannot read the file: it is {what}, not a file"),
+        });
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    f.read_to_end(&mut bytes).map_err(|e| unreadable(&e))?;
+    Ok(bytes)
 }
 
 /// The error of a file that cannot be read.

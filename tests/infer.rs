@@ -374,8 +374,20 @@ fn bad_inputs(dir: &Path) -> Vec<(&'static str, &'static str)> {
     #[cfg(unix)]
     std::os::unix::fs::symlink(dir.join("nowhere.jpg"), dir.join("dangling_link.jpg")).unwrap();
     std::fs::create_dir(dir.join("folder.jpg")).unwrap();
+    // A named pipe nobody writes to (reading it once blocked the run forever) and a link
+    // to a device that never ends (reading it filled the memory).
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(dir.join("pipe.jpg"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", dir.join("zero.jpg")).unwrap();
     vec![
         ("bomb.png", "over the limit"),
+        ("pipe.jpg", "it is a named pipe, not a file"),
+        ("zero.jpg", "it is a character device, not a file"),
         ("corrupt.jpg", "corrupt JPEG"),
         ("dangling_link.jpg", "cannot read the file"),
         ("empty.jpg", "empty file"),
@@ -427,10 +439,12 @@ fn every_bad_input_gets_its_record_and_a_warning_and_the_run_goes_on() {
             "dangling_link.jpg",
             "empty.jpg",
             "phone.heic",
+            "pipe.jpg",
             "png_named.jpg",
             "text_named.png",
             "truncated.jpg",
-            "z_good.png"
+            "z_good.png",
+            "zero.jpg"
         ]
     );
     for (name, reason) in &expected {
@@ -459,7 +473,7 @@ fn every_bad_input_gets_its_record_and_a_warning_and_the_run_goes_on() {
             .len(),
         4
     );
-    assert!(stderr.contains("7 failed"), "{stderr}");
+    assert!(stderr.contains("9 failed"), "{stderr}");
     // The output appeared whole, with no temporary file left beside it.
     let names: Vec<_> = std::fs::read_dir(out_file.parent().unwrap())
         .unwrap()
