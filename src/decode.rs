@@ -350,7 +350,14 @@ fn decode_jpeg(bytes: &[u8], opts: &DecodeOptions) -> Result<Option<RgbImage>, D
     })
 }
 
-fn check_size(w: u32, h: u32, name: &str, opts: &DecodeOptions) -> Result<(), DecodeError> {
+/// Refuses an image of `w × h` over `--max-pixels` (and one the header of `name` says is
+/// empty). Also asked of images the cache knows, whose file is not decoded again.
+pub(crate) fn check_size(
+    w: u32,
+    h: u32,
+    name: &str,
+    opts: &DecodeOptions,
+) -> Result<(), DecodeError> {
     let pixels = w as u64 * h as u64;
     if pixels > opts.max_pixels {
         return Err(DecodeError {

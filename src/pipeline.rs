@@ -557,6 +557,7 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
             cache_path,
             key,
             &ctx.ask,
+            &ctx.decode,
             &mut bytes,
             &mut prepared.new_file,
         );
@@ -690,6 +691,7 @@ fn lookup(
     cache_path: &Path,
     key: &Content,
     ask: &Ask,
+    decode: &DecodeOptions,
     bytes: &mut Option<Vec<u8>>,
     new_file: &mut Option<(FileStamp, Content)>,
 ) -> Result<Lookup, crate::decode::DecodeError> {
@@ -715,6 +717,14 @@ fn lookup(
         };
         if let Some(reason) = facts.error {
             return Ok(Some(Outcome::KnownBad { reason }));
+        }
+        // The image is known, but the limit is this run's: over it, it fails as it would
+        // decoded.
+        if let Err(e) = crate::decode::check_size(facts.width, facts.height, "image", decode) {
+            return Ok(Some(Outcome::Failed {
+                reason: e.reason,
+                content: None,
+            }));
         }
         Ok(r.result(&content, key)?
             .and_then(|stored| cache::answer(&stored, ask))

@@ -99,6 +99,13 @@ pub fn preload(
                         .ok()
                         .flatten();
                     let facts = match known {
+                        // Known, but the limit is this run's.
+                        Some(f) if f.error.is_none() => {
+                            match crate::decode::check_size(f.width, f.height, "image", opts) {
+                                Ok(()) => f,
+                                Err(e) => return bad(e.reason),
+                            }
+                        }
                         Some(f) => f,
                         None => match decode_bytes(&bytes, opts) {
                             Ok(img) => ImageFacts {

@@ -351,6 +351,32 @@ fn preload_finds_the_bad_files_and_infer_knows_them() {
         .stderr(predicate::str::contains(
             "1 of 1 decodable images already have results",
         ));
+    // The cache knows good.png (64×48) and has its result, but a run's --max-pixels is
+    // its own: under it, infer and preload refuse it as they would a file never seen.
+    let over = "image is 64×48 (0.0 megapixels), over the limit";
+    let run = anylabel_cached(&db)
+        .arg("infer")
+        .arg(images.join("good.png"))
+        .args(["--model", test_model("yolov5_head.onnx").to_str().unwrap()])
+        .args(["--max-pixels", "1000"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(over));
+    assert_eq!(
+        records(&run.get_output().stdout)[0]["error"]
+            .as_str()
+            .unwrap()
+            .split(';')
+            .next(),
+        Some("image is 64×48 (0.0 megapixels), over the limit of 0.0 megapixels")
+    );
+    anylabel_cached(&db)
+        .arg("preload")
+        .arg(images.join("good.png"))
+        .args(["--max-pixels", "1000"])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(over));
 }
 
 #[test]
