@@ -189,6 +189,8 @@ pub fn decode_bytes(bytes: &[u8], opts: &DecodeOptions) -> Result<RgbImage, Deco
     }
     let format = match image::guess_format(bytes) {
         Ok(f) => f,
+        // TGA has no signature at its start; the image crate does not guess it.
+        Err(_) if looks_like_tga(bytes) => ImageFormat::Tga,
         Err(_) => return Err(unknown_format_reason(bytes).into()),
     };
     let name = format_name(format);
@@ -420,6 +422,28 @@ fn format_name(f: ImageFormat) -> &'static str {
 }
 
 /// Names formats that `image` does not sniff, so the reason says what the file is.
+/// Whether `b` is a TGA file: the TGA 2.0 footer (`TRUEVISION-XFILE.\0`, which Pillow and
+/// GIMP write), or else a header that holds together: a colour map type of 0 or 1, an image
+/// type the format has (colour-mapped, true-colour or grey, raw or run-length), a pixel
+/// depth it has, a size that is not empty, and the descriptor's two reserved bits clear.
+fn looks_like_tga(b: &[u8]) -> bool {
+    if b.ends_with(b"TRUEVISION-XFILE.\0") {
+        return true;
+    }
+    let Some(h) = b.get(..18) else {
+        return false;
+    };
+    let width = u16::from_le_bytes([h[12], h[13]]);
+    let height = u16::from_le_bytes([h[14], h[15]]);
+    matches!(h[1], 0 | 1)
+        && matches!(h[2], 1 | 2 | 3 | 9 | 10 | 11)
+        && matches!(h[16], 8 | 15 | 16 | 24 | 32)
+        && width > 0
+        && height > 0
+        && h[17] & 0xC0 == 0
+        && (h[1] == 1 || h[3..8].iter().all(|&x| x == 0))
+}
+
 fn unknown_format_reason(b: &[u8]) -> String {
     let brand =
         |brands: &[&[u8]]| b.len() >= 12 && &b[4..8] == b"ftyp" && brands.contains(&&b[8..12]);
@@ -734,6 +758,40 @@ mod tests {
             assert!(err.reason.starts_with("truncated JPEG"), "{err}");
         }
         assert!(decode_bytes(&trailing, &DecodeOptions::default()).is_ok());
+    }
+
+    /// TGA has no signature: it is known by its footer or by a header that holds together,
+    /// raw or run-length, with or without alpha; text is still not an image.
+    #[test]
+    fn tga_files_are_recognised() {
+        use image::ImageEncoder as _;
+        let (w, h) = (5u32, 3u32);
+        let rgba: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let rgb: Vec<u8> = rgba.chunks(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        for (pixels, colour) in [
+            (&rgb, image::ExtendedColorType::Rgb8),
+            (&rgba, image::ExtendedColorType::Rgba8),
+        ] {
+            for rle in [false, true] {
+                let mut file = Vec::new();
+                let enc = image::codecs::tga::TgaEncoder::new(&mut file);
+                let enc = if rle { enc } else { enc.disable_rle() };
+                enc.write_image(pixels, w, h, colour).unwrap();
+                let mut with_footer = file.clone();
+                with_footer.extend_from_slice(&[0; 8]);
+                with_footer.extend_from_slice(b"TRUEVISION-XFILE.\0");
+                for bytes in [&file, &with_footer] {
+                    let img = decode_bytes(bytes, &DecodeOptions::default()).unwrap();
+                    assert_eq!((img.width, img.height), (w, h));
+                    assert_eq!(img.pixels, rgb, "rle {rle}, {colour:?}");
+                }
+            }
+        }
+        let e = decode_bytes(
+            b"hello, this is not an image at all",
+            &DecodeOptions::default(),
+        );
+        assert!(e.unwrap_err().reason.starts_with("not an image"));
     }
 
     #[test]
