@@ -454,3 +454,64 @@ fn html_writes_the_gallery() {
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stderr).contains("-o FOLDER"));
 }
+
+/// data.yaml's names read back as written by PyYAML, the YAML 1.1 reader Ultralytics uses
+/// (`yes` was read as True, `1_000` as 1000); boxes past the image are clipped into 0..1;
+/// a record with boxes and no image size is refused, with exit code 3.
+#[test]
+fn yolo_names_survive_pyyaml_and_boxes_stay_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = [
+        "yes", "No", "off", "on", "null", "~", "1_000", "12:30", "0x1F", "1e3", "true", "a: b",
+        "\"q\"", "ü",
+    ];
+    let detections: Vec<Value> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::json!({"class_id": i, "label": l, "score": 0.5, "bbox": [-10.0, -5.0, 120.0, 60.0]})
+        })
+        .collect();
+    let records = [
+        serde_json::json!({"path": "a.jpg", "width": 100, "height": 50, "model": "m",
+            "detections": detections, "error": null}),
+        serde_json::json!({"path": "nosize.jpg", "width": 0, "height": 0, "model": "m",
+            "detections": [{"class_id": 0, "label": "yes", "score": 0.9, "bbox": [1.0, 1.0, 2.0, 2.0]}],
+            "error": null}),
+    ];
+    let input = dir.path().join("r.jsonl");
+    write_jsonl(&input, &records);
+    let out = dir.path().join("yolo");
+    let o = export(&input, "yolo", &out, dir.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("nosize.jpg: refused: the record has boxes but no image size"),
+        "{stderr}"
+    );
+    assert!(!out.join("labels/nosize.txt").exists());
+    let lines = std::fs::read_to_string(out.join("labels/a.txt")).unwrap();
+    assert_eq!(lines.lines().count(), labels.len());
+    for line in lines.lines() {
+        assert!(
+            line.ends_with(" 0.500000 0.500000 1.000000 1.000000"),
+            "{line}"
+        );
+    }
+    let read = std::process::Command::new(python())
+        .args([
+            "-c",
+            "import json, sys, yaml; d = yaml.safe_load(open(sys.argv[1])); \
+             print(json.dumps([d['names'][i] for i in range(d['nc'])]))",
+        ])
+        .arg(out.join("data.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let names: Vec<String> = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(names, labels);
+}

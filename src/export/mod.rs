@@ -92,7 +92,8 @@ pub struct Summary {
     pub detections: u64,
     /// Records with `error` set, skipped by the label formats.
     pub skipped_failed: u64,
-    /// Records refused because their path would escape the output folder.
+    /// Records refused because their path would escape the output folder, or because
+    /// they have boxes and no image size.
     pub refused: u64,
     /// Input lines that are not records.
     pub bad_lines: u64,
@@ -210,6 +211,20 @@ pub fn export(
                 record.path
             );
             summary.skipped_failed += 1;
+            continue;
+        }
+        // Boxes on an image of no known size cannot be placed in a label format.
+        if !opts.format.keeps_failed_records()
+            && (record.width == 0 || record.height == 0)
+            && !record.detections.is_empty()
+        {
+            tracing::warn!(
+                "{}: refused: the record has boxes but no image size (width {}, height {})",
+                record.path,
+                record.width,
+                record.height
+            );
+            summary.refused += 1;
             continue;
         }
         let rel = if opts.format.writes_per_image() {

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use serde_yaml_ng::{Mapping, Value};
+use serde_yaml_ng::Value;
 
 use super::{Classes, Target, Writer};
 use crate::outfile::write as write_atomic;
@@ -30,12 +30,21 @@ impl YoloWriter {
     }
 }
 
-/// The label file of one record: one line per detection.
+/// The label file of one record: one line per detection, its box clipped to the image
+/// (Ultralytics drops a whole image whose labels go outside 0..1 as corrupt; `infer`'s
+/// boxes are inside already, imported ones may not be). A box with nothing left inside
+/// the image is left out.
 pub fn to_lines(r: &Record) -> String {
     let (w, h) = (r.width as f64, r.height as f64);
     let mut s = String::new();
     for d in &r.detections {
         let [x1, y1, x2, y2] = d.bbox.map(|v| v as f64);
+        let (x1, x2) = (x1.clamp(0.0, w), x2.clamp(0.0, w));
+        let (y1, y2) = (y1.clamp(0.0, h), y2.clamp(0.0, h));
+        if x2 <= x1 || y2 <= y1 {
+            tracing::debug!("{}: a box outside the image left out", r.path);
+            continue;
+        }
         s.push_str(&format!(
             "{} {:.6} {:.6} {:.6} {:.6}\n",
             d.class_id,
@@ -48,22 +57,26 @@ pub fn to_lines(r: &Record) -> String {
     s
 }
 
-/// `data.yaml`: where the images are, and the class names by id.
+/// `data.yaml`: where the images are, and the class names by id. Every string is written
+/// double-quoted, so that YAML 1.1 readers (PyYAML, which Ultralytics uses) read a class
+/// named `yes`, `off` or `1_000` as that name, not as a boolean or a number.
 pub fn data_yaml(images: &Path, names: &[String]) -> Result<String> {
-    let mut m = Mapping::new();
-    m.insert("path".into(), images.to_string_lossy().into_owned().into());
-    m.insert("train".into(), ".".into());
-    m.insert("val".into(), ".".into());
-    m.insert("nc".into(), (names.len() as u64).into());
-    let mut n = Mapping::new();
+    // A JSON string is a YAML double-quoted scalar.
+    let q = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let mut out = format!(
+        "# Written by anylabel export --format yolo. The label files are in labels/ beside this file.\n\
+         path: {}\ntrain: \".\"\nval: \".\"\nnc: {}\nnames:\n",
+        q(&images.to_string_lossy()),
+        names.len()
+    );
     for (i, name) in names.iter().enumerate() {
-        n.insert((i as u64).into(), name.clone().into());
+        out.push_str(&format!("  {i}: {}\n", q(name)));
     }
-    m.insert("names".into(), Value::Mapping(n));
-    Ok(format!(
-        "# Written by anylabel export --format yolo. The label files are in labels/ beside this file.\n{}",
-        serde_yaml_ng::to_string(&m)?
-    ))
+    if names.is_empty() {
+        out.truncate(out.len() - 1);
+        out.push_str(" {}\n");
+    }
+    Ok(out)
 }
 
 /// `classes.txt`: one name a line, line N for class N.
@@ -73,13 +86,6 @@ pub fn classes_txt(names: &[String]) -> String {
 
 impl Writer for YoloWriter {
     fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<()> {
-        if (r.width == 0 || r.height == 0) && !r.detections.is_empty() {
-            tracing::warn!(
-                "{}: skipped, the record has no image size to normalise its boxes by",
-                r.path
-            );
-            return Ok(());
-        }
         let path = self.out.join("labels").join(rel.with_extension("txt"));
         write_atomic(&path, to_lines(r).as_bytes())
     }
