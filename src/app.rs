@@ -75,10 +75,15 @@ pub fn run(cli: Cli) -> u8 {
     }
 }
 
+/// Whether `e` is a closed output pipe (`anylabel … | head`), written directly or through
+/// serde_json, which keeps the I/O error inside its own.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    let pipe = Some(std::io::ErrorKind::BrokenPipe);
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == pipe
+            || c.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == pipe
     })
 }
 

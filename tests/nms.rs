@@ -255,3 +255,23 @@ fn keeps_exactly_what_opencv_keeps() {
     }
     assert_eq!(checked, 24);
 }
+
+/// `anylabel nms results.jsonl | head -1` ends quietly with exit 0, as every command does
+/// when its reader goes (serde_json's write error once hid the closed pipe).
+#[test]
+fn a_closed_pipe_ends_nms_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("r.jsonl");
+    let line = r#"{"path":"a.jpg","width":1,"height":1,"model":"m","detections":[],"error":null}"#;
+    std::fs::write(&input, format!("{line}\n").repeat(200_000)).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("anylabel");
+    let script = format!(
+        "'{}' nms '{}' | head -n 1 > /dev/null; echo ${{PIPESTATUS[0]}}",
+        bin.display(),
+        input.display()
+    );
+    let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
