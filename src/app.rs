@@ -445,13 +445,25 @@ fn config_command(cmd: ConfigCommand) -> Result<u8> {
         }
         ConfigCommand::List => {
             let config = Config::load(&home)?;
+            // Every row, a bad variable's too (named, the run's exit code 1): the list is
+            // where one looks to fix it.
+            let mut bad = 0;
             for st in config::SETTINGS {
-                let eff = config.effective(st)?;
-                let (value, origin) = match eff.value {
-                    Some(v) => (v, eff.origin.to_string()),
-                    None => ("-".to_string(), format!("built-in: {}", st.builtin_help)),
+                let (value, origin) = match config.effective(st) {
+                    Ok(eff) => match eff.value {
+                        Some(v) => (v, eff.origin.to_string()),
+                        None => ("-".to_string(), format!("built-in: {}", st.builtin_help)),
+                    },
+                    Err(e) => {
+                        bad += 1;
+                        let v = std::env::var(st.env).unwrap_or_default();
+                        (v, format!("INVALID: {e:#}"))
+                    }
                 };
                 println!("{:<15} {value:<14} {origin}", st.key);
+            }
+            if bad > 0 {
+                return Ok(exit_codes::ERROR);
             }
         }
         ConfigCommand::Set { key, value } => {

@@ -8,7 +8,18 @@ use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
     let (cmd, config_error) = anylabel::config::command_with_config(Cli::command());
-    let matches = cmd.get_matches();
+    let matches = match cmd.try_get_matches() {
+        Ok(m) => m,
+        // A bad config file or variable is the error to show, not what its failure left
+        // missing (`infer.model` set there makes --model optional).
+        Err(e) => match &config_error {
+            Some(ce) if !shows_help(&e) && !config_command() => {
+                eprintln!("error: {ce:#}");
+                return ExitCode::from(anylabel::exit_codes::ERROR);
+            }
+            _ => e.exit(),
+        },
+    };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     if let Some(e) = config_error
         && !matches!(cli.command, Command::Config(_))
@@ -17,4 +28,22 @@ fn main() -> ExitCode {
         return ExitCode::from(anylabel::exit_codes::ERROR);
     }
     ExitCode::from(anylabel::app::run(cli))
+}
+
+/// Whether clap stopped to show help or the version, which a bad config does not stop.
+fn shows_help(e: &clap::Error) -> bool {
+    use clap::error::ErrorKind as K;
+    matches!(
+        e.kind(),
+        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
+    )
+}
+
+/// Whether the command line is `anylabel [options] config ...`, which runs on a bad config
+/// so that it can fix it.
+fn config_command() -> bool {
+    std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .is_some_and(|a| a == "config")
 }

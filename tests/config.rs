@@ -242,6 +242,37 @@ fn a_broken_file_is_an_error_naming_file_line_and_key() {
         );
 }
 
+/// A bad variable or file value is the error shown, even where it leaves a flag the file
+/// makes optional missing (it said "--model is required"); `config list` still lists
+/// every row, the bad one marked.
+#[test]
+fn a_bad_value_is_named_even_when_the_model_comes_from_the_file() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    std::fs::write(h.join("config.toml"), "[infer]\nmodel = \"nudenet-320n\"\n").unwrap();
+    anylabel_at(h)
+        .args(["infer", ".", "-o", "x.jsonl"])
+        .env("ANYLABEL_CONF", "2")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "ANYLABEL_CONF=2: 2 is outside 0..1",
+        ));
+    anylabel_at(h)
+        .args(["infer", "--help"])
+        .env("ANYLABEL_CONF", "2")
+        .assert()
+        .success();
+    let out = anylabel_at(h)
+        .args(["config", "list"])
+        .env("ANYLABEL_CONF", "2")
+        .assert()
+        .code(1);
+    let listed = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(listed.lines().count(), ENVS.len(), "{listed}");
+    assert!(listed.contains("INVALID: ANYLABEL_CONF=2"), "{listed}");
+}
+
 /// The records of one `infer` run in `home` on one fixture image.
 fn infer_records(home: &Path, env: &[(&str, &str)], flags: &[&str]) -> Vec<serde_json::Value> {
     let img = common::fixtures()
