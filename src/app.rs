@@ -498,7 +498,31 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
         println!("{}", path.display());
         return Ok(exit_codes::SUCCESS);
     }
-    let mut cache = Cache::open(&path)?;
+    let mut cache = match (Cache::open(&path), &cmd) {
+        (Ok(c), _) => c,
+        // `clear` is how a damaged cache is started afresh: one SQLite cannot open at all
+        // goes, with its journal files.
+        (Err(e), CacheCommand::Clear) if crate::cache::is_damaged(&e) => {
+            tracing::debug!("{e:#}");
+            tracing::warn!(
+                "the cache {} is damaged: removing it to start afresh",
+                path.display()
+            );
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        bail!("cannot remove {}: {e}", Path::new(&p).display())
+                    }
+                }
+            }
+            Cache::open(&path)?
+        }
+        (Err(e), _) => return Err(e),
+    };
     match cmd {
         CacheCommand::Stats => {
             let s = cache.stats()?;

@@ -245,6 +245,13 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Whether `e`, from [`Cache::open`], says the file is damaged or not a database at all
+/// (SQLite's `SQLITE_CORRUPT` and `SQLITE_NOTADB`), rather than locked or unreadable.
+pub fn is_damaged(e: &anyhow::Error) -> bool {
+    let text = format!("{e:#}");
+    text.contains("database disk image is malformed") || text.contains("file is not a database")
+}
+
 impl Cache {
     /// The cache file to use: `ANYLABEL_CACHE`, else `cache.db` in the home. `None` when
     /// `ANYLABEL_CACHE=off`.
@@ -279,17 +286,30 @@ impl Cache {
             .with_context(|| format!("cannot lock {}", lock_path.display()))?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the cache {}", path.display()))?;
-        let err = |e: rusqlite::Error| anyhow!("cannot use the cache {}: {e}", path.display());
+        let err = |e: rusqlite::Error| {
+            let hint = match e.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+                    " (`anylabel cache clear` starts it afresh; --no-cache runs without it)"
+                }
+                Some(rusqlite::ErrorCode::ReadOnly) => {
+                    " (anylabel writes to its cache: make the file writable, point ANYLABEL_CACHE elsewhere, or run with --no-cache)"
+                }
+                _ => "",
+            };
+            anyhow!("cannot use the cache {}: {e}{hint}", path.display())
+        };
         configure(&conn).map_err(err)?;
+        // Must be set before the first table exists, and before WAL mode, which fixes it
+        // for a new file otherwise; lets `prune` and `clear` give space back. (Caches made
+        // before 2026-11-27 had it set after, in vain: `give_back` converts them.)
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(err)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
             .map_err(err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::debug!("the cache {} is in {mode} mode, not WAL", path.display());
         }
-        // Must be set before the first table exists; lets `prune` give space back.
-        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
-            .map_err(err)?;
         let mut cache = Cache {
             conn,
             path: path.to_path_buf(),
@@ -648,8 +668,7 @@ impl Cache {
                 [n],
             )? as u64;
         }
-        self.conn
-            .execute_batch("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")?;
+        self.give_back()?;
         Ok(deleted)
     }
 
@@ -657,8 +676,26 @@ impl Cache {
     pub fn clear(&mut self) -> Result<()> {
         self.conn.execute_batch(
             "DELETE FROM results; DELETE FROM params; DELETE FROM images; DELETE FROM files;
-             DELETE FROM models; DELETE FROM counters; PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);",
+             DELETE FROM models; DELETE FROM counters;",
         )?;
+        self.give_back()
+    }
+
+    /// Gives the free pages back to the file system: at once where the file keeps its
+    /// free pages apart (`auto_vacuum` incremental), else by one `VACUUM`, which also
+    /// makes it so for next time.
+    fn give_back(&mut self) -> Result<()> {
+        let mode: i64 = self
+            .conn
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))?;
+        if mode == 0 {
+            self.conn
+                .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
+        } else {
+            self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
+        }
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
 }

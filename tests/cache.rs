@@ -409,11 +409,38 @@ fn cache_commands_report_verify_prune_and_clear() {
         .assert()
         .success()
         .stdout(predicate::str::contains("ok:"));
+    // A cache made before auto_vacuum was set in the right order keeps its free pages:
+    // prune converts it, and the file shrinks.
+    let auto_vacuum = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .pragma_query_value(None, "auto_vacuum", |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(auto_vacuum(), 2);
+    // 200 more results of 8 KB each (copies of one under other contents), so that there
+    // is something to give back.
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "PRAGMA auto_vacuum = NONE; VACUUM;
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+             INSERT INTO results SELECT randomblob(16), key, floor, cap, truncated,
+                 zeroblob(8192), used FROM results, n WHERE content = (SELECT min(content) FROM results);
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .unwrap();
+    assert_eq!(auto_vacuum(), 0);
+    let size = || std::fs::metadata(&db).unwrap().len();
+    let before = size();
+    assert!(before > 1_600_000, "{before}");
     anylabel_cached(&db)
         .args(["cache", "prune", "--max-size", "1KB"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("evicted 20 results"));
+        .stdout(predicate::str::contains("evicted 220 results"));
+    assert_eq!(auto_vacuum(), 2);
+    assert!(size() < 200_000, "{} -> {}", before, size());
     anylabel_cached(&db)
         .args(["cache", "clear"])
         .assert()
@@ -438,6 +465,30 @@ fn cache_commands_report_verify_prune_and_clear() {
         .success();
     assert!(String::from_utf8_lossy(&run.get_output().stderr).contains("least recently used"));
     integrity_ok(&db);
+
+    // A damaged cache: infer says how to start afresh, and `cache clear` does it.
+    std::fs::write(&db, b"not a database at all").unwrap();
+    anylabel_cached(&db)
+        .arg("infer")
+        .arg(&images)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "`anylabel cache clear` starts it afresh",
+        ));
+    anylabel_cached(&db)
+        .args(["cache", "clear"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "is damaged: removing it to start afresh",
+        ));
+    anylabel_cached(&db)
+        .args(["cache", "verify"])
+        .assert()
+        .success();
 }
 
 #[test]
