@@ -852,11 +852,18 @@ pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> R
         }
         PreprocessAt::Gpu => {
             match &request.driver {
+                // The same reason, with what to install or check, as --backend cuda gives.
                 crate::driver::DriverState::Missing(why) => {
-                    bail!("{what} needs an NVIDIA GPU: no NVIDIA driver: {why}")
+                    bail!(
+                        "{what} needs an NVIDIA GPU: {}",
+                        backend::Reason::NoDriver(why.clone())
+                    )
                 }
                 crate::driver::DriverState::Failed(why) => {
-                    bail!("{what} needs an NVIDIA GPU: the driver did not start: {why}")
+                    bail!(
+                        "{what} needs an NVIDIA GPU: {}",
+                        backend::Reason::DriverFailed(why.clone())
+                    )
                 }
                 crate::driver::DriverState::Present(_) => {}
             }

@@ -110,9 +110,12 @@ fn an_explicit_gpu_backend_without_a_driver_fails_fast_and_installs_nothing() {
             .arg(image())
             .assert()
             .code(1)
-            .stderr(predicate::str::contains(format!(
-                "{flag} gpu needs an NVIDIA GPU: no NVIDIA driver"
-            )));
+            .stderr(
+                predicate::str::contains(format!(
+                    "{flag} gpu needs an NVIDIA GPU: no NVIDIA driver"
+                ))
+                .and(predicate::str::contains("Install the NVIDIA driver")),
+            );
     }
     assert!(!home.path().join("models").exists());
 }
