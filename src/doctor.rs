@@ -69,10 +69,12 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
     let located = runtime::locate(&home, flavour);
     let gpu_build = match runtime::locate(&home, Flavour::Gpu) {
         Ok(rt) => rt,
-        Err(e) => {
+        // A CPU-only ORT_DYLIB_PATH is a problem only where a GPU backend could run.
+        Err(e) if flavour == Flavour::Gpu => {
             problems.push(format!("{e:#}"));
             None
         }
+        Err(_) => None,
     };
     let mut ort_json = json!(null);
     let mut ort_facts: Option<OrtFacts> = None;
