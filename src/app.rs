@@ -696,7 +696,11 @@ fn runtime_command(cmd: RuntimeCommand, offline: bool) -> Result<u8> {
             };
             runtime::install(&home, flavour)?
         }
-        RuntimeCommand::Path => runtime::ensure(&home, offline, runtime::Flavour::Cpu)?,
+        // Loaded, not only found: a file that is there but does not load is the error a
+        // run would meet.
+        RuntimeCommand::Path => runtime::load(&home, offline, runtime::Flavour::Cpu)?
+            .runtime
+            .clone(),
     };
     progress::note(&format!(
         "ONNX Runtime {} found through {}",
