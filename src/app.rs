@@ -1161,7 +1161,8 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     summary.model_loaded |= !upfront_load.is_zero();
     let (chosen, skipped) = match &slot {
         EngineSlot::Loaded(e) => (Some(e.backend), e.failed.clone()),
-        _ => (None, Vec::new()),
+        // Never loaded (every image from the cache): what the driver alone rules out.
+        _ => (None, request.driver_skips()),
     };
     report(
         &summary,

@@ -603,6 +603,14 @@ impl Request {
         }
     }
 
+    /// What `auto` passes over for the driver alone (nothing loaded): the skips of a run
+    /// that never needed the model.
+    pub fn driver_skips(&self) -> Vec<Skip> {
+        plan(self.wanted, self.device, &self.facts(None, Vec::new()))
+            .map(|p| p.skipped)
+            .unwrap_or_default()
+    }
+
     /// The build of ONNX Runtime to load: the GPU build for an explicit GPU backend; for
     /// `auto`, a GPU build already on the machine where the driver sees the device (auto
     /// never downloads it).

@@ -203,6 +203,26 @@ fn auto_without_a_driver_runs_on_the_cpu_and_says_why_in_the_summary() {
     assert_eq!(skipped.len(), 2, "{skipped:?}");
     assert_eq!((skipped[0].0, skipped[1].0), ("trt", "cuda"));
     assert!(skipped.iter().all(|(_, r)| r.contains("libcuda.so.1")));
+    // A run answered wholly from the cache loads no model: `chosen` is null, and the
+    // skips the driver alone decides are there all the same.
+    let db = dir.path().join("cache.db");
+    for _ in 0..2 {
+        anylabel()
+            .env("ANYLABEL_CACHE", &db)
+            .args(["infer", "-m", "nudenet-320n", "-o", "/dev/null", "--json"])
+            .arg(&summary)
+            .arg(image())
+            .assert()
+            .success();
+    }
+    let cached: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        cached["backend"]["chosen"],
+        serde_json::Value::Null,
+        "{cached}"
+    );
+    assert_eq!(cached["backend"]["skipped"], b["skipped"], "{cached}");
     // No driver at all: the skips are -v detail, not warnings.
     assert!(!stderr.contains("skipped"), "{stderr}");
     assert!(stderr.contains("(backend cpu)"), "{stderr}");
