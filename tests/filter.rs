@@ -375,6 +375,12 @@ fn bad_rule_files_are_errors_at_their_line_and_column() {
         syntax.starts_with("3:13: not valid JSON: expected value"),
         "{syntax}"
     );
+    // A file that ends too soon, after a newline: column 1 of the line after, not 0.
+    let early = rule_error("{\"and\": [\n\n   ]\n");
+    assert!(
+        early.starts_with("4:1: not valid JSON: EOF while parsing"),
+        "{early}"
+    );
     let unknown_class = rule_error(
         "{\"and\": [\n  {\"class\": {\"any\": [\"person\"]}},\n  {\"class\": {\"none\": [\"persn\"]}}\n]}\n",
     );

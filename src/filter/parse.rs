@@ -207,7 +207,9 @@ pub fn parse_rule(text: &str, file: &str) -> Res<Rule> {
         return err(
             Pos {
                 line: e.line(),
-                col: e.column(),
+                // serde_json says column 0 at the start of a line (the end of a file that
+                // ends with a newline); ours are 1-based.
+                col: e.column().max(1),
             },
             format!("not valid JSON: {message}"),
         );
