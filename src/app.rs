@@ -636,8 +636,12 @@ fn preload_command(args: PreloadArgs, offline: bool) -> Result<u8> {
         &bar,
         |path, reason| {
             tracing::warn!("{}: {reason}", path.display());
+            // The path's own bytes, as `scan` prints them, so that a name that is not
+            // UTF-8 still finds its file.
             if write_error.is_none()
-                && let Err(e) = writeln!(out, "{}\t{reason}", path.display())
+                && let Err(e) = out
+                    .write_all(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+                    .and_then(|()| writeln!(out, "\t{reason}"))
             {
                 write_error = Some(e);
             }

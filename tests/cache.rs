@@ -510,3 +510,22 @@ fn no_cache_neither_reads_nor_writes() {
         .stderr(predicate::str::contains("cache: off"));
     assert!(!db.exists());
 }
+
+/// preload lists a bad file by its name's own bytes, as scan does, so that a name that is
+/// not UTF-8 still finds its file (it printed U+FFFD in its place).
+#[test]
+fn preload_lists_names_that_are_not_utf8_as_they_are() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xffx.jpg");
+    std::fs::write(dir.path().join(name), b"not an image").unwrap();
+    let out = anylabel_cached(&dir.path().join("cache.db"))
+        .arg("preload")
+        .arg(dir.path())
+        .assert()
+        .code(3);
+    let listed = &out.get_output().stdout;
+    let mut want = dir.path().join(name).as_os_str().as_bytes().to_vec();
+    want.extend_from_slice(b"\tnot an image");
+    assert!(listed.starts_with(&want), "{listed:?}");
+}
