@@ -700,11 +700,7 @@ fn runtime_command(cmd: RuntimeCommand, offline: bool) -> Result<u8> {
             };
             runtime::install(&home, flavour)?
         }
-        // Loaded, not only found: a file that is there but does not load is the error a
-        // run would meet.
-        RuntimeCommand::Path => runtime::load(&home, offline, runtime::Flavour::Cpu)?
-            .runtime
-            .clone(),
+        RuntimeCommand::Path => runtime::ensure(&home, offline, runtime::Flavour::Cpu)?,
     };
     progress::note(&format!(
         "ONNX Runtime {} found through {}",
