@@ -228,8 +228,9 @@ impl Batch {
 pub struct Cache {
     conn: Connection,
     path: PathBuf,
-    /// The parameters results are written under ([`Cache::set_params`]).
-    key: Option<Content>,
+    /// The parameters results are written under ([`Cache::set_params`]): their key, the
+    /// model's sha256 and their description.
+    params: Option<(Content, String, String)>,
 }
 
 fn now() -> i64 {
@@ -313,7 +314,7 @@ impl Cache {
         let mut cache = Cache {
             conn,
             path: path.to_path_buf(),
-            key: None,
+            params: None,
         };
         cache
             .migrate()
@@ -362,6 +363,7 @@ impl Cache {
             return Ok(());
         }
         let t = now();
+        let key = self.params.as_ref().map(|(k, _, _)| *k);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -390,10 +392,21 @@ impl Cache {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (content, key) DO UPDATE SET floor = ?3, cap = ?4, truncated = ?5, detections = ?6, used = ?7",
             )?;
-            for (content, s) in &batch.results {
-                let key = self
-                    .key
+            if !batch.results.is_empty() {
+                // Again with each batch: a `cache clear` from another process while this
+                // run goes on removes them, and results without their parameters are
+                // what `verify` calls damage.
+                let (key, model, description) = self
+                    .params
+                    .as_ref()
                     .ok_or_else(|| anyhow!("no parameters set for storing results"))?;
+                tx.prepare_cached(
+                    "INSERT INTO params (key, model_sha256, description) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+                )?
+                .execute(params![&key[..], model, description])?;
+            }
+            for (content, s) in &batch.results {
+                let key = key.ok_or_else(|| anyhow!("no parameters set for storing results"))?;
                 results.execute(params![
                     &content[..],
                     &key[..],
@@ -404,7 +417,7 @@ impl Cache {
                     t
                 ])?;
             }
-            if let Some(key) = self.key {
+            if let Some(key) = key {
                 let mut touch = tx.prepare_cached(
                     "UPDATE results SET used = ?3 WHERE content = ?1 AND key = ?2",
                 )?;
@@ -437,7 +450,7 @@ impl Cache {
             "INSERT INTO params (key, model_sha256, description) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
             params![&key[..], model_sha256, description],
         )?;
-        self.key = Some(key);
+        self.params = Some((key, model_sha256.to_string(), description.to_string()));
         Ok(())
     }
 
@@ -832,6 +845,12 @@ mod tests {
         assert!(cache.verify().unwrap().is_empty());
         let st = cache.stats().unwrap();
         assert_eq!((st.files, st.results, st.misses), (1, 1, 1));
+        // Cleared by another process while this one runs: the next batch brings its
+        // parameters back with it, and the cache stays sound.
+        Cache::open(&path).unwrap().clear().unwrap();
+        cache.write(&batch).unwrap();
+        assert_eq!(cache.verify().unwrap(), Vec::<String>::new());
+        assert_eq!(cache.stats().unwrap().per_params.len(), 1);
         // Reopening does not migrate again.
         drop(cache);
         assert!(Cache::open(&path).is_ok());
