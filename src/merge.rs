@@ -160,7 +160,18 @@ pub fn merge_results(shards: &[PathBuf], out: &mut dyn Write) -> Result<MergeSum
         let head = heads[i].take().expect("a queued stream has a head");
         let next = streams[i].next()?;
         if let Some(n) = &next {
-            if walk_order(&n.path, &head.path) != Ordering::Greater {
+            let order = walk_order(&n.path, &head.path);
+            if order == Ordering::Equal {
+                bail!(
+                    "{}:{}: {} is there twice (also line {}); one shard has one record \
+                     for each image",
+                    streams[i].name,
+                    n.line_no,
+                    n.path,
+                    head.line_no
+                );
+            }
+            if order != Ordering::Greater {
                 bail!(
                     "{}:{}: {} comes after {} but the walk of a folder meets it before; \
                      merge restores the order of a run over one folder: for other runs \
@@ -280,6 +291,10 @@ const COPY: &[(&str, &str)] = &[
 /// Merges the result caches `shards` into the cache at `target` (created when missing),
 /// each shard in one transaction.
 pub fn merge_caches(target: &Path, shards: &[PathBuf]) -> Result<CacheMergeSummary> {
+    // A shard that is not there stops the merge before the target is made.
+    for shard in shards {
+        std::fs::metadata(shard).with_context(|| format!("cannot read {}", shard.display()))?;
+    }
     // Opening it creates it or brings its schema up to this anylabel's.
     drop(Cache::open(target)?);
     let conn = Connection::open(target)

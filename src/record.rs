@@ -107,6 +107,11 @@ impl<R: std::io::BufRead> Iterator for Records<R> {
 /// Parses one line of a results file; the error names the input and the line, as
 /// [`Records`] does (`filter` parses lines in parallel with it).
 pub fn parse_line(name: &str, line: usize, text: &[u8]) -> anyhow::Result<Record> {
+    // A UTF-8 byte order mark, which some Windows editors put at the start of a file.
+    let text = match line {
+        1 => text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text),
+        _ => text,
+    };
     serde_json::from_slice(text)
         .map_err(|e| anyhow::anyhow!("{name}, line {line}: not a result record: {e}"))
 }
@@ -132,6 +137,15 @@ fn round2_box<S: serde::Serializer>(b: &[f32; 4], s: S) -> Result<S::Ok, S::Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_before_the_first_record_is_skipped() {
+        let line =
+            br#"{"path":"a.jpg","width":1,"height":1,"model":"m","detections":[],"error":null}"#;
+        let bom: Vec<u8> = [&b"\xEF\xBB\xBF"[..], line].concat();
+        assert_eq!(parse_line("r", 1, &bom).unwrap().path, "a.jpg");
+        assert!(parse_line("r", 2, &bom).is_err());
+    }
 
     #[test]
     fn writes_the_documented_shape() {

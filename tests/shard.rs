@@ -173,6 +173,31 @@ fn separate_caches_merge_into_one_that_answers_everything() {
         .arg(&outputs[0])
         .assert()
         .code(1);
+    // A shard that is not there stops the merge before the target is made.
+    let never = dir.path().join("never.db");
+    anylabel()
+        .args(["merge", "--cache", "-o"])
+        .arg(&never)
+        .arg(dir.path().join("missing.db"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("missing.db"));
+    assert!(!never.exists());
+
+    // One shard with an image twice: named as a duplicate, not as an order problem.
+    let twice = dir.path().join("twice.jsonl");
+    let first = String::from_utf8_lossy(single_run())
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&twice, format!("{first}\n{first}\n")).unwrap();
+    anylabel()
+        .args(["merge"])
+        .arg(&twice)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("is there twice (also line 1)"));
 }
 
 fn scan_names(root: &Path, shard: Option<&str>) -> Vec<String> {
