@@ -1263,6 +1263,14 @@ fn write_json_summary(
 
 /// Class names or ids to ids, with an error that lists the model's classes.
 fn resolve_classes(list: &[String], names: &[String]) -> Result<Vec<u32>> {
+    // `--classes ,` (or a variable set to nothing but commas) names no class: it would
+    // keep no detection at all.
+    if !list.is_empty() && list.iter().all(|c| c.trim().is_empty()) {
+        bail!(
+            "--classes names no class; give names or ids, such as --classes {}",
+            names.first().map_or("0", String::as_str)
+        );
+    }
     list.iter()
         .map(|c| c.trim())
         .filter(|c| !c.is_empty())

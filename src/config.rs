@@ -72,7 +72,15 @@ fn valid_count(s: &str) -> Result<(), String> {
         .map_err(|_| format!("'{s}' is not a whole number (0: automatic)"))
 }
 fn valid_backend(s: &str) -> Result<(), String> {
-    crate::cli::Backend::from_str(s, false).map(drop)
+    crate::cli::Backend::from_str(s, false)
+        .map(drop)
+        .map_err(|_| {
+            let names: Vec<String> = crate::cli::Backend::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                .collect();
+            format!("'{s}' is not a backend; one of: {}", names.join(", "))
+        })
 }
 
 fn valid_device(s: &str) -> Result<(), String> {

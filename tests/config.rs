@@ -263,6 +263,14 @@ fn a_bad_value_is_named_even_when_the_model_comes_from_the_file() {
         .env("ANYLABEL_CONF", "2")
         .assert()
         .success();
+    anylabel_at(h)
+        .args(["infer", ".", "-o", "x.jsonl"])
+        .env("ANYLABEL_BACKEND", "gpu")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "ANYLABEL_BACKEND=gpu: 'gpu' is not a backend; one of: auto, cpu, cuda, trt",
+        ));
     let out = anylabel_at(h)
         .args(["config", "list"])
         .env("ANYLABEL_CONF", "2")

@@ -103,6 +103,17 @@ fn agnostic_nms_classes_and_thresholds() {
             predicate::str::contains("unknown class 'horse'")
                 .and(predicate::str::contains("cat, dog, bird")),
         );
+    // A list of no class would keep nothing: an error, not an empty run.
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "--classes", ","])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "--classes names no class; give names or ids, such as --classes cat",
+        ));
 }
 
 #[test]
