@@ -237,7 +237,10 @@ impl GpuLetterbox {
         }
         let module = gpu.load(&KERNEL)?;
         let func = module.load_function("letterbox")?;
-        let stream = gpu.stream().clone();
+        // A stream of its own: the pipeline's two letterboxes are waited for one at a time
+        // (the executor waits for the batch it runs, `run` for its slot's last batch), and
+        // on one shared stream each wait would also wait for the other's work.
+        let stream = gpu.stream().fork()?;
         let out = stream.alloc_zeros::<f32>(max_batch * 3 * size[0] as usize * size[1] as usize)?;
         Ok(GpuLetterbox {
             stream,
