@@ -64,6 +64,9 @@ pub struct ModelInfo {
     /// From the config, else the metadata, filled up to the head's class count.
     pub class_names: Vec<String>,
     pub head: Head,
+    /// Whether the model config made the head other than the model file alone gives:
+    /// results are then another set, kept apart in the cache.
+    pub head_from_config: bool,
 }
 
 impl ModelInfo {
@@ -93,6 +96,17 @@ impl ModelInfo {
         };
         let head = Head::recognise(&facts.output_shape, &hints)
             .map_err(|e| anyhow!("the model's output is not a detection head we know: {e}"))?;
+        // The head the model file alone gives (its shape and metadata); a config's `type`
+        // may read the output otherwise ([B, N, 6]: YOLOv5 or NMS-free).
+        let natural = Head::recognise(
+            &facts.output_shape,
+            &HeadHints {
+                model_type: None,
+                classes: facts.names.as_ref().map(Vec::len).filter(|&n| n > 0),
+                end2end: facts.end2end,
+            },
+        )
+        .ok();
         if let Some(n) = head.classes() {
             if class_names.len() > n {
                 tracing::warn!(
@@ -111,6 +125,7 @@ impl ModelInfo {
             input_dims: facts.input_dims,
             class_names,
             head,
+            head_from_config: natural != Some(head),
         })
     }
 

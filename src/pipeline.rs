@@ -152,11 +152,17 @@ impl CacheRun {
         } else {
             decode.to_string()
         };
+        // Only a head a model config chose is named, so that the results of the model as it
+        // is keep the key they always had.
+        let head = if info.head_from_config {
+            format!("; {}", info.head.key())
+        } else {
+            String::new()
+        };
         let description = format!(
-            "pipeline rev {}; model {}; {}; input {}x{}; letterbox ultralytics; {decode}; precision fp32; iou {:?}; {classes}",
+            "pipeline rev {}; model {}{head}; input {}x{}; letterbox ultralytics; {decode}; precision fp32; iou {:?}; {classes}",
             cache::PIPELINE_REVISION,
             info.sha256,
-            info.head.key(),
             size[1],
             size[0],
             opts.iou

@@ -294,6 +294,23 @@ fn a_model_config_yaml_sets_classes_and_thresholds() {
             .len(),
         4
     );
+    // The config reads the output as the model file alone does (a YOLOv5 head of 3
+    // classes): the same results in the cache, under the key they always had.
+    let db = cfg.path().join("cache.db");
+    common::anylabel_cached(&db)
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5()])
+        .assert()
+        .success();
+    let again = common::anylabel_cached(&db)
+        .arg("infer")
+        .arg(dir.path())
+        .arg("--model")
+        .arg(cfg.path().join("head.yaml"))
+        .assert()
+        .success();
+    assert_eq!(common::cache_hits(&again.get_output().stderr), (1, 1));
 }
 
 #[test]
