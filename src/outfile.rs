@@ -17,7 +17,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 /// Where an output path leads.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Target {
-    /// A device, a pipe, a socket or a path under `/dev` or `/proc` (`/dev/stdout`,
+    /// A device, a pipe, a socket, or a process's descriptor (`/dev/stdout`,
     /// `/dev/fd/63`): written in place, appended to.
     Stream(PathBuf),
     /// An ordinary file, or none yet: replaced whole. Symbolic links are followed to the
@@ -27,18 +27,29 @@ pub enum Target {
 
 /// What writing to `path` means. A folder is an error.
 pub fn target(path: &Path) -> Result<Target> {
-    let special = path.starts_with("/dev") || path.starts_with("/proc");
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => bail!("{} is a folder; give a file name", path.display()),
-        Ok(m) if special || !m.file_type().is_file() => Ok(Target::Stream(path.to_path_buf())),
+        // A device, a pipe or a socket; or a process's own descriptor (`/dev/stdout`
+        // redirected to a file is that file, already opened by the shell: written to, not
+        // replaced behind its back).
+        Ok(m) if !m.file_type().is_file() || is_descriptor(path) => {
+            Ok(Target::Stream(path.to_path_buf()))
+        }
         Ok(_) => Ok(Target::File(
             std::fs::canonicalize(path)
                 .with_context(|| format!("cannot resolve {}", path.display()))?,
         )),
-        Err(_) if special => Ok(Target::Stream(path.to_path_buf())),
         // Not there yet (or a link to a file not there yet): the link's destination.
         Err(_) => Ok(Target::File(follow_dangling(path))),
     }
+}
+
+/// `/dev/stdin|stdout|stderr`, `/dev/fd/N`, `/proc/self/fd/N` or `/proc/PID/fd/N`.
+fn is_descriptor(path: &Path) -> bool {
+    let p = path.to_string_lossy();
+    matches!(p.as_ref(), "/dev/stdin" | "/dev/stdout" | "/dev/stderr")
+        || p.starts_with("/dev/fd/")
+        || (p.starts_with("/proc/") && p.contains("/fd/"))
 }
 
 /// A path whose links lead nowhere yet: where they lead.
@@ -205,6 +216,18 @@ mod tests {
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
         assert_eq!(target(&fifo).unwrap(), Target::Stream(fifo.clone()));
         assert!(target(dir.path()).is_err());
+        // An ordinary file under /dev (a tmpfs such as /dev/shm) is a file like any other,
+        // and one not there yet is made.
+        if let Ok(shm) = tempfile::tempdir_in("/dev/shm") {
+            let f = shm.path().join("out.jsonl");
+            write(&f, b"one").unwrap();
+            write(&f, b"two").unwrap();
+            assert_eq!(std::fs::read_to_string(&f).unwrap(), "two");
+            assert_eq!(
+                target(&f).unwrap(),
+                Target::File(std::fs::canonicalize(&f).unwrap())
+            );
+        }
         // Written to a device: it stays one.
         write(Path::new("/dev/null"), b"x").unwrap();
         let m = std::fs::metadata("/dev/null").unwrap();

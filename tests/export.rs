@@ -462,8 +462,31 @@ fn html_writes_the_gallery() {
 fn yolo_names_survive_pyyaml_and_boxes_stay_inside() {
     let dir = tempfile::tempdir().unwrap();
     let labels = [
-        "yes", "No", "off", "on", "null", "~", "1_000", "12:30", "0x1F", "1e3", "true", "a: b",
-        "\"q\"", "ü",
+        "yes",
+        "No",
+        "off",
+        "on",
+        "null",
+        "~",
+        "1_000",
+        "12:30",
+        "0x1F",
+        "1e3",
+        "true",
+        "a: b",
+        "\"q\"",
+        "ü",
+        // Characters YAML must have escaped: DEL, C1 controls, YAML 1.1's line breaks,
+        // a tab, a newline, a backslash, the byte order mark; and one outside the BMP.
+        "a\u{7f}b",
+        "g\u{9b}h",
+        "c\u{85}d",
+        "e\u{2028}f",
+        "tab\there",
+        "new\nline",
+        "back\\slash",
+        "\u{feff}bom",
+        "😀",
     ];
     let detections: Vec<Value> = labels
         .iter()

@@ -51,6 +51,15 @@ impl Format {
         matches!(self, Format::Yolo | Format::Voc | Format::Labelme)
     }
 
+    /// Whether the format is a dataset's labels, placed in their image (normalised or
+    /// with the image's size written beside them).
+    pub fn is_label_format(self) -> bool {
+        matches!(
+            self,
+            Format::Yolo | Format::Coco | Format::Voc | Format::Labelme
+        )
+    }
+
     /// Whether records with `error` set are written (as they are) or skipped.
     pub fn keeps_failed_records(self) -> bool {
         matches!(self, Format::Json | Format::Jsonl)
@@ -92,9 +101,10 @@ pub struct Summary {
     pub detections: u64,
     /// Records with `error` set, skipped by the label formats.
     pub skipped_failed: u64,
-    /// Records refused because their path would escape the output folder, or because
-    /// they have boxes and no image size.
+    /// Records refused because their path would escape the output folder.
     pub refused: u64,
+    /// Records refused by the label formats because they have boxes and no image size.
+    pub no_size: u64,
     /// Input lines that are not records.
     pub bad_lines: u64,
 }
@@ -102,7 +112,7 @@ pub struct Summary {
 impl Summary {
     /// Whether some inputs could not be exported (exit code 3).
     pub fn partial(&self) -> bool {
-        self.refused > 0 || self.bad_lines > 0
+        self.refused > 0 || self.no_size > 0 || self.bad_lines > 0
     }
 }
 
@@ -213,8 +223,9 @@ pub fn export(
             summary.skipped_failed += 1;
             continue;
         }
-        // Boxes on an image of no known size cannot be placed in a label format.
-        if !opts.format.keeps_failed_records()
+        // Boxes on an image of no known size cannot be placed in a label format (txt and
+        // csv list paths and pixel boxes, which need no size).
+        if opts.format.is_label_format()
             && (record.width == 0 || record.height == 0)
             && !record.detections.is_empty()
         {
@@ -224,7 +235,7 @@ pub fn export(
                 record.width,
                 record.height
             );
-            summary.refused += 1;
+            summary.no_size += 1;
             continue;
         }
         let rel = if opts.format.writes_per_image() {

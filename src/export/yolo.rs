@@ -61,8 +61,7 @@ pub fn to_lines(r: &Record) -> String {
 /// double-quoted, so that YAML 1.1 readers (PyYAML, which Ultralytics uses) read a class
 /// named `yes`, `off` or `1_000` as that name, not as a boolean or a number.
 pub fn data_yaml(images: &Path, names: &[String]) -> Result<String> {
-    // A JSON string is a YAML double-quoted scalar.
-    let q = |s: &str| serde_json::to_string(s).expect("a string serialises");
+    let q = yaml_quoted;
     let mut out = format!(
         "# Written by anylabel export --format yolo. The label files are in labels/ beside this file.\n\
          path: {}\ntrain: \".\"\nval: \".\"\nnc: {}\nnames:\n",
@@ -77,6 +76,31 @@ pub fn data_yaml(images: &Path, names: &[String]) -> Result<String> {
         out.push_str(" {}\n");
     }
     Ok(out)
+}
+
+/// `s` as a YAML double-quoted scalar that YAML 1.1 (PyYAML) and 1.2 readers read back as
+/// `s`: `"` and `\` escaped, and every character outside YAML's printable set, and the
+/// ones YAML 1.1 takes for line breaks (U+0085, U+2028, U+2029), written as `\xNN` or
+/// `\uNNNN`.
+fn yaml_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            ' '..='~' => out.push(c),
+            '\u{A0}'..='\u{2027}'
+            | '\u{202A}'..='\u{D7FF}'
+            | '\u{E000}'..='\u{FEFE}'
+            | '\u{FF00}'..='\u{FFFD}'
+            | '\u{10000}'.. => out.push(c),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02X}", c as u32)),
+            c => out.push_str(&format!("\\u{:04X}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// `classes.txt`: one name a line, line N for class N.
