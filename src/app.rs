@@ -324,6 +324,10 @@ fn export_command(args: ExportArgs) -> Result<u8> {
             "skipped: their images could not be labelled",
         ),
         (s.refused, "refused: their paths would escape the output"),
+        (
+            s.no_size,
+            "refused: they have boxes but no image size to place them in",
+        ),
         (s.bad_lines, "input lines are not records"),
     ] {
         if n > 0 {
@@ -504,6 +508,15 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
         // goes, with its journal files.
         (Err(e), CacheCommand::Clear) if crate::cache::is_damaged(&e) => {
             tracing::debug!("{e:#}");
+            // Only what SQLite made: ANYLABEL_CACHE pointed at another file by mistake
+            // (results, a config) is named, never removed.
+            if !crate::cache::looks_like_sqlite(&path) {
+                bail!(
+                    "{} is not an SQLite file, so not a damaged cache: not removing it \
+                     (is ANYLABEL_CACHE pointing at the wrong file?)",
+                    path.display()
+                );
+            }
             tracing::warn!(
                 "the cache {} is damaged: removing it to start afresh",
                 path.display()
@@ -763,7 +776,12 @@ impl Output {
             None => Ok(Output::Stdout),
             Some(p) if p.as_os_str() == "-" => Ok(Output::Stdout),
             Some(p) => {
-                let name = p
+                // Named after the file written, where a link leads, so that the next run
+                // into that file finds what a killed one left.
+                let dest = match crate::outfile::target(p)? {
+                    crate::outfile::Target::File(d) | crate::outfile::Target::Stream(d) => d,
+                };
+                let name = dest
                     .file_name()
                     .map_or("results".into(), |n| n.to_string_lossy().into_owned());
                 let out = OutFile::create(p, &format!(".{name}."), ".partial")?;
@@ -1198,12 +1216,19 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     }
     if let (Some(limit), Some(c)) = (max_size, cache_run.as_mut()) {
         let before = c.cache.disk_bytes();
+        // The records are written by now: a prune that fails (say, no room for the one
+        // VACUUM an old cache needs) is said, not the run's failure.
         if before > limit {
-            let evicted = c.cache.prune(limit)?;
-            progress::note(&format!(
-                "cache: evicted the {evicted} least recently used results to stay under {} MB",
-                limit / 1_000_000
-            ));
+            match c.cache.prune(limit) {
+                Ok(evicted) => progress::note(&format!(
+                    "cache: evicted the {evicted} least recently used results to stay under {} MB",
+                    limit / 1_000_000
+                )),
+                Err(e) => tracing::warn!(
+                    "cache: could not prune it to {} MB: {e:#}; `anylabel cache prune` tries again",
+                    limit / 1_000_000
+                ),
+            }
         }
     }
     let code = if summary.failed > 0 || summary.scan_errors > 0 {

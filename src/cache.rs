@@ -246,6 +246,21 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Whether the file at `path` begins as SQLite's files do (or is empty, as a file SQLite
+/// was about to make).
+pub fn looks_like_sqlite(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 16];
+    match std::fs::File::open(path) {
+        Ok(mut f) => match f.read(&mut head) {
+            Ok(0) => true,
+            Ok(16) => &head == b"SQLite format 3\0",
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}
+
 /// Whether `e`, from [`Cache::open`], says the file is damaged or not a database at all
 /// (SQLite's `SQLITE_CORRUPT` and `SQLITE_NOTADB`), rather than locked or unreadable.
 pub fn is_damaged(e: &anyhow::Error) -> bool {

@@ -169,6 +169,19 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, DecodeError> {
             reason: format!("cannot read the file: it is {what}, not a file"),
         });
     }
+    // An ordinary file: reads block again (a file system that answers "try again" to a
+    // non-blocking read, as some network and FUSE ones do, is then waited for).
+    {
+        use std::os::fd::AsRawFd as _;
+        let fd = f.as_raw_fd();
+        // SAFETY: F_GETFL/F_SETFL on a descriptor this function owns.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     f.read_to_end(&mut bytes).map_err(|e| unreadable(&e))?;
     Ok(bytes)
@@ -421,7 +434,6 @@ fn format_name(f: ImageFormat) -> &'static str {
     }
 }
 
-/// Names formats that `image` does not sniff, so the reason says what the file is.
 /// Whether `b` is a TGA file: the TGA 2.0 footer (`TRUEVISION-XFILE.\0`, which Pillow and
 /// GIMP write), or else a header that holds together: a colour map type of 0 or 1, an image
 /// type the format has (colour-mapped, true-colour or grey, raw or run-length), a pixel
@@ -444,6 +456,7 @@ fn looks_like_tga(b: &[u8]) -> bool {
         && (h[1] == 1 || h[3..8].iter().all(|&x| x == 0))
 }
 
+/// Names formats that `image` does not sniff, so the reason says what the file is.
 fn unknown_format_reason(b: &[u8]) -> String {
     let brand =
         |brands: &[&[u8]]| b.len() >= 12 && &b[4..8] == b"ftyp" && brands.contains(&&b[8..12]);

@@ -13,7 +13,7 @@ fn main() -> ExitCode {
         // A bad config file or variable is the error to show, not what its failure left
         // missing (`infer.model` set there makes --model optional).
         Err(e) => match &config_error {
-            Some(ce) if !shows_help(&e) && !config_command() => {
+            Some(ce) if is_missing_argument(&e) && !config_command() => {
                 eprintln!("error: {ce:#}");
                 return ExitCode::from(anylabel::exit_codes::ERROR);
             }
@@ -30,13 +30,10 @@ fn main() -> ExitCode {
     ExitCode::from(anylabel::app::run(cli))
 }
 
-/// Whether clap stopped to show help or the version, which a bad config does not stop.
-fn shows_help(e: &clap::Error) -> bool {
-    use clap::error::ErrorKind as K;
-    matches!(
-        e.kind(),
-        K::DisplayHelp | K::DisplayVersion | K::DisplayHelpOnMissingArgumentOrSubcommand
-    )
+/// Whether clap stopped for a missing argument, which the bad config may have been meant
+/// to give (other usage errors are the user's, and shown as they are).
+fn is_missing_argument(e: &clap::Error) -> bool {
+    e.kind() == clap::error::ErrorKind::MissingRequiredArgument
 }
 
 /// Whether the command line is `anylabel [options] config ...`, which runs on a bad config

@@ -466,8 +466,30 @@ fn cache_commands_report_verify_prune_and_clear() {
     assert!(String::from_utf8_lossy(&run.get_output().stderr).contains("least recently used"));
     integrity_ok(&db);
 
-    // A damaged cache: infer says how to start afresh, and `cache clear` does it.
-    std::fs::write(&db, b"not a database at all").unwrap();
+    // A file that is not SQLite's is not a damaged cache: never removed.
+    let precious = dir.path().join("results.jsonl");
+    std::fs::write(&precious, b"{\"path\": \"a.jpg\"}\n").unwrap();
+    anylabel_cached(&precious)
+        .args(["cache", "clear"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not an SQLite file"));
+    assert_eq!(
+        std::fs::read(&precious).unwrap(),
+        b"{\"path\": \"a.jpg\"}\n"
+    );
+    // A damaged cache (SQLite's, cut short): infer says how to start afresh, and
+    // `cache clear` does it.
+    let len = std::fs::metadata(&db).unwrap().len();
+    assert!(len > 8192, "{len}");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let _ = std::fs::remove_file(dir.path().join("cache.db-wal"));
+    let _ = std::fs::remove_file(dir.path().join("cache.db-shm"));
     anylabel_cached(&db)
         .arg("infer")
         .arg(&images)

@@ -96,7 +96,7 @@ impl Filter {
 /// What a run read and matched.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
-    /// Records read (lines that are not blank).
+    /// Records read (lines that parse as records; the others are `bad_lines`).
     pub read: u64,
     pub matched: u64,
     /// Lines that are not records (each reported on stderr).
