@@ -389,13 +389,12 @@ fn cache_commands_report_verify_prune_and_clear() {
         write_png(&images.join(format!("{i:02}.png")), 64 + i, 48);
     }
     let model = test_model("yolov5_head.onnx");
-    anylabel_cached(&db)
-        .arg("infer")
-        .arg(&images)
-        .arg("--model")
-        .arg(&model)
-        .assert()
-        .success();
+    let infer = || {
+        let mut cmd = anylabel_cached(&db);
+        cmd.arg("infer").arg(&images).arg("--model").arg(&model);
+        cmd
+    };
+    infer().assert().success();
     anylabel_cached(&db)
         .args(["cache", "stats"])
         .assert()
@@ -455,12 +454,8 @@ fn cache_commands_report_verify_prune_and_clear() {
         .assert()
         .code(2);
     // A size limit in the environment (or config.toml) prunes after a run.
-    let run = anylabel_cached(&db)
+    let run = infer()
         .env("ANYLABEL_CACHE_MAX_SIZE", "1KB")
-        .arg("infer")
-        .arg(&images)
-        .arg("--model")
-        .arg(&model)
         .assert()
         .success();
     assert!(String::from_utf8_lossy(&run.get_output().stderr).contains("least recently used"));
@@ -490,16 +485,9 @@ fn cache_commands_report_verify_prune_and_clear() {
         .unwrap();
     let _ = std::fs::remove_file(dir.path().join("cache.db-wal"));
     let _ = std::fs::remove_file(dir.path().join("cache.db-shm"));
-    anylabel_cached(&db)
-        .arg("infer")
-        .arg(&images)
-        .arg("--model")
-        .arg(&model)
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "`anylabel cache clear` starts it afresh",
-        ));
+    infer().assert().code(1).stderr(predicate::str::contains(
+        "`anylabel cache clear` starts it afresh",
+    ));
     anylabel_cached(&db)
         .args(["cache", "clear"])
         .assert()

@@ -155,17 +155,20 @@ fn output_to_a_pipe_or_a_link_keeps_it() {
             .unwrap()
             .success()
     );
+    let infer_into = |to: &Path| {
+        anylabel()
+            .arg("infer")
+            .arg(dir.path())
+            .args(["--model", &v5(), "-o"])
+            .arg(to)
+            .assert()
+            .success();
+    };
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read(fifo).unwrap())
     };
-    anylabel()
-        .arg("infer")
-        .arg(dir.path())
-        .args(["--model", &v5(), "-o"])
-        .arg(&fifo)
-        .assert()
-        .success();
+    infer_into(&fifo);
     let got = reader.join().unwrap();
     assert_eq!(records(&got).len(), 1);
     let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
@@ -173,13 +176,7 @@ fn output_to_a_pipe_or_a_link_keeps_it() {
 
     let link = out.path().join("results.jsonl");
     std::os::unix::fs::symlink("real.jsonl", &link).unwrap();
-    anylabel()
-        .arg("infer")
-        .arg(dir.path())
-        .args(["--model", &v5(), "-o"])
-        .arg(&link)
-        .assert()
-        .success();
+    infer_into(&link);
     assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
     let written = std::fs::read(out.path().join("real.jsonl")).unwrap();
     assert_eq!(records(&written), records(&got));
