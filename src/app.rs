@@ -776,21 +776,12 @@ impl Output {
             None => Ok(Output::Stdout),
             Some(p) if p.as_os_str() == "-" => Ok(Output::Stdout),
             Some(p) => {
-                // Named after the file written, where a link leads, so that the next run
-                // into that file finds what a killed one left.
-                let dest = match crate::outfile::target(p)? {
-                    crate::outfile::Target::File(d) | crate::outfile::Target::Stream(d) => d,
-                };
-                let name = dest
-                    .file_name()
-                    .map_or("results".into(), |n| n.to_string_lossy().into_owned());
-                let out = OutFile::create(p, &format!(".{name}."), ".partial")?;
-                if let Some(temp) = out.temp_path() {
+                let out = OutFile::create(p)?;
+                if let (Some(temp), Some((dir, prefix))) = (out.temp_path(), out.partial_prefix()) {
                     // Held while this run writes; a partial file nobody holds is left over
                     // from a run that was killed, and goes.
                     let _ = out.as_file().try_lock();
-                    let dir = temp.parent().unwrap_or(Path::new("."));
-                    remove_abandoned_partials(dir, &name, temp);
+                    remove_abandoned_partials(dir, &prefix, temp);
                 }
                 Ok(Output::File(out))
             }
@@ -966,15 +957,14 @@ fn open_cache(home: &Home, no_cache: bool) -> Result<Option<Cache>> {
     }
 }
 
-/// Deletes `.NAME.*.partial` files in `dir` that no running process holds.
-fn remove_abandoned_partials(dir: &Path, name: &str, ours: &Path) {
+/// Deletes `{prefix}*.partial` files in `dir` that no running process holds.
+fn remove_abandoned_partials(dir: &Path, prefix: &str, ours: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let prefix = format!(".{name}.");
     for e in entries.flatten() {
         let file_name = e.file_name().to_string_lossy().into_owned();
-        if !file_name.starts_with(&prefix) || !file_name.ends_with(".partial") || e.path() == ours {
+        if !file_name.starts_with(prefix) || !file_name.ends_with(".partial") || e.path() == ours {
             continue;
         }
         if let Ok(f) = std::fs::File::open(e.path())

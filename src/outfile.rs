@@ -69,6 +69,14 @@ fn follow_dangling(path: &Path) -> PathBuf {
     p
 }
 
+/// `.NAME.`, the start of the temporary files written for `dest`.
+fn partial_prefix(dest: &Path) -> String {
+    let name = dest
+        .file_name()
+        .map_or("output".into(), |n| n.to_string_lossy().into_owned());
+    format!(".{name}.")
+}
+
 /// An output file being written: see the module's description.
 pub struct OutFile {
     /// The path as the user gave it, for messages.
@@ -85,9 +93,10 @@ enum Inner {
 }
 
 impl OutFile {
-    /// Opens `path` for writing; the temporary file, if there is one, is named
-    /// `{prefix}…{suffix}` in the destination's folder, which is created.
-    pub fn create(path: &Path, prefix: &str, suffix: &str) -> Result<OutFile> {
+    /// Opens `path` for writing; the temporary file, if there is one, is
+    /// `.{NAME}.…partial` beside the destination `NAME` (in its folder, which is created),
+    /// so that what a killed run left is known by its name ([`OutFile::partial_prefix`]).
+    pub fn create(path: &Path) -> Result<OutFile> {
         let inner = match target(path)? {
             Target::Stream(p) => Inner::Stream(
                 std::fs::OpenOptions::new()
@@ -103,8 +112,8 @@ impl OutFile {
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 let temp = tempfile::Builder::new()
-                    .prefix(prefix)
-                    .suffix(suffix)
+                    .prefix(&partial_prefix(&dest))
+                    .suffix(".partial")
                     // An ordinary file once renamed: 0666 less the umask, not a temporary
                     // file's 0600.
                     .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
@@ -130,6 +139,17 @@ impl OutFile {
         match &self.inner {
             Inner::Temp { temp, .. } => temp.as_file(),
             Inner::Stream(f) => f,
+        }
+    }
+
+    /// The destination's folder and the prefix of its temporary files, where it has one.
+    pub fn partial_prefix(&self) -> Option<(&Path, String)> {
+        match &self.inner {
+            Inner::Temp { dest, .. } => Some((
+                dest.parent().unwrap_or(Path::new(".")),
+                partial_prefix(dest),
+            )),
+            Inner::Stream(_) => None,
         }
     }
 
@@ -189,7 +209,7 @@ impl Write for OutFile {
 
 /// Writes `bytes` to `path` whole: see [`OutFile`].
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut out = OutFile::create(path, ".anylabel-", ".partial")?;
+    let mut out = OutFile::create(path)?;
     out.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
     out.finish()

@@ -355,7 +355,7 @@ impl Output {
                 path.display()
             );
         }
-        let out = OutFile::create(path, ".anylabel-", ".partial")?;
+        let out = OutFile::create(path)?;
         Ok(Output::File(std::io::BufWriter::with_capacity(
             1 << 16,
             out,
