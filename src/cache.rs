@@ -246,6 +246,19 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Registers a key with the model and the description it stands for (once: a key is the
+/// hash of its description).
+fn insert_params(
+    conn: &Connection,
+    (key, model, description): &(Content, String, String),
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO params (key, model_sha256, description) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+    )?
+    .execute(params![&key[..], model, description])?;
+    Ok(())
+}
+
 /// Whether the file at `path` begins as SQLite's files do (or is empty, as a file SQLite
 /// was about to make).
 pub fn looks_like_sqlite(path: &Path) -> bool {
@@ -411,14 +424,11 @@ impl Cache {
                 // Again with each batch: a `cache clear` from another process while this
                 // run goes on removes them, and results without their parameters are
                 // what `verify` calls damage.
-                let (key, model, description) = self
+                let p = self
                     .params
                     .as_ref()
                     .ok_or_else(|| anyhow!("no parameters set for storing results"))?;
-                tx.prepare_cached(
-                    "INSERT INTO params (key, model_sha256, description) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
-                )?
-                .execute(params![&key[..], model, description])?;
+                insert_params(&tx, p)?;
             }
             for (content, s) in &batch.results {
                 let key = key.ok_or_else(|| anyhow!("no parameters set for storing results"))?;
@@ -461,11 +471,9 @@ impl Cache {
         model_sha256: &str,
         description: &str,
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO params (key, model_sha256, description) VALUES (?1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
-            params![&key[..], model_sha256, description],
-        )?;
-        self.params = Some((key, model_sha256.to_string(), description.to_string()));
+        let p = (key, model_sha256.to_string(), description.to_string());
+        insert_params(&self.conn, &p)?;
+        self.params = Some(p);
         Ok(())
     }
 
