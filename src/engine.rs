@@ -694,6 +694,12 @@ fn build_session(
             .with_intra_threads(opts.threads)
             .map_err(|e| err(&e))?;
     }
+    if kind != Kind::Cpu {
+        // On a GPU the intra-op threads run only the few nodes left to the CPU (shape
+        // arithmetic); spinning after each run, as they do by default, they would take
+        // cores from the decode threads that feed the GPU. They sleep instead.
+        builder = builder.with_intra_op_spinning(false).map_err(|e| err(&e))?;
+    }
     let eps = providers(kind, opts);
     if !eps.is_empty() {
         builder = builder
