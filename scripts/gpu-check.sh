@@ -14,7 +14,10 @@
 #                            and bench infer (end to end against inference only)
 #   5. the same with --preprocess gpu (compare-640-cuda-gpu.json, infer-big-gpu.json,
 #                            bench-gpu.json): the GPU letterbox inside infer; and infer with
-#                            no --preprocess (auto: the GPU letterbox), its boxes and summary
+#                            no --preprocess (auto: the GPU letterbox), its boxes and summary;
+#                            then with ANYLABEL_GPU_UPLOAD=decode (compare-640-cuda-upload.json
+#                            against the batcher-upload run, infer-big-upload.json,
+#                            bench-upload.*): the decode threads upload their own images
 #   6. bench-before-*.txt    where anylabel-before was staged (BEFORE=): bench infer with it,
 #                            both letterboxes, in the same run, for a before and after
 #   7. bench-12k-gpu.*, infer-12k-w*.json   the same 3008 JPEGs four times over (12032):
@@ -126,6 +129,23 @@ big_run gpu
 infer "640-cuda-auto" --imgsz 640 --backend cuda
 compare "640-cpu" "640-cuda-auto"
 grep -o '"letterbox":"[a-z]*"' "$work/infer-640-cuda-auto.json"
+step "5. the decode threads upload what they decode (ANYLABEL_GPU_UPLOAD=decode)"
+# The same pixels reach the same kernel: the boxes are the batcher-upload run's.
+ANYLABEL_GPU_UPLOAD=decode infer "640-cuda-upload" --imgsz 640 --backend cuda --preprocess gpu
+compare "640-cuda-gpu" "640-cuda-upload"
+cmp -s "$work/infer-640-cuda-gpu.jsonl" "$work/infer-640-cuda-upload.jsonl" &&
+    echo "records byte-identical to the batcher's upload" ||
+    echo "records not byte-identical to the batcher's upload (see compare-640-cuda-upload.json)"
+ANYLABEL_GPU_UPLOAD=decode timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz 640 \
+    --backend cuda --preprocess gpu --batch 32 -o /dev/null --json "$work/infer-big-upload.json" \
+    2> "$work/infer-big-upload.txt" || status=1
+cat "$work/infer-big-upload.json"
+echo
+step "   bench infer, ANYLABEL_GPU_UPLOAD=decode"
+ANYLABEL_GPU_UPLOAD=decode timeout 90 "$al" bench infer --images "$big" --model nudenet-320n \
+    --imgsz 640 --backend cuda --preprocess gpu --batch 32 --json "$work/bench-upload.json" \
+    > "$work/bench-upload.txt" 2>&1 || status=1
+grep -E "throughput|inference only|waiting" "$work/bench-upload.txt"
 fi
 
 if want 6 && [ -x "$here/anylabel-before" ]; then

@@ -44,6 +44,7 @@ use crate::decode::{DecodeErrorKind, DecodeOptions, RgbImage, decode_bytes, read
 use crate::engine::{Engine, ModelInfo, OutputTo};
 use crate::gpu::jpeg::{DeviceImage, GpuJpeg};
 use crate::gpu::letterbox::{GpuLetterbox, Pixels};
+use crate::gpu::upload::{UPLOAD_VAR, UploadBy, Uploader};
 use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
 use crate::nms::{Candidates, Nms, NmsParams};
@@ -268,6 +269,8 @@ pub struct Summary {
     pub letterboxed_on: Option<&'static str>,
     /// Images decoded by nvJPEG (`--decode gpu`).
     pub gpu_decoded: usize,
+    /// Images a decode thread sent to the GPU itself (`ANYLABEL_GPU_UPLOAD=decode`).
+    pub gpu_uploaded: usize,
 }
 
 /// What a decode thread found out about one image.
@@ -301,7 +304,8 @@ enum Input {
     Tensor(Vec<f32>),
     /// The decoded image, letterboxed with the rest of its batch on the GPU.
     Decoded(RgbImage),
-    /// The image decoded by nvJPEG into device memory, letterboxed there with its batch.
+    /// The image in device memory, letterboxed there with its batch: decoded by nvJPEG,
+    /// or decoded on the CPU and uploaded by its decode thread.
     OnGpu(DeviceImage),
 }
 
@@ -314,6 +318,8 @@ struct Prepared {
     letterbox: Duration,
     /// Decoded by nvJPEG.
     on_gpu: bool,
+    /// Uploaded to the GPU by its decode thread.
+    uploaded: bool,
 }
 
 impl Prepared {
@@ -329,6 +335,7 @@ impl Prepared {
             decode: Duration::ZERO,
             letterbox: Duration::ZERO,
             on_gpu: false,
+            uploaded: false,
         }
     }
 }
@@ -352,6 +359,26 @@ struct Context {
     decode_only: bool,
     /// nvJPEG, for the JPEGs it takes as they are (`--decode gpu`).
     jpeg: Option<Arc<GpuJpeg>>,
+    /// Where the run asks the decode threads to upload what they decode.
+    uploads: Option<Arc<Uploads>>,
+}
+
+/// The decode threads' uploads (`ANYLABEL_GPU_UPLOAD=decode`): the uploader, from when the
+/// batcher has opened the GPU letterbox until it gives the GPU letterbox up. Images decoded
+/// before or after are sent up by the batcher, as they are without the variable.
+#[derive(Default)]
+struct Uploads {
+    to: std::sync::OnceLock<Uploader>,
+    off: AtomicBool,
+}
+
+impl Uploads {
+    fn ready(&self) -> Option<&Uploader> {
+        if self.off.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.to.get()
+    }
 }
 
 thread_local! {
@@ -416,6 +443,10 @@ pub fn run(
         .map_err(|e| anyhow!("cannot start the decode threads: {e}"))?;
 
     let [h, w] = size;
+    let decode_only = matches!(opts.preprocess, Preprocess::Gpu { .. });
+    let upload_by = crate::gpu::upload::upload_by(std::env::var(UPLOAD_VAR).ok().as_deref())?;
+    let uploads =
+        (decode_only && upload_by == UploadBy::DecodeThreads).then(|| Arc::new(Uploads::default()));
     let ctx = Arc::new(Context {
         decode: DecodeOptions {
             reduce_for: (!opts.exact_decode).then_some([w, h]),
@@ -426,8 +457,9 @@ pub fn run(
             .as_ref()
             .map(|c| (c.cache.path().to_path_buf(), c.key)),
         ask: ask_for(opts, info.class_names.len()),
-        decode_only: matches!(opts.preprocess, Preprocess::Gpu { .. }),
+        decode_only,
         jpeg: open_jpeg(opts)?,
+        uploads: uploads.clone(),
     });
     let (recycle_tx, recycle_rx) = bounded::<Vec<f32>>(prefetch + batch + 1);
     let feeder_stop = Arc::new(AtomicBool::new(false));
@@ -459,12 +491,18 @@ pub fn run(
             times: StageTimes::default(),
             scan_errors: 0,
             gpu_decoded: 0,
+            gpu_uploaded: 0,
+            uploads,
         };
         let engine = &mut *engine;
         let batching = s.spawn(move || {
             let result = batcher.run(engine, pending_rx, &ran_tx, &spare_rx);
             let on_gpu = matches!(batcher.gpu, GpuStage::Open { .. });
-            let counts = (batcher.scan_errors, batcher.gpu_decoded);
+            let counts = (
+                batcher.scan_errors,
+                batcher.gpu_decoded,
+                batcher.gpu_uploaded,
+            );
             (result, batcher.times, counts, on_gpu)
         });
         let mut writer = Writer {
@@ -483,7 +521,7 @@ pub fn run(
         // Whatever happened, let the batcher and the feeder finish: each stops at its next send.
         drop(ran_rx);
         feeder_stop.store(true, Ordering::Relaxed);
-        let (ran, times, (scan_errors, gpu_decoded), letterbox_gpu) = batching
+        let (ran, times, (scan_errors, gpu_decoded, gpu_uploaded), letterbox_gpu) = batching
             .join()
             .map_err(|p| anyhow!("the batching thread crashed: {}", panic_message(&*p)))?;
         let t = &mut summary.times;
@@ -494,6 +532,7 @@ pub fn run(
         t.load += times.load;
         summary.scan_errors += scan_errors;
         summary.gpu_decoded += gpu_decoded;
+        summary.gpu_uploaded += gpu_uploaded;
         let (inference, starved, batches) = ran?;
         t.inference += inference;
         t.starved += starved;
@@ -620,11 +659,23 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
     let [w, h] = ctx.size;
     let lb = Letterbox::of_image(&img, w, h);
     if ctx.decode_only {
-        prepared.outcome = Outcome::Image {
-            input: Input::Decoded(img),
-            lb,
-            content,
+        let uploader = ctx.uploads.as_deref().and_then(Uploads::ready);
+        let input = match uploader.map(|u| u.upload(&img)) {
+            Some(Ok(on_gpu)) => {
+                prepared.letterbox = t.elapsed();
+                prepared.uploaded = true;
+                Input::OnGpu(on_gpu)
+            }
+            Some(Err(e)) => {
+                tracing::debug!(
+                    "{}: the batcher uploads it: its decode thread could not: {e:#}",
+                    path.display()
+                );
+                Input::Decoded(img)
+            }
+            None => Input::Decoded(img),
         };
+        prepared.outcome = Outcome::Image { input, lb, content };
         return prepared;
     }
     let mut tensor = buffer.unwrap_or_default();
@@ -887,6 +938,10 @@ struct Batcher<'r> {
     scan_errors: usize,
     /// Images decoded by nvJPEG.
     gpu_decoded: usize,
+    /// Images uploaded by their decode threads.
+    gpu_uploaded: usize,
+    /// The decode threads' uploader, opened with the GPU letterbox, where the run asks for it.
+    uploads: Option<Arc<Uploads>>,
 }
 
 /// The batcher's side of the executor: its job queue and the buffers it gives back.
@@ -973,6 +1028,7 @@ impl Batcher<'_> {
                         times.decode += prepared.decode;
                         times.letterbox += prepared.letterbox;
                         self.gpu_decoded += prepared.on_gpu as usize;
+                        self.gpu_uploaded += prepared.uploaded as usize;
                         ready += matches!(prepared.outcome, Outcome::Image { .. }) as usize;
                         new_files.extend(prepared.new_file);
                         window.push(Slot {
@@ -1099,16 +1155,21 @@ impl Batcher<'_> {
         }
 
         if gpu_failed.load(Ordering::Relaxed) {
-            self.gpu = GpuStage::Off;
+            self.gpu_off();
         }
         let required = matches!(
             self.gpu,
             GpuStage::Wanted { required: true, .. } | GpuStage::Open { required: true, .. }
         );
         let max_batch = self.info.batch_size(self.batch);
-        if let Some((letterboxes, device)) =
-            open_gpu(&mut self.gpu, x.backend, x.pin.as_ref(), self.hw, max_batch)?
-        {
+        if let Some((letterboxes, device)) = open_gpu(
+            &mut self.gpu,
+            x.backend,
+            x.pin.as_ref(),
+            self.hw,
+            max_batch,
+            self.uploads.as_deref(),
+        )? {
             let Ok(slot) = x.free_gpu.recv() else {
                 return Ok(None);
             };
@@ -1139,7 +1200,7 @@ impl Batcher<'_> {
                     tracing::warn!(
                         "letterboxing on the CPU from now on: the GPU letterbox failed: {e:#}"
                     );
-                    self.gpu = GpuStage::Off;
+                    self.gpu_off();
                 }
             }
         }
@@ -1152,6 +1213,16 @@ impl Batcher<'_> {
         letterbox_into(&decoded, buffer.slice_mut(n * plane)?, plane)?;
         self.times.letterbox += t.elapsed();
         Ok(Some(Staged::Host { buffer, shape }))
+    }
+}
+
+impl Batcher<'_> {
+    /// Letterboxes on the CPU from now on; the decode threads stop uploading.
+    fn gpu_off(&mut self) {
+        self.gpu = GpuStage::Off;
+        if let Some(u) = &self.uploads {
+            u.off.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -1447,6 +1518,7 @@ fn open_gpu<'a>(
     opened_for_buffers: Option<&crate::gpu::Gpu>,
     [h, w]: [usize; 2],
     max_batch: usize,
+    uploads: Option<&Uploads>,
 ) -> Result<Option<(&'a mut [GpuLetterbox], u32)>> {
     if let GpuStage::Wanted { device, required } = *stage {
         let opened = if backend == crate::backend::Kind::Cpu {
@@ -1468,9 +1540,14 @@ fn open_gpu<'a>(
                 }
             };
             gpu.and_then(|gpu| {
-                (0..2)
+                let letterboxes = (0..2)
                     .map(|_| GpuLetterbox::new(&gpu, max_batch, [h as u32, w as u32]))
-                    .collect::<Result<Vec<_>>>()
+                    .collect::<Result<Vec<_>>>()?;
+                if let Some(u) = uploads {
+                    tracing::debug!("the decode threads upload what they decode to GPU {device}");
+                    let _ = u.to.set(Uploader::new(&gpu));
+                }
+                Ok(letterboxes)
             })
         };
         *stage = match opened {

@@ -264,6 +264,56 @@ fn nvjpeg_decodes_the_fixtures_as_libjpeg_turbo_does() {
     }
 }
 
+/// `ANYLABEL_GPU_UPLOAD=decode`: images uploaded by the decode threads, several threads
+/// at once, come back byte for byte, and batches mixing them with host images letterbox
+/// on the GPU exactly as the CPU letterboxes the same images.
+#[test]
+fn images_uploaded_by_decode_threads_letterbox_as_host_images_do() {
+    use rayon::prelude::*;
+    let Some(gpu) = gpu_or_skip("images_uploaded_by_decode_threads_letterbox_as_host_images_do")
+    else {
+        return;
+    };
+    let up = anylabel::gpu::upload::Uploader::new(&gpu);
+    let mut images: Vec<RgbImage> = fixture_images().into_iter().map(|(_, im)| im).collect();
+    images.extend((0..6).map(|i| noise(100 + 97 * i, 1300 - 150 * i, i as u64 + 40)));
+    // Small ones first, so that the staging buffers grow as the threads meet larger ones.
+    images.sort_by_key(|im| im.pixels.len());
+    let uploaded: Vec<_> = images.par_iter().map(|im| up.upload(im).unwrap()).collect();
+    for (im, dev) in images.iter().zip(&uploaded) {
+        assert_eq!((dev.width, dev.height), (im.width, im.height));
+        assert!(
+            dev.to_host().unwrap() == im.pixels,
+            "an upload came back changed"
+        );
+    }
+    let mut lb = GpuLetterbox::new(&gpu, 8, [640, 640]).unwrap();
+    for (k, chunk) in images.chunks(8).zip(uploaded.chunks(8)).enumerate() {
+        let pixels: Vec<Pixels> = chunk
+            .0
+            .iter()
+            .zip(chunk.1)
+            .enumerate()
+            .map(|(i, (im, dev))| {
+                if (i + k) % 3 == 0 {
+                    Pixels::Host(im)
+                } else {
+                    Pixels::Device(dev)
+                }
+            })
+            .collect();
+        let refs: Vec<&RgbImage> = chunk.0.iter().collect();
+        let (want, want_boxes) = cpu_letterbox(&refs, 640, 640);
+        let (tensor, boxes) = lb.run(&pixels).unwrap();
+        assert_eq!(boxes, want_boxes);
+        assert_eq!(
+            tensor.to_host().unwrap(),
+            want,
+            "batch {k} not bit-identical"
+        );
+    }
+}
+
 #[test]
 fn letterbox_equals_the_cpu_on_mixed_batches() {
     let Some(gpu) = gpu_or_skip("letterbox_equals_the_cpu_on_mixed_batches") else {

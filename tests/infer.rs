@@ -761,6 +761,38 @@ fn run_pipeline(
 /// threads only decode and the inference thread letterboxes each batch on the CPU: the
 /// path a run takes when the GPU letterbox cannot start or fails. Its records must be the
 /// decode threads' letterbox's exactly.
+/// `ANYLABEL_GPU_UPLOAD` (docs/gpu.md) is read strictly: a value it does not know stops
+/// the run before any image and names the variable; `decode` where the batches are
+/// letterboxed on the CPU changes nothing.
+#[test]
+fn the_gpu_upload_variable_is_read_strictly_and_changes_nothing_on_the_cpu() {
+    let dir = one_image();
+    let run = |value: Option<&str>| {
+        let mut cmd = anylabel();
+        if let Some(v) = value {
+            cmd.env("ANYLABEL_GPU_UPLOAD", v);
+        }
+        cmd.arg("infer")
+            .arg(dir.path())
+            .args(["--model", &v5(), "--backend", "cpu"])
+            .output()
+            .unwrap()
+    };
+    let bad = run(Some("threads"));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("ANYLABEL_GPU_UPLOAD=\"threads\"") && err.contains("`decode`"),
+        "{err}"
+    );
+    assert!(bad.stdout.is_empty());
+    let plain = run(None);
+    let decode = run(Some("decode"));
+    assert!(plain.status.success() && decode.status.success());
+    assert_eq!(records(&decode.stdout), records(&plain.stdout));
+    assert_eq!(records(&plain.stdout).len(), 1);
+}
+
 #[test]
 fn batches_letterboxed_by_the_inference_thread_give_the_same_records() {
     use anylabel::pipeline::Preprocess;

@@ -199,12 +199,13 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
         let io = infer_options(&opts.images, b, opts);
         let mut rates = Vec::new();
         let mut idle = Vec::new();
-        let (mut images, mut gpu_decoded) = (0, 0);
+        let (mut images, mut gpu_decoded, mut gpu_uploaded) = (0, 0, 0);
         let first_batch = stages.is_none();
         for _ in 0..rounds {
             let s = run_once(&mut m, &io, None)?;
             images = s.images;
             gpu_decoded = s.gpu_decoded;
+            gpu_uploaded = s.gpu_uploaded;
             rates.push(s.images as f64 / s.elapsed.as_secs_f64());
             idle.push(100.0 * s.times.starved.as_secs_f64() / s.elapsed.as_secs_f64());
             if first_batch {
@@ -232,7 +233,7 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             Better::Higher,
             format!(
                 "{images} images from {}, end to end (walk, decode, letterbox, inference, NMS; \
-                 records discarded; letterbox on the {}{}); median of {rounds} run{}; {what}",
+                 records discarded; letterbox on the {}{}{}); median of {rounds} run{}; {what}",
                 opts.images.display(),
                 match opts.preprocess {
                     Preprocess::Cpu => "CPU",
@@ -240,6 +241,11 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
                 },
                 if opts.gpu_decode {
                     format!("; {gpu_decoded} of the images decoded by nvJPEG")
+                } else {
+                    String::new()
+                },
+                if gpu_uploaded > 0 {
+                    format!("; {gpu_uploaded} of the images uploaded by their decode threads")
                 } else {
                     String::new()
                 },

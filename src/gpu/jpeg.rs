@@ -263,7 +263,7 @@ impl GpuJpeg {
             )
         })?;
         tracing::debug!("nvJPEG {version} from {}", path.display());
-        keep_pool_memory(gpu);
+        super::keep_pool_memory(gpu);
         Ok(GpuJpeg {
             lib,
             handle,
@@ -368,31 +368,6 @@ impl GpuJpeg {
             .unwrap_or_else(|e| e.into_inner())
             .push(slot);
         result
-    }
-}
-
-/// Lets the device's default memory pool, which the decoded images are allocated from and
-/// freed to (stream-ordered), keep what it has instead of giving it back to the driver at
-/// every synchronisation (its default), so that an image's buffer costs no allocation in
-/// the driver once the pool has grown.
-fn keep_pool_memory(gpu: &Gpu) {
-    use cudarc::driver::sys;
-    let dev = gpu.context().cu_device();
-    let mut pool: sys::CUmemoryPool = std::ptr::null_mut();
-    let mut keep = u64::MAX;
-    // SAFETY: out-pointer for the device's default pool; the attribute takes a u64.
-    let r = unsafe {
-        match sys::cuDeviceGetDefaultMemPool(&mut pool, dev) {
-            sys::CUresult::CUDA_SUCCESS => sys::cuMemPoolSetAttribute(
-                pool,
-                sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
-                (&mut keep as *mut u64).cast(),
-            ),
-            e => e,
-        }
-    };
-    if r != sys::CUresult::CUDA_SUCCESS {
-        tracing::debug!("the GPU's memory pool gives memory back at each synchronisation: {r:?}");
     }
 }
 

@@ -21,6 +21,7 @@ use cudarc::nvrtc::{CompileOptions, Ptx};
 pub mod jpeg;
 pub mod letterbox;
 pub mod nms;
+pub mod upload;
 
 /// A kernel source: its name (for errors and tests) and its CUDA C text.
 #[derive(Debug, Clone, Copy)]
@@ -256,5 +257,30 @@ fn linear(n: usize) -> cudarc::driver::LaunchConfig {
         grid_dim: (n.div_ceil(256).max(1) as u32, 1, 1),
         block_dim: (256, 1, 1),
         shared_mem_bytes: 0,
+    }
+}
+
+/// Lets the device's default memory pool, which the decoded and uploaded images are
+/// allocated from and freed to (stream-ordered), keep what it has instead of giving it back
+/// to the driver at every synchronisation (its default), so that an image's buffer costs no
+/// allocation in the driver once the pool has grown.
+pub(crate) fn keep_pool_memory(gpu: &Gpu) {
+    use cudarc::driver::sys;
+    let dev = gpu.context().cu_device();
+    let mut pool: sys::CUmemoryPool = std::ptr::null_mut();
+    let mut keep = u64::MAX;
+    // SAFETY: out-pointer for the device's default pool; the attribute takes a u64.
+    let r = unsafe {
+        match sys::cuDeviceGetDefaultMemPool(&mut pool, dev) {
+            sys::CUresult::CUDA_SUCCESS => sys::cuMemPoolSetAttribute(
+                pool,
+                sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+                (&mut keep as *mut u64).cast(),
+            ),
+            e => e,
+        }
+    };
+    if r != sys::CUresult::CUDA_SUCCESS {
+        tracing::debug!("the GPU's memory pool gives memory back at each synchronisation: {r:?}");
     }
 }

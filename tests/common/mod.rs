@@ -52,7 +52,8 @@ pub fn anylabel() -> Command {
         .env_remove("ORT_DYLIB_PATH")
         .env_remove("RUST_LOG")
         .env_remove("ANYLABEL_OFFLINE")
-        .env_remove("ANYLABEL_CACHE_MAX_SIZE");
+        .env_remove("ANYLABEL_CACHE_MAX_SIZE")
+        .env_remove("ANYLABEL_GPU_UPLOAD");
     for var in SETTING_VARS {
         cmd.env_remove(var);
     }
@@ -112,7 +113,8 @@ pub fn spawnable_cached(cache: &Path) -> std::process::Command {
         .env_remove("ORT_DYLIB_PATH")
         .env_remove("RUST_LOG")
         .env_remove("ANYLABEL_OFFLINE")
-        .env_remove("ANYLABEL_CACHE_MAX_SIZE");
+        .env_remove("ANYLABEL_CACHE_MAX_SIZE")
+        .env_remove("ANYLABEL_GPU_UPLOAD");
     for var in SETTING_VARS {
         cmd.env_remove(var);
     }
