@@ -133,6 +133,13 @@ step "5. the decode threads upload what they decode (ANYLABEL_GPU_UPLOAD=decode)
 # The same pixels reach the same kernel: the boxes are the batcher-upload run's.
 ANYLABEL_GPU_UPLOAD=decode infer "640-cuda-upload" --imgsz 640 --backend cuda --preprocess gpu
 compare "640-cuda-gpu" "640-cuda-upload"
+uploaded() { # uploaded NAME: the summary's count, which must not be 0
+    local n
+    n=$(grep -o '"uploaded_by_decode_threads":[0-9]*' "$work/$1" | cut -d: -f2)
+    echo "$1: ${n:-no} images uploaded by their decode threads"
+    [ "${n:-0}" -gt 0 ] || status=1
+}
+uploaded infer-640-cuda-upload.json
 cmp -s "$work/infer-640-cuda-gpu.jsonl" "$work/infer-640-cuda-upload.jsonl" &&
     echo "records byte-identical to the batcher's upload" ||
     echo "records not byte-identical to the batcher's upload (see compare-640-cuda-upload.json)"
@@ -141,6 +148,7 @@ ANYLABEL_GPU_UPLOAD=decode timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz
     2> "$work/infer-big-upload.txt" || status=1
 cat "$work/infer-big-upload.json"
 echo
+uploaded infer-big-upload.json
 step "   bench infer, ANYLABEL_GPU_UPLOAD=decode"
 ANYLABEL_GPU_UPLOAD=decode timeout 90 "$al" bench infer --images "$big" --model nudenet-320n \
     --imgsz 640 --backend cuda --preprocess gpu --batch 32 --json "$work/bench-upload.json" \

@@ -493,6 +493,7 @@ pub fn run(
             gpu_decoded: 0,
             gpu_uploaded: 0,
             uploads,
+            retired: Vec::new(),
         };
         let engine = &mut *engine;
         let batching = s.spawn(move || {
@@ -667,10 +668,17 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
                 Input::OnGpu(on_gpu)
             }
             Some(Err(e)) => {
-                tracing::debug!(
-                    "{}: the batcher uploads it: its decode thread could not: {e:#}",
-                    path.display()
-                );
+                // Whatever failed (page-locked or device memory, the GPU) would fail again:
+                // the batcher uploads this image and every later one.
+                if let Some(u) = &ctx.uploads
+                    && !u.off.swap(true, Ordering::Relaxed)
+                {
+                    tracing::warn!(
+                        "{}: the decode threads stop uploading their images ({UPLOAD_VAR}=decode), \
+                         the batcher uploads them: {e:#}",
+                        path.display()
+                    );
+                }
                 Input::Decoded(img)
             }
             None => Input::Decoded(img),
@@ -942,6 +950,9 @@ struct Batcher<'r> {
     gpu_uploaded: usize,
     /// The decode threads' uploader, opened with the GPU letterbox, where the run asks for it.
     uploads: Option<Arc<Uploads>>,
+    /// GPU letterboxes given up during the run, kept until the executor has stopped: a
+    /// batch in one of their tensors may still be on its way to the model.
+    retired: Vec<GpuLetterbox>,
 }
 
 /// The batcher's side of the executor: its job queue and the buffers it gives back.
@@ -1073,7 +1084,18 @@ impl Batcher<'_> {
                                 Err(e) => break Err(e),
                             }
                         }
-                        x.jobs.send(job).is_ok()
+                        match x.jobs.send(job) {
+                            Ok(()) => true,
+                            Err(unsent) => {
+                                // The executor has stopped. The window's device images
+                                // are freed with the job: first let the GPU finish what
+                                // it was queued to read from them.
+                                if let Some(Staged::Gpu { stream, .. }) = &unsent.0.batch {
+                                    let _ = stream.synchronize();
+                                }
+                                false
+                            }
+                        }
                     }
                     // No model yet: nothing runs ahead of this window.
                     None => ran
@@ -1219,7 +1241,10 @@ impl Batcher<'_> {
 impl Batcher<'_> {
     /// Letterboxes on the CPU from now on; the decode threads stop uploading.
     fn gpu_off(&mut self) {
-        self.gpu = GpuStage::Off;
+        if let GpuStage::Open { letterboxes, .. } = std::mem::replace(&mut self.gpu, GpuStage::Off)
+        {
+            self.retired.extend(letterboxes);
+        }
         if let Some(u) = &self.uploads {
             u.off.store(true, Ordering::Relaxed);
         }

@@ -757,10 +757,6 @@ fn run_pipeline(
     sink.0
 }
 
-/// With the GPU letterbox asked for but not required and the model on the CPU, the decode
-/// threads only decode and the inference thread letterboxes each batch on the CPU: the
-/// path a run takes when the GPU letterbox cannot start or fails. Its records must be the
-/// decode threads' letterbox's exactly.
 /// `ANYLABEL_GPU_UPLOAD` (docs/gpu.md) is read strictly: a value it does not know stops
 /// the run before any image and names the variable; `decode` where the batches are
 /// letterboxed on the CPU changes nothing.
@@ -793,6 +789,10 @@ fn the_gpu_upload_variable_is_read_strictly_and_changes_nothing_on_the_cpu() {
     assert_eq!(records(&plain.stdout).len(), 1);
 }
 
+/// With the GPU letterbox asked for but not required and the model on the CPU, the decode
+/// threads only decode and the inference thread letterboxes each batch on the CPU: the
+/// path a run takes when the GPU letterbox cannot start or fails. Its records must be the
+/// decode threads' letterbox's exactly.
 #[test]
 fn batches_letterboxed_by_the_inference_thread_give_the_same_records() {
     use anylabel::pipeline::Preprocess;

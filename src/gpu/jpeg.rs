@@ -205,6 +205,14 @@ pub struct DeviceImage {
     pub height: u32,
 }
 
+impl Drop for DeviceImage {
+    /// Its memory goes back to the device's pool from whichever thread drops the image (the
+    /// writer's, which may never have used the GPU): the driver wants the context current.
+    fn drop(&mut self) {
+        let _ = self.buf.context().bind_to_thread();
+    }
+}
+
 impl DeviceImage {
     /// Its device address.
     pub fn device_ptr(&self) -> u64 {
