@@ -25,10 +25,11 @@
 #                            decode threads: what the fixed costs of a run and the CPU's
 #                            share of decoding do to the rate
 #   8. nvJPEG (--decode gpu): compare-640-cuda-nvjpeg.json (its boxes against the CPU
-#                            backend's), infer-big-nvjpeg.json and bench-nvjpeg.* on the 3008
-#                            JPEGs (end to end against inference only, in the same run as
-#                            step 5's GPU letterbox with libjpeg-turbo); infer-big-*-t1.json:
-#                            both decoders with one ONNX Runtime thread (--threads 1)
+#                            backend's), infer-big-nvjpeg.json and bench-nvjpeg-{100,50,0}.* on
+#                            the 3008 JPEGs (end to end against inference only, in the same run
+#                            as step 5's GPU letterbox with libjpeg-turbo), with all, half and
+#                            none of the JPEGs for the GPU's JPEG engine (ANYLABEL_NVJPEG_HARDWARE);
+#                            infer-big-*-t1.json: both decoders with one ONNX Runtime thread
 # Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh). STEPS="4 5" runs
 # only those (all by default), to spend the device's minutes on what is not yet proven.
 set -uo pipefail
@@ -186,16 +187,23 @@ step "8. nvJPEG (--decode gpu): boxes against the CPU backend"
 [ -f "$work/infer-640-cpu.jsonl" ] || infer "640-cpu" --imgsz 640 --backend cpu
 infer "640-cuda-nvjpeg" --imgsz 640 --backend cuda --decode gpu
 compare "640-cpu" "640-cuda-nvjpeg"
-grep -o '"decoded_on_gpu":[0-9]*' "$work/infer-640-cuda-nvjpeg.json"
+grep -o '"decoded_[a-z_]*":[0-9]*' "$work/infer-640-cuda-nvjpeg.json"
 step "   3008 JPEGs, --decode gpu"
 timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz 640 --backend cuda --decode gpu \
     --batch 32 -o /dev/null --json "$work/infer-big-nvjpeg.json" 2> "$work/infer-big-nvjpeg.txt" || status=1
 cat "$work/infer-big-nvjpeg.json"
 echo
-step "   bench infer, --decode gpu"
-timeout 90 "$al" bench infer --images "$big" --model nudenet-320n --imgsz 640 --backend cuda \
-    --decode gpu --batch 32 --json "$work/bench-nvjpeg.json" > "$work/bench-nvjpeg.txt" 2>&1 || status=1
-grep -E "throughput|inference only|waiting" "$work/bench-nvjpeg.txt"
+# The GPU's JPEG engine where it has one (ANYLABEL_NVJPEG_HARDWARE=100, the default), half
+# the JPEGs to it, and none (nvJPEG's default backend on the decode threads).
+for share in 100 50 0; do
+    step "   bench infer, --decode gpu, ANYLABEL_NVJPEG_HARDWARE=$share"
+    ANYLABEL_NVJPEG_HARDWARE=$share timeout 90 "$al" bench infer --images "$big" --model nudenet-320n \
+        --imgsz 640 --backend cuda --decode gpu --batch 32 --json "$work/bench-nvjpeg-$share.json" \
+        > "$work/bench-nvjpeg-$share.txt" 2>&1 || status=1
+    grep -E "throughput|inference only|waiting" "$work/bench-nvjpeg-$share.txt"
+    grep -o '[0-9]* of the images decoded by nvJPEG, [0-9]* of them by the GPU.s JPEG engine' \
+        "$work/bench-nvjpeg-$share.json" | head -n 1
+done
 # ONNX Runtime's own CPU threads (one per core by default, spinning between runs) beside 16
 # decode threads: the same run with one, both decoders.
 for dec in cpu gpu; do

@@ -1257,6 +1257,7 @@ fn write_json_summary(
         "batches": s.batches,
         "letterbox": s.letterboxed_on,
         "decoded_on_gpu": s.gpu_decoded,
+        "decoded_by_jpeg_engine": s.gpu_engine_decoded,
         "uploaded_by_decode_threads": s.gpu_uploaded,
         "seconds": (secs * 1e4).round() / 1e4,
         "images_per_second": if secs > 0.0 { ((s.images as f64 / secs) * 100.0).round() / 100.0 } else { 0.0 },

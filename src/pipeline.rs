@@ -43,6 +43,7 @@ use crate::cache::{
 use crate::decode::{DecodeErrorKind, DecodeOptions, RgbImage, decode_bytes, read_file};
 use crate::engine::{Engine, ModelInfo, OutputTo};
 use crate::gpu::jpeg::{DeviceImage, GpuJpeg};
+use crate::gpu::jpeg_hw::{HwJpeg, Reply as EngineReply};
 use crate::gpu::letterbox::{GpuLetterbox, Pixels};
 use crate::gpu::upload::{UPLOAD_VAR, UploadBy, Uploader};
 use crate::head::{DecodeParams, Decoder};
@@ -271,6 +272,8 @@ pub struct Summary {
     pub gpu_decoded: usize,
     /// Images a decode thread sent to the GPU itself (`ANYLABEL_GPU_UPLOAD=decode`).
     pub gpu_uploaded: usize,
+    /// Of `gpu_decoded`, the JPEGs the GPU's JPEG engine decoded.
+    pub gpu_engine_decoded: usize,
 }
 
 /// What a decode thread found out about one image.
@@ -307,6 +310,9 @@ enum Input {
     /// The image in device memory, letterboxed there with its batch: decoded by nvJPEG,
     /// or decoded on the CPU and uploaded by its decode thread.
     OnGpu(DeviceImage),
+    /// A JPEG handed to the GPU's JPEG engine: the batcher waits for its answer (and turns
+    /// it into [`Input::OnGpu`], or decodes the JPEG on the CPU where the engine refused it).
+    Engine(Receiver<EngineReply>),
 }
 
 struct Prepared {
@@ -320,6 +326,8 @@ struct Prepared {
     on_gpu: bool,
     /// Uploaded to the GPU by its decode thread.
     uploaded: bool,
+    /// Decoded by the GPU's JPEG engine (`on_gpu` too).
+    by_engine: bool,
 }
 
 impl Prepared {
@@ -336,6 +344,7 @@ impl Prepared {
             letterbox: Duration::ZERO,
             on_gpu: false,
             uploaded: false,
+            by_engine: false,
         }
     }
 }
@@ -359,6 +368,8 @@ struct Context {
     decode_only: bool,
     /// nvJPEG, for the JPEGs it takes as they are (`--decode gpu`).
     jpeg: Option<Arc<GpuJpeg>>,
+    /// The GPU's JPEG engine, where it has one (`--decode gpu`), for the JPEGs it takes.
+    jpeg_engine: Option<Arc<HwJpeg>>,
     /// Where the run asks the decode threads to upload what they decode.
     uploads: Option<Arc<Uploads>>,
 }
@@ -447,18 +458,21 @@ pub fn run(
     let upload_by = crate::gpu::upload::upload_by(std::env::var(UPLOAD_VAR).ok().as_deref())?;
     let uploads =
         (decode_only && upload_by == UploadBy::DecodeThreads).then(|| Arc::new(Uploads::default()));
+    let (jpeg, jpeg_engine) = open_jpeg(opts, batch)?;
+    let decode = DecodeOptions {
+        reduce_for: (!opts.exact_decode).then_some([w, h]),
+        ..opts.decode
+    };
     let ctx = Arc::new(Context {
-        decode: DecodeOptions {
-            reduce_for: (!opts.exact_decode).then_some([w, h]),
-            ..opts.decode
-        },
+        decode,
         size: [w, h],
         cache: cache
             .as_ref()
             .map(|c| (c.cache.path().to_path_buf(), c.key)),
         ask: ask_for(opts, info.class_names.len()),
         decode_only,
-        jpeg: open_jpeg(opts)?,
+        jpeg,
+        jpeg_engine,
         uploads: uploads.clone(),
     });
     let (recycle_tx, recycle_rx) = bounded::<Vec<f32>>(prefetch + batch + 1);
@@ -492,8 +506,11 @@ pub fn run(
             scan_errors: 0,
             gpu_decoded: 0,
             gpu_uploaded: 0,
+            gpu_engine_decoded: 0,
             uploads,
             retired: Vec::new(),
+            decode,
+            size: [w, h],
         };
         let engine = &mut *engine;
         let batching = s.spawn(move || {
@@ -503,6 +520,7 @@ pub fn run(
                 batcher.scan_errors,
                 batcher.gpu_decoded,
                 batcher.gpu_uploaded,
+                batcher.gpu_engine_decoded,
             );
             (result, batcher.times, counts, on_gpu)
         });
@@ -522,9 +540,10 @@ pub fn run(
         // Whatever happened, let the batcher and the feeder finish: each stops at its next send.
         drop(ran_rx);
         feeder_stop.store(true, Ordering::Relaxed);
-        let (ran, times, (scan_errors, gpu_decoded, gpu_uploaded), letterbox_gpu) = batching
-            .join()
-            .map_err(|p| anyhow!("the batching thread crashed: {}", panic_message(&*p)))?;
+        let (ran, times, (scan_errors, gpu_decoded, gpu_uploaded, by_engine), letterbox_gpu) =
+            batching
+                .join()
+                .map_err(|p| anyhow!("the batching thread crashed: {}", panic_message(&*p)))?;
         let t = &mut summary.times;
         t.waiting += times.waiting;
         t.lookup += times.lookup;
@@ -534,6 +553,7 @@ pub fn run(
         summary.scan_errors += scan_errors;
         summary.gpu_decoded += gpu_decoded;
         summary.gpu_uploaded += gpu_uploaded;
+        summary.gpu_engine_decoded += by_engine;
         let (inference, starved, batches) = ran?;
         t.inference += inference;
         t.starved += starved;
@@ -624,10 +644,29 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
         }
     }
     let t = Instant::now();
-    let bytes = match bytes {
+    let mut bytes = match bytes {
         Some(b) => Ok(b),
         None => read_file(path),
     };
+    if let (Some(engine), Ok(b)) = (&ctx.jpeg_engine, &bytes)
+        && let Some((iw, ih)) = crate::decode::jpeg_for_gpu(b, &ctx.decode)
+        && engine.takes(b)
+    {
+        let b = bytes.as_mut().map(std::mem::take).unwrap_or_default();
+        match engine.submit(b, iw, ih) {
+            Ok(answer) => {
+                prepared.decode = t.elapsed();
+                let [w, h] = ctx.size;
+                prepared.outcome = Outcome::Image {
+                    lb: Letterbox::new(iw, ih, w, h),
+                    input: Input::Engine(answer),
+                    content,
+                };
+                return prepared;
+            }
+            Err(back) => bytes = Ok(back),
+        }
+    }
     if let (Some(jpeg), Ok(b)) = (&ctx.jpeg, &bytes)
         && let Some(img) = decode_on_gpu(jpeg, b, path, &ctx.decode)
     {
@@ -705,16 +744,38 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
 }
 
 /// nvJPEG opened on the GPU that letterboxes, where the run asks for it (`--decode gpu`).
-fn open_jpeg(opts: &InferOptions) -> Result<Option<Arc<GpuJpeg>>> {
+/// And the GPU's JPEG engine beside it, where the GPU has one and
+/// `ANYLABEL_NVJPEG_HARDWARE` does not say 0, for batches of up to `batch` JPEGs.
+#[allow(clippy::type_complexity)]
+fn open_jpeg(
+    opts: &InferOptions,
+    batch: usize,
+) -> Result<(Option<Arc<GpuJpeg>>, Option<Arc<HwJpeg>>)> {
     if !opts.gpu_decode {
-        return Ok(None);
+        return Ok((None, None));
     }
     let Preprocess::Gpu { device, .. } = opts.preprocess else {
         bail!("--decode gpu needs the GPU letterbox (--preprocess gpu or auto)");
     };
+    let share = crate::gpu::jpeg_hw::share(
+        std::env::var(crate::gpu::jpeg_hw::SHARE_VAR)
+            .ok()
+            .as_deref(),
+    )?;
     let gpu = crate::gpu::Gpu::new(device as usize).context("--decode gpu")?;
     let jpeg = GpuJpeg::open(&gpu).context("--decode gpu")?;
-    Ok(Some(Arc::new(jpeg)))
+    let engine = if share == 0 {
+        None
+    } else {
+        match HwJpeg::open(&gpu, batch, share) {
+            Ok(e) => Some(Arc::new(e)),
+            Err(e) => {
+                tracing::debug!("no JPEG engine: nvJPEG's default backend decodes: {e:#}");
+                None
+            }
+        }
+    };
+    Ok((Some(Arc::new(jpeg)), engine))
 }
 
 /// `bytes` decoded by nvJPEG where it takes them as they are
@@ -948,11 +1009,17 @@ struct Batcher<'r> {
     gpu_decoded: usize,
     /// Images uploaded by their decode threads.
     gpu_uploaded: usize,
+    /// Images decoded by the GPU's JPEG engine.
+    gpu_engine_decoded: usize,
     /// The decode threads' uploader, opened with the GPU letterbox, where the run asks for it.
     uploads: Option<Arc<Uploads>>,
     /// GPU letterboxes given up during the run, kept until the executor has stopped: a
     /// batch in one of their tensors may still be on its way to the model.
     retired: Vec<GpuLetterbox>,
+    /// How the decode threads decode, for the JPEGs the GPU's JPEG engine gives back.
+    decode: DecodeOptions,
+    /// `[width, height]` of the model input.
+    size: [u32; 2],
 }
 
 /// The batcher's side of the executor: its job queue and the buffers it gives back.
@@ -1033,6 +1100,7 @@ impl Batcher<'_> {
                                 "the decoder stopped unexpectedly on this image".to_string(),
                             )
                         });
+                        let prepared = self.engine_answer(prepared);
                         let times = &mut self.times;
                         times.waiting += t.elapsed();
                         times.lookup += prepared.lookup;
@@ -1040,6 +1108,7 @@ impl Batcher<'_> {
                         times.letterbox += prepared.letterbox;
                         self.gpu_decoded += prepared.on_gpu as usize;
                         self.gpu_uploaded += prepared.uploaded as usize;
+                        self.gpu_engine_decoded += prepared.by_engine as usize;
                         ready += matches!(prepared.outcome, Outcome::Image { .. }) as usize;
                         new_files.extend(prepared.new_file);
                         window.push(Slot {
@@ -1160,7 +1229,7 @@ impl Batcher<'_> {
                 .iter()
                 .filter_map(|&(input, _)| match input {
                     Input::Tensor(t) => Some(&t[..]),
-                    Input::Decoded(_) | Input::OnGpu(_) => None,
+                    Input::Decoded(_) | Input::OnGpu(_) | Input::Engine(_) => None,
                 })
                 .collect();
             let Some(mut buffer) = x.host_buffer(n * plane)? else {
@@ -1239,6 +1308,65 @@ impl Batcher<'_> {
 }
 
 impl Batcher<'_> {
+    /// A JPEG the GPU's JPEG engine took, once the engine has answered: its pixels on the
+    /// GPU, or, where the engine refused it, decoded on the CPU here. Anything else as it is.
+    fn engine_answer(&self, mut p: Prepared) -> Prepared {
+        if !matches!(
+            p.outcome,
+            Outcome::Image {
+                input: Input::Engine(_),
+                ..
+            }
+        ) {
+            return p;
+        }
+        let placeholder = Outcome::Failed {
+            reason: String::new(),
+            content: None,
+        };
+        let Outcome::Image {
+            input: Input::Engine(answer),
+            lb,
+            content,
+        } = std::mem::replace(&mut p.outcome, placeholder)
+        else {
+            unreachable!("checked above");
+        };
+        p.outcome = match answer.recv() {
+            Ok(Ok(img)) => {
+                p.on_gpu = true;
+                p.by_engine = true;
+                Outcome::Image {
+                    input: Input::OnGpu(img),
+                    lb,
+                    content,
+                }
+            }
+            Ok(Err((why, bytes))) => {
+                tracing::debug!("the GPU's JPEG engine gave a JPEG back ({why}): decoding it here");
+                let t = Instant::now();
+                let decoded = decode_bytes(&bytes, &self.decode);
+                p.decode += t.elapsed();
+                match decoded {
+                    Ok(img) => Outcome::Image {
+                        lb: Letterbox::of_image(&img, self.size[0], self.size[1]),
+                        input: Input::Decoded(img),
+                        content,
+                    },
+                    Err(e) => Outcome::Failed {
+                        content: content.filter(|_| e.kind == DecodeErrorKind::Content),
+                        reason: e.reason,
+                    },
+                }
+            }
+            Err(_) => Outcome::Failed {
+                reason: "the GPU's JPEG engine stopped before it decoded this image".to_string(),
+                content: None,
+            },
+        };
+        p
+    }
+
     /// Letterboxes on the CPU from now on; the decode threads stop uploading.
     fn gpu_off(&mut self) {
         if let GpuStage::Open { letterboxes, .. } = std::mem::replace(&mut self.gpu, GpuStage::Off)

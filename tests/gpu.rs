@@ -264,6 +264,79 @@ fn nvjpeg_decodes_the_fixtures_as_libjpeg_turbo_does() {
     }
 }
 
+/// The GPU's JPEG engine (nvJPEG's hardware backend, `--decode gpu` on an A100/H100/H200),
+/// where the GPU has one: every fixture JPEG it takes, handed over from several threads at
+/// once and decoded in batches, has libjpeg-turbo's size and pixels within the tolerance
+/// the default backend is held to, and letterboxes on the GPU exactly as the CPU
+/// letterboxes the same pixels. Skipped, saying so, on a GPU without an engine.
+#[test]
+fn the_jpeg_engine_decodes_the_fixtures_as_libjpeg_turbo_does() {
+    use rayon::prelude::*;
+    let Some(gpu) = gpu_or_skip("the_jpeg_engine_decodes_the_fixtures_as_libjpeg_turbo_does")
+    else {
+        return;
+    };
+    let engine = match anylabel::gpu::jpeg_hw::HwJpeg::open(&gpu, 8, 100) {
+        Ok(e) => e,
+        Err(e) => {
+            println!(
+                "SKIPPED the_jpeg_engine_decodes_the_fixtures_as_libjpeg_turbo_does: {}: {e:#}",
+                gpu.name()
+            );
+            return;
+        }
+    };
+    println!(
+        "nvJPEG {} with the JPEG engine of {}",
+        engine.version,
+        gpu.name()
+    );
+    let opts = DecodeOptions::default();
+    let taken: Vec<(PathBuf, RgbImage, Vec<u8>)> = fixture_images()
+        .into_iter()
+        .filter_map(|(path, cpu)| {
+            let bytes = std::fs::read(&path).unwrap();
+            let (w, h) = anylabel::decode::jpeg_for_gpu(&bytes, &opts)?;
+            assert_eq!((cpu.width, cpu.height), (w, h), "{}", path.display());
+            engine.takes(&bytes).then_some((path, cpu, bytes))
+        })
+        .collect();
+    println!("the JPEG engine takes {} fixture JPEGs", taken.len());
+    assert!(taken.len() >= 8, "the engine took only {}", taken.len());
+    // All handed over at once from rayon's threads, as the decode threads do.
+    let answers: Vec<_> = taken
+        .par_iter()
+        .map(|(_, cpu, bytes)| engine.submit(bytes.clone(), cpu.width, cpu.height).unwrap())
+        .collect();
+    let mut decoded = Vec::new();
+    for ((path, cpu, _), answer) in taken.iter().zip(answers) {
+        let img = match answer.recv().unwrap() {
+            Ok(img) => img,
+            Err((why, _)) => panic!("{}: the engine refused it: {why}", path.display()),
+        };
+        assert_eq!((img.width, img.height), (cpu.width, cpu.height));
+        let got = img.to_host().unwrap();
+        let mean = got
+            .iter()
+            .zip(&cpu.pixels)
+            .map(|(a, b)| a.abs_diff(*b) as f64)
+            .sum::<f64>()
+            / got.len() as f64;
+        println!("engine {}: mean |diff| {mean:.3}", path.display());
+        assert!(mean < 2.0, "{}: mean difference {mean:.3}", path.display());
+        decoded.push((RgbImage::full(cpu.width, cpu.height, got), img));
+    }
+    let mut lb = GpuLetterbox::new(&gpu, 8, [640, 640]).unwrap();
+    for chunk in decoded.chunks(8) {
+        let refs: Vec<&RgbImage> = chunk.iter().map(|(host, _)| host).collect();
+        let pixels: Vec<Pixels> = chunk.iter().map(|(_, dev)| Pixels::Device(dev)).collect();
+        let (want, want_boxes) = cpu_letterbox(&refs, 640, 640);
+        let (tensor, boxes) = lb.run(&pixels).unwrap();
+        assert_eq!(boxes, want_boxes);
+        assert_eq!(tensor.to_host().unwrap(), want, "not bit-identical");
+    }
+}
+
 /// `ANYLABEL_GPU_UPLOAD=decode`: images uploaded by the decode threads, several threads
 /// at once, come back byte for byte, and batches mixing them with host images letterbox
 /// on the GPU exactly as the CPU letterboxes the same images.

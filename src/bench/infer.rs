@@ -199,13 +199,14 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
         let io = infer_options(&opts.images, b, opts);
         let mut rates = Vec::new();
         let mut idle = Vec::new();
-        let (mut images, mut gpu_decoded, mut gpu_uploaded) = (0, 0, 0);
+        let (mut images, mut gpu_decoded, mut gpu_uploaded, mut by_engine) = (0, 0, 0, 0);
         let first_batch = stages.is_none();
         for _ in 0..rounds {
             let s = run_once(&mut m, &io, None)?;
             images = s.images;
             gpu_decoded = s.gpu_decoded;
             gpu_uploaded = s.gpu_uploaded;
+            by_engine = s.gpu_engine_decoded;
             rates.push(s.images as f64 / s.elapsed.as_secs_f64());
             idle.push(100.0 * s.times.starved.as_secs_f64() / s.elapsed.as_secs_f64());
             if first_batch {
@@ -240,7 +241,10 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
                     Preprocess::Gpu { .. } => "GPU where it starts",
                 },
                 if opts.gpu_decode {
-                    format!("; {gpu_decoded} of the images decoded by nvJPEG")
+                    format!(
+                        "; {gpu_decoded} of the images decoded by nvJPEG, {by_engine} of them by \
+                         the GPU's JPEG engine"
+                    )
                 } else {
                     String::new()
                 },

@@ -16,7 +16,7 @@
 //! The library handle is shared by the decode threads (nvJPEG allows it); each call takes
 //! a decoding state and a stream of its own from a pool.
 
-use std::ffi::{CString, c_char, c_int, c_void};
+use std::ffi::{CString, c_char, c_int, c_uint, c_void};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -33,21 +33,25 @@ pub const INSTALL: &str =
     "`pip install \"nvidia-nvjpeg==13.*\"`, or the CUDA toolkit (which has libnvjpeg.so.13)";
 
 // nvjpeg.h: nvjpegOutputFormat_t NVJPEG_OUTPUT_RGBI, interleaved RGB in channel 0.
-const OUTPUT_RGBI: c_int = 5;
+pub(super) const OUTPUT_RGBI: c_int = 5;
 // nvjpegChromaSubsampling_t values of colour JPEGs nvJPEG decodes to RGB: 444 to 410
 // (GRAY, 410V and UNKNOWN left out).
 const SUBSAMPLINGS: [c_int; 6] = [0, 1, 2, 3, 4, 5];
+// nvjpegBackend_t NVJPEG_BACKEND_HARDWARE: the GPU's JPEG decoding engine (A100, H100...).
+pub(super) const BACKEND_HARDWARE: c_int = 3;
 
 /// `nvjpegImage_t`: up to four planes and their pitches.
 #[repr(C)]
-struct Image {
-    channel: [*mut u8; 4],
-    pitch: [usize; 4],
+pub(super) struct Image {
+    pub(super) channel: [*mut u8; 4],
+    pub(super) pitch: [usize; 4],
 }
 
-type Handle = *mut c_void;
-type State = *mut c_void;
-type Status = c_int;
+pub(super) type Handle = *mut c_void;
+pub(super) type State = *mut c_void;
+/// `nvjpegJpegStream_t`: a parsed JPEG, on the host.
+pub(super) type JpegStream = *mut c_void;
+pub(super) type Status = c_int;
 
 type CreateSimple = unsafe extern "C" fn(*mut Handle) -> Status;
 type Destroy = unsafe extern "C" fn(Handle) -> Status;
@@ -72,20 +76,44 @@ type Decode = unsafe extern "C" fn(
     cudarc::driver::sys::CUstream,
 ) -> Status;
 type GetProperty = unsafe extern "C" fn(c_int, *mut c_int) -> Status;
+type CreateEx =
+    unsafe extern "C" fn(c_int, *mut c_void, *mut c_void, c_uint, *mut Handle) -> Status;
+type StreamCreate = unsafe extern "C" fn(Handle, *mut JpegStream) -> Status;
+type StreamDestroy = unsafe extern "C" fn(JpegStream) -> Status;
+type StreamParse =
+    unsafe extern "C" fn(Handle, *const u8, usize, c_int, c_int, JpegStream) -> Status;
+type BatchedSupported = unsafe extern "C" fn(Handle, JpegStream, *mut c_int) -> Status;
+type BatchedInitialize = unsafe extern "C" fn(Handle, State, c_int, c_int, c_int) -> Status;
+type BatchedDecode = unsafe extern "C" fn(
+    Handle,
+    State,
+    *const *const u8,
+    *const usize,
+    *mut Image,
+    cudarc::driver::sys::CUstream,
+) -> Status;
 
 /// The entry points we call, resolved from the library by name.
-struct Lib {
+pub(super) struct Lib {
     create_simple: CreateSimple,
-    destroy: Destroy,
-    state_create: StateCreate,
-    state_destroy: StateDestroy,
-    get_image_info: GetImageInfo,
+    pub(super) destroy: Destroy,
+    pub(super) state_create: StateCreate,
+    pub(super) state_destroy: StateDestroy,
+    pub(super) get_image_info: GetImageInfo,
     decode: Decode,
     get_property: GetProperty,
+    // The hardware decoder's, batched (`super::jpeg_hw`).
+    pub(super) create_ex: CreateEx,
+    pub(super) stream_create: StreamCreate,
+    pub(super) stream_destroy: StreamDestroy,
+    pub(super) stream_parse: StreamParse,
+    pub(super) batched_supported: BatchedSupported,
+    pub(super) batched_initialize: BatchedInitialize,
+    pub(super) batched_decode: BatchedDecode,
 }
 
 /// nvJPEG's status codes, as nvjpeg.h names them.
-fn status_name(s: Status) -> String {
+pub(super) fn status_name(s: Status) -> String {
     match s {
         1 => "NVJPEG_STATUS_NOT_INITIALIZED".into(),
         2 => "NVJPEG_STATUS_INVALID_PARAMETER".into(),
@@ -101,7 +129,7 @@ fn status_name(s: Status) -> String {
     }
 }
 
-fn check(what: &str, s: Status) -> Result<(), String> {
+pub(super) fn check(what: &str, s: Status) -> Result<(), String> {
     if s == 0 {
         Ok(())
     } else {
@@ -116,7 +144,7 @@ pub fn location() -> Option<PathBuf> {
 }
 
 /// nvJPEG's library, or why there is none to use.
-fn require() -> Result<PathBuf, String> {
+pub(super) fn require() -> Result<PathBuf, String> {
     location().ok_or_else(|| {
         format!(
             "nvJPEG (libnvjpeg.so.13) is not installed where anylabel looks (the library path, \
@@ -127,7 +155,7 @@ fn require() -> Result<PathBuf, String> {
 
 impl Lib {
     /// Opens the library at `path` and resolves every entry point; needs no GPU.
-    fn open(path: &Path) -> Result<Lib> {
+    pub(super) fn open(path: &Path) -> Result<Lib> {
         let c = CString::new(path.as_os_str().as_encoded_bytes())?;
         // SAFETY: dlopen of a library file, kept open for the process (never dlclosed, so
         // the function pointers below stay valid).
@@ -167,12 +195,29 @@ impl Lib {
                 get_image_info: transmute::<*mut c_void, GetImageInfo>(sym("nvjpegGetImageInfo")?),
                 decode: transmute::<*mut c_void, Decode>(sym("nvjpegDecode")?),
                 get_property: transmute::<*mut c_void, GetProperty>(sym("nvjpegGetProperty")?),
+                create_ex: transmute::<*mut c_void, CreateEx>(sym("nvjpegCreateEx")?),
+                stream_create: transmute::<*mut c_void, StreamCreate>(sym(
+                    "nvjpegJpegStreamCreate",
+                )?),
+                stream_destroy: transmute::<*mut c_void, StreamDestroy>(sym(
+                    "nvjpegJpegStreamDestroy",
+                )?),
+                stream_parse: transmute::<*mut c_void, StreamParse>(sym("nvjpegJpegStreamParse")?),
+                batched_supported: transmute::<*mut c_void, BatchedSupported>(sym(
+                    "nvjpegDecodeBatchedSupported",
+                )?),
+                batched_initialize: transmute::<*mut c_void, BatchedInitialize>(sym(
+                    "nvjpegDecodeBatchedInitialize",
+                )?),
+                batched_decode: transmute::<*mut c_void, BatchedDecode>(sym(
+                    "nvjpegDecodeBatched",
+                )?),
             })
         }
     }
 
     /// The library's version, `major.minor.patch` (asks no GPU).
-    fn version(&self) -> Result<String, String> {
+    pub(super) fn version(&self) -> Result<String, String> {
         let mut v = [0 as c_int; 3];
         for (i, part) in v.iter_mut().enumerate() {
             // SAFETY: libraryPropertyType MAJOR_VERSION = 0, MINOR_VERSION = 1, PATCH_LEVEL = 2.

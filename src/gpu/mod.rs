@@ -19,6 +19,7 @@ use cudarc::driver::{CudaContext, CudaModule, CudaStream, PinnedHostSlice};
 use cudarc::nvrtc::{CompileOptions, Ptx};
 
 pub mod jpeg;
+pub mod jpeg_hw;
 pub mod letterbox;
 pub mod nms;
 pub mod upload;
