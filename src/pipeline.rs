@@ -649,8 +649,9 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
         None => read_file(path),
     };
     if let (Some(engine), Ok(b)) = (&ctx.jpeg_engine, &bytes)
+        && engine.may_take(b)
         && let Some((iw, ih)) = crate::decode::jpeg_for_gpu(b, &ctx.decode)
-        && engine.takes(b)
+        && engine.takes(b, iw, ih)
     {
         let b = bytes.as_mut().map(std::mem::take).unwrap_or_default();
         match engine.submit(b, iw, ih) {

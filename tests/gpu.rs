@@ -298,7 +298,7 @@ fn the_jpeg_engine_decodes_the_fixtures_as_libjpeg_turbo_does() {
             let bytes = std::fs::read(&path).unwrap();
             let (w, h) = anylabel::decode::jpeg_for_gpu(&bytes, &opts)?;
             assert_eq!((cpu.width, cpu.height), (w, h), "{}", path.display());
-            engine.takes(&bytes).then_some((path, cpu, bytes))
+            engine.takes(&bytes, w, h).then_some((path, cpu, bytes))
         })
         .collect();
     println!("the JPEG engine takes {} fixture JPEGs", taken.len());

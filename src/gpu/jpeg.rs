@@ -83,6 +83,8 @@ type StreamDestroy = unsafe extern "C" fn(JpegStream) -> Status;
 type StreamParse =
     unsafe extern "C" fn(Handle, *const u8, usize, c_int, c_int, JpegStream) -> Status;
 type BatchedSupported = unsafe extern "C" fn(Handle, JpegStream, *mut c_int) -> Status;
+type FrameDimensions = unsafe extern "C" fn(JpegStream, *mut c_uint, *mut c_uint) -> Status;
+type ComponentsNum = unsafe extern "C" fn(JpegStream, *mut c_uint) -> Status;
 type BatchedInitialize = unsafe extern "C" fn(Handle, State, c_int, c_int, c_int) -> Status;
 type BatchedDecode = unsafe extern "C" fn(
     Handle,
@@ -108,6 +110,8 @@ pub(super) struct Lib {
     pub(super) stream_destroy: StreamDestroy,
     pub(super) stream_parse: StreamParse,
     pub(super) batched_supported: BatchedSupported,
+    pub(super) frame_dimensions: FrameDimensions,
+    pub(super) components_num: ComponentsNum,
     pub(super) batched_initialize: BatchedInitialize,
     pub(super) batched_decode: BatchedDecode,
 }
@@ -205,6 +209,12 @@ impl Lib {
                 stream_parse: transmute::<*mut c_void, StreamParse>(sym("nvjpegJpegStreamParse")?),
                 batched_supported: transmute::<*mut c_void, BatchedSupported>(sym(
                     "nvjpegDecodeBatchedSupported",
+                )?),
+                frame_dimensions: transmute::<*mut c_void, FrameDimensions>(sym(
+                    "nvjpegJpegStreamGetFrameDimensions",
+                )?),
+                components_num: transmute::<*mut c_void, ComponentsNum>(sym(
+                    "nvjpegJpegStreamGetComponentsNum",
                 )?),
                 batched_initialize: transmute::<*mut c_void, BatchedInitialize>(sym(
                     "nvjpegDecodeBatchedInitialize",

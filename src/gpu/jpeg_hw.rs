@@ -8,21 +8,24 @@
 //! (`nvjpegDecodeBatched`), so one thread of its own takes the JPEGs the decode threads
 //! hand it ([`HwJpeg::submit`]), decodes as many as have arrived (up to a batch) at once,
 //! into device memory, and answers each one; the batching thread waits for that answer
-//! where it would have waited for the decode thread's. A batch the engine refuses gives
-//! each JPEG back, to be decoded on the CPU; after [`GIVE_UP_AFTER`] such batches in a row
-//! the decode threads stop handing it any.
+//! where it would have waited for the decode thread's. A batch the engine refuses is tried
+//! again one JPEG at a time; a JPEG refused alone goes back, to be decoded on the CPU. After
+//! [`GIVE_UP_AFTER`] batches in a row of which it decoded none, the decode threads stop
+//! handing it any.
 //!
 //! Which JPEGs it takes ([`HwJpeg::takes`]): those nvJPEG decodes as they are
 //! ([`crate::decode::jpeg_for_gpu`]), that `nvjpegDecodeBatchedSupported` accepts (baseline,
-//! one scan, no 4:1:1 or 4:1:0), and, with `ANYLABEL_NVJPEG_HARDWARE=P`, the share P% of
-//! them picked by their bytes (the same JPEGs each run), the rest left to the decode threads.
+//! one scan, no 4:1:1 or 4:1:0) with the size libjpeg reads, and, with
+//! `ANYLABEL_NVJPEG_HARDWARE=P`, the share P% of them picked by their bytes (the same JPEGs
+//! each run), the rest left to the decode threads.
 
+use std::ffi::c_uint;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use cudarc::driver::{CudaStream, DevicePtr};
+use cudarc::driver::{CudaContext, CudaStream, DevicePtr};
 
 use super::Gpu;
 use super::jpeg::{
@@ -34,14 +37,15 @@ use super::jpeg::{
 /// 0 leaves the engine unused).
 pub const SHARE_VAR: &str = "ANYLABEL_NVJPEG_HARDWARE";
 
-/// Refused batches in a row after which the decode threads stop handing the engine JPEGs.
+/// Batches in a row of which the engine decoded no JPEG, even one at a time, after which
+/// the decode threads stop handing it any.
 pub const GIVE_UP_AFTER: usize = 3;
 
 /// The share in percent from the value of [`SHARE_VAR`], or the error that names it.
 pub fn share(value: Option<&str>) -> Result<u32> {
     match value.map(str::trim) {
         None | Some("") => Ok(100),
-        Some(v) => match v.trim_end_matches('%').parse::<u32>() {
+        Some(v) => match v.strip_suffix('%').unwrap_or(v).parse::<u32>() {
             Ok(p) if p <= 100 => Ok(p),
             _ => bail!("{SHARE_VAR}={v:?}: expected a share in percent, 0 to 100"),
         },
@@ -77,10 +81,14 @@ struct Request {
 struct Shared {
     lib: Lib,
     handle: Handle,
+    ctx: Arc<CudaContext>,
     parsers: Mutex<Vec<JpegStream>>,
-    /// Set after [`GIVE_UP_AFTER`] refused batches in a row.
+    /// Set after [`GIVE_UP_AFTER`] batches in a row that the engine decoded none of.
     off: AtomicBool,
-    refused: AtomicUsize,
+    /// Such batches in a row so far.
+    failed: AtomicUsize,
+    /// Whether a refused JPEG has been reported (once, as a warning).
+    told: AtomicBool,
 }
 
 // SAFETY: nvJPEG's handle may be used from several threads at once; each parser is used by
@@ -90,6 +98,7 @@ unsafe impl Sync for Shared {}
 
 impl Drop for Shared {
     fn drop(&mut self) {
+        let _ = self.ctx.bind_to_thread();
         for p in self
             .parsers
             .get_mut()
@@ -138,9 +147,11 @@ impl HwJpeg {
         let shared = Arc::new(Shared {
             lib,
             handle,
+            ctx: gpu.context().clone(),
             parsers: Mutex::new(Vec::new()),
             off: AtomicBool::new(false),
-            refused: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            told: AtomicBool::new(false),
         });
         let mut state: State = std::ptr::null_mut();
         // SAFETY: an out-pointer for a new state of this handle.
@@ -177,12 +188,16 @@ impl HwJpeg {
         })
     }
 
-    /// Whether the engine takes this JPEG (one [`crate::decode::jpeg_for_gpu`] already
-    /// accepted): in the share, and supported by the hardware decoder.
-    pub fn takes(&self, bytes: &[u8]) -> bool {
-        if self.shared.off.load(Ordering::Relaxed) || !in_share(bytes, self.share) {
-            return false;
-        }
+    /// Whether the engine is still taking JPEGs and this one falls in its share (cheap: ask
+    /// before anything parses the JPEG).
+    pub fn may_take(&self, bytes: &[u8]) -> bool {
+        !self.shared.off.load(Ordering::Relaxed) && in_share(bytes, self.share)
+    }
+
+    /// Whether the engine takes this JPEG, one [`crate::decode::jpeg_for_gpu`] found to be
+    /// `width × height`: the hardware decoder supports it, and nvJPEG's own parse finds the
+    /// same size and three components (the output buffer is sized from them).
+    pub fn takes(&self, bytes: &[u8], width: u32, height: u32) -> bool {
         let sh = &self.shared;
         let taken = sh.parsers.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let parser = match taken {
@@ -197,17 +212,20 @@ impl HwJpeg {
             }
         };
         let mut supported: std::ffi::c_int = -1;
-        // SAFETY: the bytes and their length; a parser this thread holds; an out-pointer.
+        let (mut w, mut h, mut components): (c_uint, c_uint, c_uint) = (0, 0, 0);
+        // SAFETY: the bytes and their length; a parser this thread holds; out-pointers.
         let ok = unsafe {
             (sh.lib.stream_parse)(sh.handle, bytes.as_ptr(), bytes.len(), 0, 0, parser) == 0
                 && (sh.lib.batched_supported)(sh.handle, parser, &mut supported) == 0
+                && (sh.lib.frame_dimensions)(parser, &mut w, &mut h) == 0
+                && (sh.lib.components_num)(parser, &mut components) == 0
         };
         sh.parsers
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(parser);
         // nvjpegDecodeBatchedSupported: 0 means supported.
-        ok && supported == 0
+        ok && supported == 0 && (w, h) == (width, height) && components == 3
     }
 
     /// Hands a `width × height` JPEG to the engine; the answer comes on the receiver. The
@@ -268,23 +286,48 @@ fn serve(
         }
         match decode_batch(&shared, state.0, &stream, &batch) {
             Ok(images) => {
-                shared.refused.store(0, Ordering::Relaxed);
+                shared.failed.store(0, Ordering::Relaxed);
                 for (r, img) in batch.into_iter().zip(images) {
                     let _ = r.reply.send(Ok(img));
                 }
             }
+            // The batch fails as a whole: one JPEG at a time, so that one the engine
+            // cannot decode costs only itself.
             Err(why) => {
-                let refused = shared.refused.fetch_add(1, Ordering::Relaxed) + 1;
-                if refused >= GIVE_UP_AFTER && !shared.off.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "the GPU's JPEG engine refused {refused} batches in a row ({why}): \
-                         the decode threads decode the JPEGs from now on"
-                    );
-                } else {
-                    tracing::debug!("the GPU's JPEG engine refused a batch: {why}");
-                }
+                tracing::debug!(
+                    "the GPU's JPEG engine refused a batch ({why}): one JPEG at a time"
+                );
+                let mut decoded = 0;
                 for r in batch {
-                    let _ = r.reply.send(Err((why.clone(), r.bytes)));
+                    match decode_batch(&shared, state.0, &stream, std::slice::from_ref(&r)) {
+                        Ok(mut one) => {
+                            decoded += 1;
+                            let _ = r.reply.send(Ok(one.remove(0)));
+                        }
+                        Err(why) => {
+                            if !shared.told.swap(true, Ordering::Relaxed) {
+                                tracing::warn!(
+                                    "the GPU's JPEG engine refused a JPEG ({why}): it is decoded \
+                                     on the CPU (the others it refuses are, at debug level)"
+                                );
+                            } else {
+                                tracing::debug!("the GPU's JPEG engine refused a JPEG: {why}");
+                            }
+                            let _ = r.reply.send(Err((why, r.bytes)));
+                        }
+                    }
+                }
+                let failed = if decoded == 0 {
+                    shared.failed.fetch_add(1, Ordering::Relaxed) + 1
+                } else {
+                    shared.failed.store(0, Ordering::Relaxed);
+                    0
+                };
+                if failed >= GIVE_UP_AFTER && !shared.off.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "the GPU's JPEG engine decoded none of {failed} batches in a row: the \
+                         decode threads decode the JPEGs from now on"
+                    );
                 }
             }
         }
@@ -329,10 +372,16 @@ fn decode_batch(
     let data: Vec<*const u8> = batch.iter().map(|r| r.bytes.as_ptr()).collect();
     let lengths: Vec<usize> = batch.iter().map(|r| r.bytes.len()).collect();
     let n = batch.len() as std::ffi::c_int;
+    // Whatever fails, the next batch reuses the state: let the GPU finish with it first.
+    let settled = |e: String| {
+        let _ = stream.synchronize();
+        e
+    };
     // SAFETY: this thread's state; one CPU thread; interleaved RGB output.
     check("nvjpegDecodeBatchedInitialize", unsafe {
         (shared.lib.batched_initialize)(shared.handle, state, n, 1, OUTPUT_RGBI)
-    })?;
+    })
+    .map_err(settled)?;
     // SAFETY: `n` JPEGs (pointers and lengths into the requests' bytes, alive until the
     // stream is synchronised below) and `n` outputs of width·height·3 bytes with a pitch of
     // width·3, which RGBI output fills; the stream is this thread's, on the current context.
@@ -345,7 +394,8 @@ fn decode_batch(
             images.as_mut_ptr(),
             stream.cu_stream(),
         )
-    })?;
+    })
+    .map_err(settled)?;
     stream
         .synchronize()
         .map_err(|e| format!("the GPU failed while decoding: {e}"))?;
