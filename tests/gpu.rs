@@ -111,6 +111,20 @@ fn host<'a>(images: &[&'a RgbImage]) -> Vec<Pixels<'a>> {
 }
 
 /// The largest difference, in grey levels (×255), between the GPU's and the CPU's tensors.
+/// `pixels` letterboxed on the GPU into 640×640 give the CPU letterbox of `host` (the same
+/// images in host memory) bit for bit, boxes included.
+fn assert_letterboxes_as_the_cpu(
+    lb: &mut GpuLetterbox,
+    pixels: &[Pixels],
+    host: &[&RgbImage],
+    what: &str,
+) {
+    let (want, want_boxes) = cpu_letterbox(host, 640, 640);
+    let (tensor, boxes) = lb.run(pixels).unwrap();
+    assert_eq!(boxes, want_boxes, "{what}");
+    assert_eq!(tensor.to_host().unwrap(), want, "{what}: not bit-identical");
+}
+
 fn max_grey_diff(gpu: &[f32], cpu: &[f32]) -> f32 {
     assert_eq!(gpu.len(), cpu.len());
     gpu.iter()
@@ -253,14 +267,7 @@ fn nvjpeg_decodes_the_fixtures_as_libjpeg_turbo_does() {
             })
             .collect();
         let refs: Vec<&RgbImage> = back.iter().collect();
-        let (want, want_boxes) = cpu_letterbox(&refs, 640, 640);
-        let (tensor, boxes) = lb.run(&pixels).unwrap();
-        assert_eq!(boxes, want_boxes);
-        assert_eq!(
-            tensor.to_host().unwrap(),
-            want,
-            "mixed batch not bit-identical"
-        );
+        assert_letterboxes_as_the_cpu(&mut lb, &pixels, &refs, "mixed batch");
     }
 }
 
@@ -330,10 +337,7 @@ fn the_jpeg_engine_decodes_the_fixtures_as_libjpeg_turbo_does() {
     for chunk in decoded.chunks(8) {
         let refs: Vec<&RgbImage> = chunk.iter().map(|(host, _)| host).collect();
         let pixels: Vec<Pixels> = chunk.iter().map(|(_, dev)| Pixels::Device(dev)).collect();
-        let (want, want_boxes) = cpu_letterbox(&refs, 640, 640);
-        let (tensor, boxes) = lb.run(&pixels).unwrap();
-        assert_eq!(boxes, want_boxes);
-        assert_eq!(tensor.to_host().unwrap(), want, "not bit-identical");
+        assert_letterboxes_as_the_cpu(&mut lb, &pixels, &refs, "the engine's images");
     }
 }
 
@@ -376,14 +380,7 @@ fn images_uploaded_by_decode_threads_letterbox_as_host_images_do() {
             })
             .collect();
         let refs: Vec<&RgbImage> = chunk.0.iter().collect();
-        let (want, want_boxes) = cpu_letterbox(&refs, 640, 640);
-        let (tensor, boxes) = lb.run(&pixels).unwrap();
-        assert_eq!(boxes, want_boxes);
-        assert_eq!(
-            tensor.to_host().unwrap(),
-            want,
-            "batch {k} not bit-identical"
-        );
+        assert_letterboxes_as_the_cpu(&mut lb, &pixels, &refs, &format!("batch {k}"));
     }
 }
 

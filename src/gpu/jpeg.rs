@@ -18,7 +18,7 @@
 
 use std::ffi::{CString, c_char, c_int, c_uint, c_void};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Result, anyhow, bail};
 use cudarc::driver::{CudaSlice, CudaStream, DevicePtr};
@@ -297,7 +297,7 @@ pub struct GpuJpeg {
     lib: Lib,
     handle: Handle,
     gpu: Gpu,
-    slots: Mutex<Vec<Slot>>,
+    slots: super::Pool<Slot>,
     pub version: String,
 }
 
@@ -331,13 +331,13 @@ impl GpuJpeg {
             lib,
             handle,
             gpu: gpu.clone(),
-            slots: Mutex::new(Vec::new()),
+            slots: super::Pool::new(),
             version,
         })
     }
 
     fn take_slot(&self) -> Result<Slot, String> {
-        if let Some(s) = self.slots.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+        if let Some(s) = self.slots.take() {
             return Ok(s);
         }
         let mut state: State = std::ptr::null_mut();
@@ -426,10 +426,7 @@ impl GpuJpeg {
                 height: h as u32,
             })
         })();
-        self.slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(slot);
+        self.slots.give(slot);
         result
     }
 }
@@ -437,12 +434,7 @@ impl GpuJpeg {
 impl Drop for GpuJpeg {
     fn drop(&mut self) {
         let _ = self.gpu.context().bind_to_thread();
-        for s in self
-            .slots
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for s in self.slots.drain() {
             let _ = s.stream.synchronize();
             // SAFETY: a state of this handle that no thread holds any more.
             unsafe { (self.lib.state_destroy)(s.state) };

@@ -20,8 +20,8 @@
 //! each run), the rest left to the decode threads.
 
 use std::ffi::c_uint;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use anyhow::{Result, anyhow, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
@@ -82,7 +82,7 @@ struct Shared {
     lib: Lib,
     handle: Handle,
     ctx: Arc<CudaContext>,
-    parsers: Mutex<Vec<JpegStream>>,
+    parsers: super::Pool<JpegStream>,
     /// Set after [`GIVE_UP_AFTER`] batches in a row that the engine decoded none of.
     off: AtomicBool,
     /// Such batches in a row so far.
@@ -99,12 +99,7 @@ unsafe impl Sync for Shared {}
 impl Drop for Shared {
     fn drop(&mut self) {
         let _ = self.ctx.bind_to_thread();
-        for p in self
-            .parsers
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for p in self.parsers.drain() {
             // SAFETY: a parser of this handle that no thread holds any more.
             unsafe { (self.lib.stream_destroy)(p) };
         }
@@ -148,7 +143,7 @@ impl HwJpeg {
             lib,
             handle,
             ctx: gpu.context().clone(),
-            parsers: Mutex::new(Vec::new()),
+            parsers: super::Pool::new(),
             off: AtomicBool::new(false),
             failed: AtomicUsize::new(0),
             told: AtomicBool::new(false),
@@ -199,8 +194,7 @@ impl HwJpeg {
     /// same size and three components (the output buffer is sized from them).
     pub fn takes(&self, bytes: &[u8], width: u32, height: u32) -> bool {
         let sh = &self.shared;
-        let taken = sh.parsers.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let parser = match taken {
+        let parser = match sh.parsers.take() {
             Some(p) => p,
             None => {
                 let mut p: JpegStream = std::ptr::null_mut();
@@ -220,10 +214,7 @@ impl HwJpeg {
                 && (sh.lib.frame_dimensions)(parser, &mut w, &mut h) == 0
                 && (sh.lib.components_num)(parser, &mut components) == 0
         };
-        sh.parsers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(parser);
+        sh.parsers.give(parser);
         // nvjpegDecodeBatchedSupported: 0 means supported.
         ok && supported == 0 && (w, h) == (width, height) && components == 3
     }

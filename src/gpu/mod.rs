@@ -285,3 +285,27 @@ pub(crate) fn keep_pool_memory(gpu: &Gpu) {
         tracing::debug!("the GPU's memory pool gives memory back at each synchronisation: {r:?}");
     }
 }
+
+/// Things of one kind (decoding states, streams, staging buffers) that threads take one
+/// at a time and give back; a panic while one was held does not poison the rest.
+pub(crate) struct Pool<T>(std::sync::Mutex<Vec<T>>);
+
+impl<T> Pool<T> {
+    pub(crate) fn new() -> Pool<T> {
+        Pool(std::sync::Mutex::new(Vec::new()))
+    }
+
+    /// One given back earlier, if any.
+    pub(crate) fn take(&self) -> Option<T> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    pub(crate) fn give(&self, t: T) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(t);
+    }
+
+    /// Every one given back (for their owner's drop).
+    pub(crate) fn drain(&mut self) -> Vec<T> {
+        std::mem::take(self.0.get_mut().unwrap_or_else(|e| e.into_inner()))
+    }
+}

@@ -11,7 +11,7 @@
 //! only copies device images into the letterbox's input on the GPU, as it does with
 //! nvJPEG's ([`super::jpeg::DeviceImage`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, ensure};
 use cudarc::driver::{CudaStream, PinnedHostSlice};
@@ -29,7 +29,7 @@ struct Slot {
 /// Uploads decoded images to one GPU; shared by the decode threads.
 pub struct Uploader {
     gpu: Gpu,
-    slots: Mutex<Vec<Slot>>,
+    slots: super::Pool<Slot>,
 }
 
 impl Uploader {
@@ -38,7 +38,7 @@ impl Uploader {
         super::keep_pool_memory(gpu);
         Uploader {
             gpu: gpu.clone(),
-            slots: Mutex::new(Vec::new()),
+            slots: super::Pool::new(),
         }
     }
 
@@ -53,8 +53,7 @@ impl Uploader {
             .context()
             .bind_to_thread()
             .context("cannot use the GPU on this thread")?;
-        let taken = self.slots.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut slot = match taken {
+        let mut slot = match self.slots.take() {
             Some(s) => s,
             None => Slot {
                 staging: None,
@@ -66,10 +65,7 @@ impl Uploader {
             },
         };
         let result = Self::send(&mut slot, img, len);
-        self.slots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(slot);
+        self.slots.give(slot);
         result
     }
 
@@ -107,12 +103,7 @@ impl Uploader {
 impl Drop for Uploader {
     fn drop(&mut self) {
         let _ = self.gpu.context().bind_to_thread();
-        for s in self
-            .slots
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain(..)
-        {
+        for s in self.slots.drain() {
             let _ = s.stream.synchronize();
         }
     }
