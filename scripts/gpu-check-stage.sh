@@ -42,7 +42,7 @@ if [ -z "${LEAN:-}" ]; then
     "$python" bench/gpu_boxes.py --out "$run/boxes" 1000 10000 100000
 fi
 if [ -n "${BEFORE:-}" ]; then
-    cp "$BEFORE" "$run/anylabel-before" # check.sh's step 6 times it beside this build
+    strip -o "$run/anylabel-before" "$BEFORE" # check.sh's step 6 times it beside this build
 fi
 # nvJPEG from the test Python's wheel, for step 8 where the machine's CUDA toolkit has none
 # (check.sh puts the toolkit's first).
