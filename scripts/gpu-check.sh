@@ -74,6 +74,7 @@ fi
 mkdir -p /opt/anylabel-home && cp -r "$here/models" /opt/anylabel-home/
 export ANYLABEL_HOME=/opt/anylabel-home ANYLABEL_OFFLINE=1 ANYLABEL_CACHE=off
 timeout 60 "$al" doctor --json > "$work/doctor.json" 2> "$work/doctor.txt"
+grep -o '"jpeg_engine":[^}]*}*' "$work/doctor.json" # does this GPU's JPEG engine start
 
 # infer NAME ARGS...: one run on the fixtures, records and summary kept.
 infer() {

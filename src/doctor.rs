@@ -204,6 +204,15 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
     let nvrtc_fix = "`pip install \"nvidia-cuda-nvrtc==13.*\"`, or the CUDA toolkit";
     // nvJPEG, for --decode gpu: found and loaded (its version asks no GPU), or why not.
     let nvjpeg = crate::gpu::jpeg::probe();
+    // The GPU's JPEG engine (A100, H100, H200...), which --decode gpu uses where there is one:
+    // only a GPU can say. `None` without a driver or nvJPEG.
+    let jpeg_engine =
+        (matches!(request.driver, DriverState::Present(_)) && nvjpeg.is_ok()).then(|| {
+            crate::gpu::Gpu::new(opts.device as usize)
+                .and_then(|gpu| crate::gpu::jpeg_hw::HwJpeg::open(&gpu, 1, 100))
+                .map(drop)
+                .map_err(|e| format!("{e:#}"))
+        });
 
     let code = if !cpu_ok {
         exit_codes::ERROR
@@ -237,6 +246,11 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
             "nvjpeg": match &nvjpeg {
                 Ok((path, version)) => json!({"library": path, "version": version}),
                 Err(why) => json!({"library": null, "error": why}),
+            },
+            "jpeg_engine": match &jpeg_engine {
+                None => serde_json::Value::Null,
+                Some(Ok(())) => json!({"available": true}),
+                Some(Err(why)) => json!({"available": false, "reason": why}),
             },
             "backends": checks.iter().map(|(k, r)| json!({
                 "backend": k.name(),
@@ -346,6 +360,14 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
             path.display()
         )),
         Err(why) => line(format!("  nvJPEG     missing (--decode gpu): {why}")),
+    }
+    match &jpeg_engine {
+        None => {}
+        Some(Ok(())) => line(format!(
+            "  JPEG engine  on GPU {}: --decode gpu hands it the JPEGs it supports",
+            opts.device
+        )),
+        Some(Err(why)) => line(format!("  JPEG engine  none: {why}")),
     }
     line("Backends".into());
     for (k, r) in &checks {

@@ -283,6 +283,13 @@ fn doctor_reports_the_runtime_the_driver_the_libraries_and_the_backends() {
         "{}",
         j["nvjpeg"]
     );
+    // The GPU's JPEG engine: only asked where a GPU can answer; a yes or a reason there.
+    if j["driver"]["gpus"].is_array() && j["nvjpeg"]["version"].is_string() {
+        let e = &j["jpeg_engine"];
+        assert!(e["available"] == true || e["reason"].is_string(), "{e}");
+    } else {
+        assert!(j["jpeg_engine"].is_null(), "{}", j["jpeg_engine"]);
+    }
     let k = &j["kernels"];
     assert!(
         k["nvrtc"]
