@@ -695,9 +695,9 @@ fn build_session(
             .map_err(|e| err(&e))?;
     }
     if kind != Kind::Cpu {
-        // On a GPU the intra-op threads run only the few nodes left to the CPU (shape
-        // arithmetic); spinning after each run, as they do by default, they would take
-        // cores from the decode threads that feed the GPU. They sleep instead.
+        // On a GPU the intra-op threads run only the nodes ONNX Runtime leaves to the CPU
+        // (shape arithmetic, typically); spinning after each run, as they do by default,
+        // they can take cores from the decode threads that feed the GPU. They sleep instead.
         builder = builder.with_intra_op_spinning(false).map_err(|e| err(&e))?;
     }
     let eps = providers(kind, opts);
