@@ -250,13 +250,18 @@ fn a_model_config_yaml_sets_classes_and_thresholds() {
          classes:\n  - kitten\n  - puppy\n  - parrot\n",
     )
     .unwrap();
-    let out = anylabel()
-        .arg("infer")
-        .arg(dir.path())
-        .arg("--model")
-        .arg(cfg.path().join("head.yaml"))
-        .assert()
-        .success();
+    let head = cfg.path().join("head.yaml");
+    // `infer` on the image with `model` (and `extra` flags), through `cmd`.
+    let infer = |mut cmd: assert_cmd::Command, model: &std::ffi::OsStr, extra: &[&str]| {
+        cmd.arg("infer")
+            .arg(dir.path())
+            .arg("--model")
+            .arg(model)
+            .args(extra)
+            .assert()
+            .success()
+    };
+    let out = infer(anylabel(), head.as_os_str(), &[]);
     let r = &records(&out.get_output().stdout)[0];
     assert!(r["model"].as_str().unwrap().starts_with("animals@sha256:"));
     let got: Vec<(u64, &str)> = r["detections"]
@@ -273,14 +278,7 @@ fn a_model_config_yaml_sets_classes_and_thresholds() {
     // confidence_threshold 0.5 drops the 0.3 parrot; the config's names are used.
     assert_eq!(got, vec![(2, "parrot"), (0, "kitten"), (1, "puppy")]);
     // A flag overrides the config.
-    let out = anylabel()
-        .arg("infer")
-        .arg(dir.path())
-        .arg("--model")
-        .arg(cfg.path().join("head.yaml"))
-        .args(["--conf", "0.25"])
-        .assert()
-        .success();
+    let out = infer(anylabel(), head.as_os_str(), &["--conf", "0.25"]);
     assert_eq!(
         records(&out.get_output().stdout)[0]["detections"]
             .as_array()
@@ -291,19 +289,8 @@ fn a_model_config_yaml_sets_classes_and_thresholds() {
     // The config reads the output as the model file alone does (a YOLOv5 head of 3
     // classes): the same results in the cache, under the key they always had.
     let db = cfg.path().join("cache.db");
-    common::anylabel_cached(&db)
-        .arg("infer")
-        .arg(dir.path())
-        .args(["--model", &v5()])
-        .assert()
-        .success();
-    let again = common::anylabel_cached(&db)
-        .arg("infer")
-        .arg(dir.path())
-        .arg("--model")
-        .arg(cfg.path().join("head.yaml"))
-        .assert()
-        .success();
+    infer(common::anylabel_cached(&db), v5().as_ref(), &[]);
+    let again = infer(common::anylabel_cached(&db), head.as_os_str(), &[]);
     assert_eq!(common::cache_hits(&again.get_output().stderr), (1, 1));
 }
 
