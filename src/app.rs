@@ -508,30 +508,7 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
         // goes, with its journal files.
         (Err(e), CacheCommand::Clear) if crate::cache::is_damaged(&e) => {
             tracing::debug!("{e:#}");
-            // Only what SQLite made: ANYLABEL_CACHE pointed at another file by mistake
-            // (results, a config) is named, never removed.
-            if !crate::cache::looks_like_sqlite(&path) {
-                bail!(
-                    "{} is not an SQLite file, so not a damaged cache: not removing it \
-                     (is ANYLABEL_CACHE pointing at the wrong file?)",
-                    path.display()
-                );
-            }
-            tracing::warn!(
-                "the cache {} is damaged: removing it to start afresh",
-                path.display()
-            );
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.clone().into_os_string();
-                p.push(suffix);
-                match std::fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        bail!("cannot remove {}: {e}", Path::new(&p).display())
-                    }
-                }
-            }
+            crate::cache::remove_damaged(&path)?;
             Cache::open(&path)?
         }
         (Err(e), _) => return Err(e),

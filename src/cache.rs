@@ -274,6 +274,39 @@ pub fn looks_like_sqlite(path: &Path) -> bool {
     }
 }
 
+/// `path` with `suffix` appended to its name (SQLite's `-wal` and `-shm` beside the file).
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.to_path_buf().into_os_string();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Removes the damaged cache at `path`, with its journal files, so that it starts afresh
+/// (`cache clear` on a cache [`is_damaged`] says SQLite cannot open). Only what SQLite made:
+/// a file that does not look like SQLite's (`ANYLABEL_CACHE` pointed at results or a
+/// config by mistake) is named, never removed.
+pub fn remove_damaged(path: &Path) -> Result<()> {
+    if !looks_like_sqlite(path) {
+        bail!(
+            "{} is not an SQLite file, so not a damaged cache: not removing it \
+             (is ANYLABEL_CACHE pointing at the wrong file?)",
+            path.display()
+        );
+    }
+    tracing::warn!(
+        "the cache {} is damaged: removing it to start afresh",
+        path.display()
+    );
+    for p in ["", "-wal", "-shm"].map(|suffix| beside(path, suffix)) {
+        match std::fs::remove_file(&p) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => bail!("cannot remove {}: {e}", p.display()),
+        }
+    }
+    Ok(())
+}
+
 /// Whether `e`, from [`Cache::open`], says the file is damaged or not a database at all
 /// (SQLite's `SQLITE_CORRUPT` and `SQLITE_NOTADB`), rather than locked or unreadable.
 pub fn is_damaged(e: &anyhow::Error) -> bool {
@@ -391,7 +424,6 @@ impl Cache {
             return Ok(());
         }
         let t = now();
-        let key = self.params.as_ref().map(|(k, _, _)| *k);
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -429,20 +461,19 @@ impl Cache {
                     .as_ref()
                     .ok_or_else(|| anyhow!("no parameters set for storing results"))?;
                 insert_params(&tx, p)?;
+                for (content, s) in &batch.results {
+                    results.execute(params![
+                        &content[..],
+                        &p.0[..],
+                        s.floor,
+                        s.cap as i64,
+                        s.truncated,
+                        encode_detections(&s.detections),
+                        t
+                    ])?;
+                }
             }
-            for (content, s) in &batch.results {
-                let key = key.ok_or_else(|| anyhow!("no parameters set for storing results"))?;
-                results.execute(params![
-                    &content[..],
-                    &key[..],
-                    s.floor,
-                    s.cap as i64,
-                    s.truncated,
-                    encode_detections(&s.detections),
-                    t
-                ])?;
-            }
-            if let Some(key) = key {
+            if let Some((key, _, _)) = &self.params {
                 let mut touch = tx.prepare_cached(
                     "UPDATE results SET used = ?3 WHERE content = ?1 AND key = ?2",
                 )?;
@@ -592,9 +623,7 @@ impl Cache {
     /// The file's size on disk, the write-ahead log included.
     pub fn disk_bytes(&self) -> u64 {
         let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-        let mut wal = self.path.clone().into_os_string();
-        wal.push("-wal");
-        size(&self.path) + size(Path::new(&wal))
+        size(&self.path) + size(&beside(&self.path, "-wal"))
     }
 
     /// Bytes in use inside the database (pages that are not free).

@@ -8,24 +8,25 @@ use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
     let (cmd, config_error) = anylabel::config::command_with_config(Cli::command());
+    // A bad config file or variable stops every command but `config` (which can fix it).
+    let config_failed = |e: &anyhow::Error| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(anylabel::exit_codes::ERROR)
+    };
     let matches = match cmd.try_get_matches() {
         Ok(m) => m,
-        // A bad config file or variable is the error to show, not what its failure left
-        // missing (`infer.model` set there makes --model optional).
+        // It is the error to show, not what its failure left missing (`infer.model` set
+        // there makes --model optional).
         Err(e) => match &config_error {
-            Some(ce) if is_missing_argument(&e) && !config_command() => {
-                eprintln!("error: {ce:#}");
-                return ExitCode::from(anylabel::exit_codes::ERROR);
-            }
+            Some(ce) if is_missing_argument(&e) && !config_command() => return config_failed(ce),
             _ => e.exit(),
         },
     };
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    if let Some(e) = config_error
+    if let Some(e) = &config_error
         && !matches!(cli.command, Command::Config(_))
     {
-        eprintln!("error: {e:#}");
-        return ExitCode::from(anylabel::exit_codes::ERROR);
+        return config_failed(e);
     }
     ExitCode::from(anylabel::app::run(cli))
 }
