@@ -648,9 +648,14 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
         Some(b) => Ok(b),
         None => read_file(path),
     };
-    if let (Some(engine), Ok(b)) = (&ctx.jpeg_engine, &bytes)
+    // With --decode gpu, the size of a JPEG that nvJPEG decodes as it is (the header read
+    // once, for the engine and the default backend alike).
+    let for_gpu = match (&ctx.jpeg, &bytes) {
+        (Some(_), Ok(b)) => crate::decode::jpeg_for_gpu(b, &ctx.decode),
+        _ => None,
+    };
+    if let (Some(engine), Ok(b), Some((iw, ih))) = (&ctx.jpeg_engine, &bytes, for_gpu)
         && engine.may_take(b)
-        && let Some((iw, ih)) = crate::decode::jpeg_for_gpu(b, &ctx.decode)
         && engine.takes(b, iw, ih)
     {
         let b = bytes.as_mut().map(std::mem::take).unwrap_or_default();
@@ -668,8 +673,8 @@ fn prepare(path: &Path, buffer: Option<Vec<f32>>, ctx: &Context) -> Prepared {
             Err(back) => bytes = Ok(back),
         }
     }
-    if let (Some(jpeg), Ok(b)) = (&ctx.jpeg, &bytes)
-        && let Some(img) = decode_on_gpu(jpeg, b, path, &ctx.decode)
+    if let (Some(jpeg), Ok(b), Some(size)) = (&ctx.jpeg, &bytes, for_gpu)
+        && let Some(img) = decode_on_gpu(jpeg, b, size, path)
     {
         prepared.decode = t.elapsed();
         let [w, h] = ctx.size;
@@ -779,16 +784,15 @@ fn open_jpeg(
     Ok((Some(Arc::new(jpeg)), engine))
 }
 
-/// `bytes` decoded by nvJPEG where it takes them as they are
-/// ([`crate::decode::jpeg_for_gpu`]); `None` leaves the image to the CPU (saying why
-/// at debug level where nvJPEG refused it).
+/// `bytes`, a JPEG nvJPEG takes as it is ([`crate::decode::jpeg_for_gpu`]), of `(w, h)`
+/// pixels, decoded by nvJPEG; `None` leaves the image to the CPU (saying why at debug
+/// level where nvJPEG refused it).
 fn decode_on_gpu(
     jpeg: &GpuJpeg,
     bytes: &[u8],
+    (w, h): (u32, u32),
     path: &Path,
-    opts: &DecodeOptions,
 ) -> Option<DeviceImage> {
-    let (w, h) = crate::decode::jpeg_for_gpu(bytes, opts)?;
     match jpeg.decode(bytes) {
         Ok(img) if (img.width, img.height) == (w, h) => Some(img),
         Ok(img) => {
