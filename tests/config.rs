@@ -250,27 +250,26 @@ fn a_bad_value_is_named_even_when_the_model_comes_from_the_file() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     std::fs::write(h.join("config.toml"), "[infer]\nmodel = \"nudenet-320n\"\n").unwrap();
-    anylabel_at(h)
-        .args(["infer", ".", "-o", "x.jsonl"])
-        .env("ANYLABEL_CONF", "2")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "ANYLABEL_CONF=2: 2 is outside 0..1",
-        ));
+    // `infer` with `var=value`: refused with exit code 1, saying `why`.
+    let refused = |var: &str, value: &str, why: &str| {
+        anylabel_at(h)
+            .args(["infer", ".", "-o", "x.jsonl"])
+            .env(var, value)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(why));
+    };
+    refused("ANYLABEL_CONF", "2", "ANYLABEL_CONF=2: 2 is outside 0..1");
     anylabel_at(h)
         .args(["infer", "--help"])
         .env("ANYLABEL_CONF", "2")
         .assert()
         .success();
-    anylabel_at(h)
-        .args(["infer", ".", "-o", "x.jsonl"])
-        .env("ANYLABEL_BACKEND", "gpu")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains(
-            "ANYLABEL_BACKEND=gpu: 'gpu' is not a backend; one of: auto, cpu, cuda, trt",
-        ));
+    refused(
+        "ANYLABEL_BACKEND",
+        "gpu",
+        "ANYLABEL_BACKEND=gpu: 'gpu' is not a backend; one of: auto, cpu, cuda, trt",
+    );
     let out = anylabel_at(h)
         .args(["config", "list"])
         .env("ANYLABEL_CONF", "2")
