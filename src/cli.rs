@@ -528,7 +528,13 @@ pub struct FilterArgs {
     pub save_preset: Option<String>,
 
     /// List the saved presets and their rules, and exit.
-    #[arg(long, exclusive = true)]
+    // Not `exclusive`: clap counts a global flag set from the environment (ANYLABEL_OFFLINE)
+    // as given, which made `--list-presets` a usage error wherever that variable is set.
+    #[arg(long, conflicts_with_all = [
+        "inputs", "class", "all_classes", "no_class", "min_conf", "max_conf", "min_count",
+        "max_count", "count", "min_area", "max_area", "rules", "preset", "save_preset", "paths",
+        "stats", "output", "model",
+    ])]
     pub list_presets: bool,
 
     /// What a matching record keeps: all its detections, or those that made it match.

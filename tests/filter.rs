@@ -240,15 +240,25 @@ fn nested_rules_saved_as_presets_and_used_by_name() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "dog_and_car.jpg\n");
+    // Also with ANYLABEL_OFFLINE set, which clap counts as the global --offline given.
+    for offline in ["0", "1"] {
+        anylabel()
+            .env("ANYLABEL_HOME", home.path())
+            .env("ANYLABEL_OFFLINE", offline)
+            .args(["filter", "--list-presets"])
+            .assert()
+            .success()
+            .stdout(
+                predicate::str::starts_with("mixed\t{\"or\":")
+                    .and(predicate::str::contains("sure-person\t")),
+            );
+    }
     anylabel()
         .env("ANYLABEL_HOME", home.path())
-        .args(["filter", "--list-presets"])
+        .args(["filter", "--list-presets", "--class", "dog"])
         .assert()
-        .success()
-        .stdout(
-            predicate::str::starts_with("mixed\t{\"or\":")
-                .and(predicate::str::contains("sure-person\t")),
-        );
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
     anylabel()
         .env("ANYLABEL_HOME", home.path())
         .args(["filter", "-", "--preset", "nope"])
