@@ -201,6 +201,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The output: a file (- for stdout) for txt, json, jsonl, csv and coco; a folder for yolo, voc and labelme')
             [CompletionResult]::new('--root', '--root', [CompletionResultType]::ParameterName, 'The folder the records'' paths are relative to: the folder that was scanned')
             [CompletionResult]::new('--beside-images', '--beside-images', [CompletionResultType]::ParameterName, 'labelme: write each JSON file beside its image (under --root) instead of into OUT')
+            [CompletionResult]::new('--overwrite', '--overwrite', [CompletionResultType]::ParameterName, 'labelme: replace label files that another tool saved (a review in AnyLabeling or X-AnyLabeling, say). By default they are kept as they are, and counted')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors on stderr (no notes, no progress bar)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it')
@@ -213,7 +214,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
         'anylabel;import' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'The dataset''s format')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The dataset''s format')
-            [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'yolo: the images'' folder')
+            [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'yolo: the images'' folder (default: data.yaml''s train/val/test). labelme: the folder the records'' paths are relative to (an export''s --root), each found from imagePath')
             [CompletionResult]::new('--classes', '--classes', [CompletionResultType]::ParameterName, 'voc, labelme: a class list, one name a line; line N is class N')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically) instead of stdout')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the records to this file (atomically) instead of stdout')

@@ -750,7 +750,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__export)
-            opts="-f -o -q -v -h --format --output --root --beside-images --quiet --verbose --offline --help"
+            opts="-f -o -q -v -h --format --output --root --beside-images --overwrite --quiet --verbose --offline --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -181,6 +181,7 @@ html\t'An HTML gallery: thumbnails with their boxes, per-class counts and a filt
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s o -l output -d 'The output: a file (- for stdout) for txt, json, jsonl, csv and coco; a folder for yolo, voc and labelme' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l root -d 'The folder the records\' paths are relative to: the folder that was scanned' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l beside-images -d 'labelme: write each JSON file beside its image (under --root) instead of into OUT'
+complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l overwrite -d 'labelme: replace label files that another tool saved (a review in AnyLabeling or X-AnyLabeling, say). By default they are kept as they are, and counted'
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -s v -l verbose -d 'Print more about what happens; twice for debugging detail. RUST_LOG overrides it'
 complete -c anylabel -n "__fish_anylabel_using_subcommand export" -l offline -d 'Never download anything (ONNX Runtime, catalogue models); fail and say what to do'
@@ -189,7 +190,7 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand import" -s f -l format
 coco\t'A COCO detection JSON file'
 voc\t'Pascal VOC XML files'
 labelme\t'LabelMe / AnyLabeling / X-AnyLabeling JSON files'"
-complete -c anylabel -n "__fish_anylabel_using_subcommand import" -l images -d 'yolo: the images\' folder' -r -F
+complete -c anylabel -n "__fish_anylabel_using_subcommand import" -l images -d 'yolo: the images\' folder (default: data.yaml\'s train/val/test). labelme: the folder the records\' paths are relative to (an export\'s --root), each found from imagePath' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand import" -l classes -d 'voc, labelme: a class list, one name a line; line N is class N' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand import" -s o -l output -d 'Write the records to this file (atomically) instead of stdout' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand import" -s q -l quiet -d 'Print only errors on stderr (no notes, no progress bar)'

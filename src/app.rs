@@ -294,6 +294,9 @@ fn export_command(args: ExportArgs) -> Result<u8> {
     if args.beside_images && format != Format::Labelme {
         bail!("--beside-images is for --format labelme");
     }
+    if args.overwrite && format != Format::Labelme {
+        bail!("--overwrite is for --format labelme (the other formats always replace their files)");
+    }
     let output = args.output.unwrap_or_else(|| args.root.clone());
     if format.writes_per_image() && output.as_os_str() == "-" {
         bail!(
@@ -306,6 +309,7 @@ fn export_command(args: ExportArgs) -> Result<u8> {
         output,
         root: args.root,
         beside_images: args.beside_images,
+        overwrite: args.overwrite,
     };
     let records = crate::record::Records::open(&args.input)?;
     let t = std::time::Instant::now();
@@ -324,6 +328,14 @@ fn export_command(args: ExportArgs) -> Result<u8> {
             "skipped: their images could not be labelled",
         ),
         (s.refused, "refused: their paths would escape the output"),
+        (
+            s.refused_by_format,
+            "refused by the format (each named above)",
+        ),
+        (
+            s.kept,
+            "not written: their label files were saved by another tool and are kept (--overwrite replaces them)",
+        ),
         (
             s.no_size,
             "refused: they have boxes but no image size to place them in",

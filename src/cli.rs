@@ -281,6 +281,11 @@ pub struct ExportArgs {
     /// labelme: write each JSON file beside its image (under --root) instead of into OUT.
     #[arg(long)]
     pub beside_images: bool,
+
+    /// labelme: replace label files that another tool saved (a review in AnyLabeling or
+    /// X-AnyLabeling, say). By default they are kept as they are, and counted.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -305,7 +310,8 @@ pub struct ImportArgs {
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
 
-    /// yolo: the images' folder.
+    /// yolo: the images' folder (default: data.yaml's train/val/test). labelme: the folder
+    /// the records' paths are relative to (an export's --root), each found from imagePath.
     #[arg(long, value_name = "DIR")]
     pub images: Option<PathBuf>,
 

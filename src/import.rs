@@ -91,6 +91,12 @@ pub fn import(
                 bail!("{} is not a folder", dir.display());
             }
             let mut ids = ClassIds::load(opts.classes.as_deref(), &opts.path)?;
+            let images_abs = match &opts.images {
+                Some(d) if opts.format == ImportFormat::Labelme => Some(crate::export::normalize(
+                    &std::path::absolute(d).context("cannot resolve --images")?,
+                )),
+                _ => None,
+            };
             for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
                 let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
                 let p = entry.path();
@@ -106,7 +112,10 @@ pub fn import(
                     .to_path_buf();
                 let record = match read_annotation(opts.format, p, &mut ids) {
                     Ok(Some((name, w, h, detections))) => Record {
-                        path: join_rel(&rel_dir, &name),
+                        path: images_abs
+                            .as_deref()
+                            .and_then(|root| image_under(root, p, &name))
+                            .unwrap_or_else(|| join_rel(&rel_dir, file_name(&name))),
                         width: w,
                         height: h,
                         model: model.to_string(),
@@ -132,10 +141,10 @@ type Annotation = (String, u32, u32, Vec<crate::record::Detection>);
 /// One VOC or LabelMe file. `Ok(None)` for a JSON file that is not a LabelMe file.
 fn read_annotation(
     format: ImportFormat,
-    p: &Path,
+    path: &Path,
     ids: &mut ClassIds,
 ) -> Result<Option<Annotation>, String> {
-    let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read it: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
     match format {
         ImportFormat::Voc => {
             let a = voc::parse(&text).map_err(|e| format!("not a Pascal VOC file: {e}"))?;
@@ -150,13 +159,33 @@ fn read_annotation(
         _ => {
             let looks_like_labelme = text.contains("\"shapes\"");
             match labelme::parse(&text, |n| ids.id(n)) {
-                Ok(p) => Ok(Some((p.image_name, p.width, p.height, p.detections))),
+                Ok(p) => {
+                    for why in &p.skipped {
+                        tracing::warn!("{}: {why}", path.display());
+                    }
+                    Ok(Some((p.image_path, p.width, p.height, p.detections)))
+                }
                 // Other JSON files may sit beside the images; only LabelMe files count.
                 Err(_) if !looks_like_labelme => Ok(None),
                 Err(e) => Err(format!("not a LabelMe file: {e}")),
             }
         }
     }
+}
+
+/// The last part of a path written with `/` or `\\` (LabelMe files saved on Windows).
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// A LabelMe file's `imagePath`, taken from the JSON file's folder, relative to `root`
+/// (absolute, normalised) with `/` separators; `None` where it is not inside `root`.
+fn image_under(root: &Path, json: &Path, image_path: &str) -> Option<String> {
+    let dir = std::path::absolute(json.parent()?).ok()?;
+    let image = crate::export::normalize(&dir.join(image_path.replace('\\', "/")));
+    let rel = image.strip_prefix(root).ok()?;
+    let parts: Vec<_> = rel.iter().map(|c| c.to_string_lossy()).collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 fn join_rel(dir: &Path, name: &str) -> String {
@@ -256,59 +285,52 @@ fn import_yolo(opts: &ImportOptions, mut out: impl FnMut(Record) -> Result<()>) 
             }
         }
     };
-    let images = match &opts.images {
-        Some(d) => d.clone(),
-        None => {
-            let from_yaml = match (&yaml, &yaml_path) {
-                (Some(text), Some(p)) => {
-                    yolo::images_from_yaml(text, p.parent().unwrap_or(Path::new(".")))
-                }
-                _ => None,
-            };
-            match from_yaml.filter(|d| d.is_dir()) {
-                Some(d) => d,
-                None => dataset.join("images"),
-            }
-        }
-    };
-    if !images.is_dir() {
-        bail!(
-            "the images folder {} does not exist: YOLO labels need the images for their sizes; name it with --images",
-            images.display()
-        );
-    }
-    for item in crate::scan::walk_dir(images.clone(), true, Default::default()) {
-        let item = match item {
+    let (images, base) = yolo_images(opts, &dataset, yaml.as_deref(), yaml_path.as_deref())?;
+    let mut labelled = 0u64;
+    let mut first: Option<(PathBuf, PathBuf)> = None;
+    let mut count = 0u64;
+    for image in images {
+        let (path, name) = match image {
             Ok(i) => i,
-            Err(e) => {
-                tracing::warn!("{}: {}", e.path.display(), e.reason);
+            Err(why) => {
+                tracing::warn!("{why}");
                 continue;
             }
         };
+        count += 1;
         let record = |detections, error| Record {
-            path: item.name.clone(),
+            path: name.clone(),
             width: 0,
             height: 0,
             model: ImportFormat::Yolo.model().to_string(),
             detections,
             error,
         };
-        let (w, h) = match image_size(&item.path) {
+        let (w, h) = match image_size(&path) {
             Ok(s) => s,
             Err(why) => {
-                tracing::warn!("{}: {why}", item.path.display());
+                tracing::warn!("{}: {why}", path.display());
                 out(record(Vec::new(), Some(why)))?;
                 continue;
             }
         };
-        let label = labels.join(Path::new(&item.name).with_extension("txt"));
+        let candidates = label_candidates(&path, &labels, &base);
+        let label = candidates
+            .iter()
+            .find(|p| p.is_file())
+            .unwrap_or(&candidates[0])
+            .clone();
+        first.get_or_insert_with(|| (path.clone(), label.clone()));
         let text = match std::fs::read_to_string(&label) {
-            Ok(t) => t,
+            Ok(t) => {
+                labelled += 1;
+                t
+            }
             // No label file: an image with nothing in it, as Ultralytics reads it.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => {
                 let why = format!("cannot read {}: {e}", label.display());
-                tracing::warn!("{}: {why}", item.name);
+                tracing::warn!("{name}: {why}");
                 out(record(Vec::new(), Some(why)))?;
                 continue;
             }
@@ -321,14 +343,173 @@ fn import_yolo(opts: &ImportOptions, mut out: impl FnMut(Record) -> Result<()>) 
             }
             Err(why) => {
                 let why = format!("{}, {why}", label.display());
-                tracing::warn!("{}: {why}", item.name);
+                tracing::warn!("{name}: {why}");
                 let mut r = record(Vec::new(), Some(why));
                 (r.width, r.height) = (w, h);
                 out(r)?;
             }
         }
     }
+    // Ultralytics reads an image without a label file as one with nothing in it, and so
+    // does this; but none at all is a layout this did not understand, not a dataset.
+    if let (0, Some((image, label))) = (labelled, first) {
+        tracing::warn!(
+            "none of the {count} images has a label file (for {}, looked for {}): \
+             is --images or data.yaml's path/train right?",
+            image.display(),
+            label.display()
+        );
+    }
     Ok(())
+}
+
+/// One image to import: where it is and its record's path; or why a folder was not read.
+type YoloImage = Result<(PathBuf, String), String>;
+
+/// The images of a YOLO dataset and the folder their records' paths are relative to.
+///
+/// `--images DIR`: the images under DIR. Else data.yaml's `train`, `val` and `test` (each
+/// a folder, a `.txt` list of images or a list of those, joined to `path`), as
+/// Ultralytics reads them, each image once; else `images/` beside `labels/`. Paths are
+/// relative to the deepest folder holding every image (`images/` for the usual
+/// `images/train` + `images/val`); where only lists name the images (`export --format
+/// yolo`'s `images.txt`), to data.yaml's `path` when it holds them all.
+fn yolo_images(
+    opts: &ImportOptions,
+    dataset: &Path,
+    yaml: Option<&str>,
+    yaml_path: Option<&Path>,
+) -> Result<(Box<dyn Iterator<Item = YoloImage>>, PathBuf)> {
+    let abs = |p: &Path| -> Result<PathBuf> {
+        Ok(crate::export::normalize(
+            &std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?,
+        ))
+    };
+    let (splits, yaml_base) = match (&opts.images, yaml, yaml_path) {
+        (Some(d), _, _) => (vec![d.clone()], None),
+        (None, Some(text), Some(p)) => {
+            let dir = p.parent().unwrap_or(Path::new("."));
+            let (splits, base) = yolo::splits_from_yaml(text, dir);
+            let found: Vec<PathBuf> = splits.into_iter().filter(|s| s.exists()).collect();
+            if found.is_empty() {
+                (vec![dataset.join("images")], None)
+            } else {
+                (found, Some(base))
+            }
+        }
+        _ => (vec![dataset.join("images")], None),
+    };
+    let mut dirs = Vec::new();
+    let mut listed = Vec::new();
+    for split in &splits {
+        if split.is_dir() {
+            let d = abs(split)?;
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        } else if split.is_file() {
+            let text = std::fs::read_to_string(split)
+                .with_context(|| format!("cannot read {}", split.display()))?;
+            let parent = split.parent().unwrap_or(Path::new("."));
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                // Ultralytics: "./x" is relative to the list's folder, anything else is
+                // taken as it is.
+                let p = match line.strip_prefix("./") {
+                    Some(rest) => parent.join(rest),
+                    None => PathBuf::from(line),
+                };
+                listed.push(abs(&p)?);
+            }
+        } else {
+            bail!(
+                "the images folder {} does not exist: YOLO labels need the images for their sizes; name it with --images",
+                split.display()
+            );
+        }
+    }
+    // A listed image inside a folder that is read anyway is read once, from the folder.
+    listed.retain(|p| !dirs.iter().any(|d| p.starts_with(d)));
+    let mut seen = std::collections::HashSet::new();
+    listed.retain(|p| seen.insert(p.clone()));
+    let yaml_base = match yaml_base {
+        Some(b) => Some(abs(&b)?),
+        None => None,
+    };
+    let base = match &yaml_base {
+        Some(b)
+            if dirs.is_empty() && !listed.is_empty() && listed.iter().all(|p| p.starts_with(b)) =>
+        {
+            b.clone()
+        }
+        _ => common_ancestor(
+            dirs.iter()
+                .map(PathBuf::as_path)
+                .chain(listed.iter().filter_map(|p| p.parent())),
+        ),
+    };
+    let name = {
+        let base = base.clone();
+        move |p: &Path| -> String {
+            let rel = p.strip_prefix(&base).unwrap_or(p);
+            rel.iter()
+                .map(|c| c.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/")
+        }
+    };
+    let name2 = name.clone();
+    let from_dirs = dirs.into_iter().flat_map(move |d| {
+        let name = name.clone();
+        crate::scan::walk_dir(d, false, Default::default()).map(move |item| match item {
+            Ok(i) => Ok((i.path.clone(), name(&i.path))),
+            Err(e) => Err(format!("{}: {}", e.path.display(), e.reason)),
+        })
+    });
+    let from_lists = listed.into_iter().map(move |p| {
+        let n = name2(&p);
+        Ok((p, n))
+    });
+    Ok((Box::new(from_dirs.chain(from_lists)), base))
+}
+
+/// The deepest folder that holds every one of `dirs` (absolute, normalised).
+fn common_ancestor<'a>(mut dirs: impl Iterator<Item = &'a Path>) -> PathBuf {
+    let Some(first) = dirs.next() else {
+        return PathBuf::new();
+    };
+    let mut common = first.to_path_buf();
+    for d in dirs {
+        while !d.starts_with(&common) {
+            if !common.pop() {
+                break;
+            }
+        }
+    }
+    common
+}
+
+/// Where an image's label file may be, in order: Ultralytics' place (the image's path
+/// with its last `images` folder replaced by `labels`, `.txt` for the extension), then
+/// the labels folder mirroring the image's path under `base` (an export whose images are
+/// not under an `images` folder).
+fn label_candidates(image: &Path, labels: &Path, base: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let parts: Vec<_> = image.iter().collect();
+    if let Some(i) = parts[..parts.len().saturating_sub(1)]
+        .iter()
+        .rposition(|c| *c == "images")
+    {
+        let mut p: PathBuf = parts[..i].iter().collect();
+        p.push("labels");
+        p.extend(&parts[i + 1..]);
+        out.push(p.with_extension("txt"));
+    }
+    let rel = image.strip_prefix(base).unwrap_or(image);
+    let mirrored = labels.join(rel).with_extension("txt");
+    if !out.contains(&mirrored) {
+        out.push(mirrored);
+    }
+    out
 }
 
 /// An image's width and height as a viewer shows it (EXIF orientation applied), from its
@@ -352,4 +533,52 @@ pub fn image_size(path: &Path) -> Result<(u32, u32), String> {
             | Orientation::Rotate270FlipH
     );
     Ok(if turned { (h, w) } else { (w, h) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_are_where_ultralytics_looks_then_mirrored() {
+        let p = |s: &str| PathBuf::from(s);
+        // The usual layout: the last `images` folder becomes `labels`.
+        assert_eq!(
+            label_candidates(
+                &p("/d/images/train/a.jpg"),
+                &p("/d/labels"),
+                &p("/d/images")
+            ),
+            [p("/d/labels/train/a.txt")]
+        );
+        assert_eq!(
+            label_candidates(
+                &p("/d/images/x/images/b.png"),
+                &p("/d/labels"),
+                &p("/d/images")
+            ),
+            [p("/d/images/x/labels/b.txt"), p("/d/labels/x/images/b.txt")]
+        );
+        // Images not under an `images` folder: the labels folder, mirrored.
+        assert_eq!(
+            label_candidates(&p("/photos/s/c.jpg"), &p("/out/labels"), &p("/photos")),
+            [p("/out/labels/s/c.txt")]
+        );
+        // A file named `images` is not a folder.
+        assert_eq!(
+            label_candidates(&p("/d/images"), &p("/l"), &p("/d")),
+            [p("/l/images.txt")]
+        );
+    }
+
+    #[test]
+    fn the_common_ancestor_of_folders() {
+        let p = |s: &str| PathBuf::from(s);
+        let dirs = [p("/d/images/train"), p("/d/images/val/x")];
+        assert_eq!(
+            common_ancestor(dirs.iter().map(PathBuf::as_path)),
+            p("/d/images")
+        );
+        assert_eq!(common_ancestor([Path::new("/d/a")].into_iter()), p("/d/a"));
+    }
 }

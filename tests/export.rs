@@ -201,9 +201,12 @@ fn label_formats_round_trip_and_the_tools_read_them() {
         true,
     );
     assert_same("voc", &import("voc", &out("voc"), &[]), &records, false);
+    // Flat, as the GUIs look for them (OUT/<stem>.json), imagePath from OUT to the image;
+    // --images gives the records' paths back under their folders.
+    assert!(out("labelme/tiny.json").is_file());
     assert_same(
         "labelme",
-        &import("labelme", &out("labelme"), &[]),
+        &import("labelme", &out("labelme"), &["--images", images_arg]),
         &records,
         true,
     );
@@ -310,7 +313,11 @@ fn paths_that_escape_the_output_are_refused_and_bad_lines_named() {
             .collect();
         let labels: Vec<String> = written
             .into_iter()
-            .filter(|f| !f.ends_with("classes.txt") && !f.ends_with("data.yaml"))
+            .filter(|f| {
+                !["classes.txt", "data.yaml", "images.txt"]
+                    .iter()
+                    .any(|n| f.ends_with(n))
+            })
             .collect();
         assert_eq!(labels, want, "{format}");
     }
@@ -537,4 +544,235 @@ fn yolo_names_survive_pyyaml_and_boxes_stay_inside() {
     );
     let names: Vec<String> = serde_json::from_slice(&read.stdout).unwrap();
     assert_eq!(names, labels);
+}
+
+/// A record of `path` (an image of 40×30) with one box of class `label`.
+fn boxed(path: &str, label: &str) -> Value {
+    json!({"path": path, "width": 40, "height": 30, "model": "m",
+           "detections": [{"class_id": 0, "label": label, "score": 0.5, "bbox": [1, 2, 20, 25]}],
+           "error": null})
+}
+
+#[test]
+fn labelme_keeps_reviewed_files_and_refuses_a_second_image_of_one_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("images");
+    for p in ["top.jpg", "a/x.jpg", "b/x.jpg"] {
+        std::fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
+        std::fs::write(root.join(p), b"").unwrap();
+    }
+    let input = dir.path().join("r.jsonl");
+    let out = dir.path().join("out");
+    let run = |extra: &[&str]| {
+        anylabel()
+            .arg("export")
+            .arg(&input)
+            .args(["--format", "labelme", "-o"])
+            .arg(&out)
+            .arg("--root")
+            .arg(&root)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let json =
+        |p: &Path| -> Value { serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap() };
+
+    // Flat, as the GUIs look for OUT/<stem>.json: b/x.jpg would land on a/x.jpg's file.
+    write_jsonl(
+        &input,
+        &[
+            boxed("top.jpg", "cat"),
+            boxed("a/x.jpg", "cat"),
+            boxed("b/x.jpg", "dog"),
+        ],
+    );
+    let o = run(&[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("b/x.jpg: refused:")
+            && stderr.contains("holds the labels of ../images/a/x.jpg")
+            && stderr.contains("--beside-images"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("exported 2 of 3 records"), "{stderr}");
+    assert_eq!(json(&out.join("x.json"))["imagePath"], "../images/a/x.jpg");
+    assert_eq!(json(&out.join("x.json"))["shapes"][0]["label"], "cat");
+
+    // Again, with a review of top.jpg saved by a GUI (its own version): that file is kept;
+    // ours for the same image (x.json) is replaced.
+    let reviewed = json!({"version": "3.2.1", "flags": {}, "checked": true,
+        "shapes": [{"label": "REVIEWED", "points": [[1, 1], [5, 5]], "shape_type": "rectangle"}],
+        "imagePath": "top.jpg", "imageData": null, "imageHeight": 30, "imageWidth": 40});
+    std::fs::write(out.join("top.json"), reviewed.to_string()).unwrap();
+    write_jsonl(&input, &[boxed("top.jpg", "cat"), boxed("a/x.jpg", "bird")]);
+    let o = run(&[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("top.json: kept as it is (version 3.2.1")
+            && stderr.contains("1 not written: their label files were saved by another tool"),
+        "{stderr}"
+    );
+    assert_eq!(
+        json(&out.join("top.json"))["shapes"][0]["label"],
+        "REVIEWED"
+    );
+    assert_eq!(json(&out.join("x.json"))["shapes"][0]["label"], "bird");
+
+    // --overwrite replaces it.
+    let o = run(&["--overwrite"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&out.join("top.json"))["shapes"][0]["label"], "cat");
+
+    // Beside the images too: a review there is kept.
+    std::fs::write(root.join("top.json"), reviewed.to_string()).unwrap();
+    let o = anylabel()
+        .arg("export")
+        .arg(&input)
+        .args(["--format", "labelme", "--beside-images", "--root"])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        json(&root.join("top.json"))["shapes"][0]["label"],
+        "REVIEWED"
+    );
+    assert_eq!(json(&root.join("a/x.json"))["imagePath"], "x.jpg");
+
+    // --overwrite is for labelme only.
+    let o = anylabel()
+        .arg("export")
+        .arg(&input)
+        .args(["--format", "yolo", "--overwrite", "-o"])
+        .arg(dir.path().join("y"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--overwrite is for --format labelme"));
+}
+
+#[test]
+fn yolo_import_reads_the_ultralytics_layout_and_its_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("u8");
+    for (img, label) in [
+        ("images/train/t1.png", Some("0 0.5 0.5 0.2 0.2\n")),
+        ("images/val/v1.png", Some("1 0.4 0.4 0.1 0.1\n")),
+        ("images/extra/e1.png", Some("1 0.5 0.5 1 1\n")),
+        ("images/train/t2.png", None),
+    ] {
+        std::fs::create_dir_all(d.join(img).parent().unwrap()).unwrap();
+        common::write_png(&d.join(img), 50, 40);
+        if let Some(l) = label {
+            let txt = d
+                .join(img.replace("images/", "labels/"))
+                .with_extension("txt");
+            std::fs::create_dir_all(txt.parent().unwrap()).unwrap();
+            std::fs::write(txt, l).unwrap();
+        }
+    }
+    // train and val folders, test a list ("./" from the list's folder), val again in it.
+    std::fs::write(
+        d.join("extra.txt"),
+        "./images/extra/e1.png\n./images/val/v1.png\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("data.yaml"),
+        "path: .\ntrain: images/train\nval: images/val\ntest: extra.txt\nnames:\n  0: person\n  1: dog\n",
+    )
+    .unwrap();
+    let records = import("yolo", &d, &[]);
+    let summary: Vec<(String, Vec<String>)> = records
+        .iter()
+        .map(|r| {
+            let labels = r["detections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["label"].as_str().unwrap().to_string())
+                .collect();
+            (r["path"].as_str().unwrap().to_string(), labels)
+        })
+        .collect();
+    let s = |p: &str, l: &[&str]| (p.to_string(), l.iter().map(|x| x.to_string()).collect());
+    assert_eq!(
+        summary,
+        [
+            s("train/t1.png", &["person"]),
+            s("train/t2.png", &[]),
+            s("val/v1.png", &["dog"]),
+            s("extra/e1.png", &["dog"]),
+        ]
+    );
+    assert_eq!(
+        records[0]["detections"][0]["bbox"],
+        json!([20.0, 16.0, 30.0, 24.0])
+    );
+
+    // No label file anywhere: a layout not understood, said, not a dataset of empty images.
+    std::fs::remove_dir_all(d.join("labels")).unwrap();
+    std::fs::create_dir_all(d.join("labels")).unwrap();
+    let o = anylabel()
+        .args(["import", "--format", "yolo"])
+        .arg(&d)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("none of the 4 images has a label file")
+            && stderr.contains("labels/train/t1.txt"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_yolo_export_of_a_subset_trains_on_that_subset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, records) = dataset(dir.path());
+    let all = dir.path().join("all.jsonl");
+    write_jsonl(&all, &records);
+    let out = dir.path().join("yolo");
+    assert!(export(&all, "yolo", &out, &images).status.success());
+    // Then two of them into the same folder, as `filter | export` would.
+    let some = dir.path().join("some.jsonl");
+    write_jsonl(&some, &records[1..3]);
+    let o = export(&some, "yolo", &out, &images);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed: Vec<String> = std::fs::read_to_string(out.join("images.txt"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let abs = std::path::absolute(&images).unwrap();
+    let want: Vec<String> = records[1..3]
+        .iter()
+        .map(|r| {
+            abs.join(r["path"].as_str().unwrap())
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(listed, want);
+    // data.yaml trains on the list, as PyYAML (Ultralytics' reader) reads it.
+    let read = std::process::Command::new(python())
+        .args([
+            "-c",
+            "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(d['train']); print(d['val']); print(d['path'])",
+        ])
+        .arg(out.join("data.yaml"))
+        .output()
+        .unwrap();
+    let list = std::path::absolute(out.join("images.txt")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout),
+        format!("{0}\n{0}\n{1}\n", list.display(), abs.display())
+    );
+    // Import reads what the list names: the subset, under its paths, not the earlier
+    // export's labels left beside them.
+    assert_same("yolo", &import("yolo", &out, &[]), &records[1..3], false);
 }

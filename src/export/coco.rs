@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use super::{Classes, Output, Target, Writer, round};
+use super::{Classes, Output, Target, Writer, Written, round};
 use crate::record::{Detection, Record};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,7 +94,7 @@ pub fn annotation(id: u64, image_id: u64, d: &Detection) -> Annotation {
 }
 
 impl Writer for CocoWriter {
-    fn write(&mut self, r: &Record, _rel: &Path, _: &Classes) -> Result<()> {
+    fn write(&mut self, r: &Record, _rel: &Path, _: &Classes) -> Result<Written> {
         let image_id = self.images.len() as u64 + 1;
         self.images.push(Image {
             id: image_id,
@@ -106,7 +106,7 @@ impl Writer for CocoWriter {
             let id = self.annotations.len() as u64 + 1;
             self.annotations.push(annotation(id, image_id, d));
         }
-        Ok(())
+        Ok(Written::Yes)
     }
 
     fn finish(mut self: Box<Self>, classes: &Classes) -> Result<()> {

@@ -1,7 +1,18 @@
-//! LabelMe JSON as AnyLabeling and X-AnyLabeling open it: one file per image, written into
-//! the output folder mirroring the images' relative paths (with `imagePath` relative to
-//! the JSON file, pointing back at the image), or beside the images (`--beside-images`),
-//! where the GUIs look for them when a folder of images is opened.
+//! LabelMe JSON as AnyLabeling and X-AnyLabeling open it: one file per image, written
+//! where the GUIs look for it. Into the output folder, flat: with an output folder set
+//! ("Change Output Dir"), X-AnyLabeling, AnyLabeling and labelme all look for
+//! `OUT/<image's stem>.json`, whatever subfolder the image is in (`label_widget.py`'s
+//! `load_file` in X-AnyLabeling at 87da3399). `imagePath` is the path from the output
+//! folder to the image: AnyLabeling and labelme join it to the JSON's folder,
+//! X-AnyLabeling takes its file name and joins that to the image's folder. Or beside the
+//! images (`--beside-images`), where they look when no output folder is set; `imagePath`
+//! is then the file name.
+//!
+//! A label file that exists is replaced only if anylabel wrote it for the same image
+//! (`version` `anylabel-…`, same `imagePath`). One saved by a GUI (which writes its own
+//! `version`), a review, is kept unless `--overwrite`; one of ours for another image (two
+//! images with one stem in a flat output folder, or `x.jpg` and `x.png` side by side) is
+//! not overwritten: that record is refused.
 //!
 //! The keys are the ones their loaders read, `LabelFile.load` in
 //! `anylabeling/views/labeling/label_file.py` of CVHub520/X-AnyLabeling and of
@@ -18,7 +29,7 @@ use anyhow::Result;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Classes, Target, Writer, normalize, relative_path, round};
+use super::{Classes, Target, Writer, Written, normalize, relative_path, round};
 use crate::outfile::write as write_atomic;
 use crate::record::{Detection, Record};
 
@@ -86,6 +97,42 @@ pub struct LabelmeWriter {
     dir_abs: PathBuf,
     root_abs: PathBuf,
     beside: bool,
+    overwrite: bool,
+    /// Whether a kept file has been reported (the first is; the summary counts them all).
+    said_kept: bool,
+}
+
+/// What is at a label file's path before it is written.
+#[derive(Debug, PartialEq)]
+enum Existing {
+    Nothing,
+    /// A file anylabel wrote, for the image at this `imagePath`.
+    Ours(String),
+    /// A file another tool wrote or saved (its `version`), or one that does not read as
+    /// LabelMe.
+    Theirs(String),
+}
+
+fn existing(path: &Path) -> Existing {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Existing::Nothing,
+        Err(e) => return Existing::Theirs(format!("unreadable: {e}")),
+    };
+    let v: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Existing::Theirs("not JSON".into()),
+    };
+    match v.get("version").and_then(Value::as_str) {
+        Some(ver) if ver.starts_with("anylabel-") => Existing::Ours(
+            v.get("imagePath")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        Some(ver) => Existing::Theirs(format!("version {ver}")),
+        None => Existing::Theirs("no version".into()),
+    }
 }
 
 impl LabelmeWriter {
@@ -100,27 +147,55 @@ impl LabelmeWriter {
             dir,
             root_abs: t.root_abs.clone(),
             beside: t.opts.beside_images,
+            overwrite: t.opts.overwrite,
+            said_kept: false,
         })
     }
 }
 
 impl Writer for LabelmeWriter {
-    fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<()> {
-        let json_rel = rel.with_extension("json");
-        let image_path = if self.beside {
-            rel.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
+    fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
+        let file_name = rel.file_name().unwrap_or_default();
+        let (json, image_path) = if self.beside {
+            (
+                self.dir.join(rel.with_extension("json")),
+                file_name.to_string_lossy().into_owned(),
+            )
         } else {
-            let json_dir = self
-                .dir_abs
-                .join(json_rel.parent().unwrap_or(Path::new("")));
-            relative_path(&json_dir, &self.root_abs.join(rel))
+            (
+                self.dir.join(Path::new(file_name).with_extension("json")),
+                relative_path(&self.dir_abs, &self.root_abs.join(rel)),
+            )
         };
-        write_atomic(
-            &self.dir.join(json_rel),
-            to_json(r, &image_path)?.as_bytes(),
-        )
+        match existing(&json) {
+            Existing::Nothing => {}
+            Existing::Ours(theirs) if theirs == image_path => {}
+            Existing::Ours(theirs) => {
+                return Ok(Written::Refused(format!(
+                    "{} holds the labels of {theirs}, another image of the same name{}",
+                    json.display(),
+                    if self.beside {
+                        ""
+                    } else {
+                        " (the GUIs look for <name>.json in the output folder, whatever \
+                         folder the image is in); --beside-images puts each beside its image"
+                    }
+                )));
+            }
+            Existing::Theirs(_) if self.overwrite => {}
+            Existing::Theirs(what) => {
+                if !std::mem::replace(&mut self.said_kept, true) {
+                    tracing::warn!(
+                        "{}: kept as it is ({what}: saved by another tool, a review perhaps); \
+                         --overwrite replaces such files. The summary counts the others.",
+                        json.display()
+                    );
+                }
+                return Ok(Written::Kept);
+            }
+        }
+        write_atomic(&json, to_json(r, &image_path)?.as_bytes())?;
+        Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
@@ -135,13 +210,16 @@ impl Writer for LabelmeWriter {
     }
 }
 
-/// What a LabelMe file says: the image's file name (from `imagePath`), its size, and its
-/// shapes as boxes (the bounding box of each shape's points), with class ids from `id_of`.
+/// What a LabelMe file says: its `imagePath` as written (relative to the JSON's folder;
+/// `\` separators where saved on Windows), the image's size, and its shapes as boxes (the
+/// bounding box of each shape), with class ids from `id_of`.
 pub struct Parsed {
-    pub image_name: String,
+    pub image_path: String,
     pub width: u32,
     pub height: u32,
     pub detections: Vec<Detection>,
+    /// Why shapes were left out, one line each, for a warning that names the file.
+    pub skipped: Vec<String>,
 }
 
 pub fn parse(text: &str, mut id_of: impl FnMut(&str) -> u32) -> Result<Parsed, String> {
@@ -154,14 +232,9 @@ pub fn parse(text: &str, mut id_of: impl FnMut(&str) -> u32) -> Result<Parsed, S
         .get("shapes")
         .and_then(Value::as_array)
         .ok_or("no shapes: not a LabelMe file")?;
-    // Written on Windows, imagePath may use backslashes.
-    let image_name = image_path
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or(image_path)
-        .to_string();
     let size = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0) as u32;
     let mut detections = Vec::new();
+    let mut skipped = Vec::new();
     for (i, s) in shapes.iter().enumerate() {
         let label = s
             .get("label")
@@ -179,12 +252,21 @@ pub fn parse(text: &str, mut id_of: impl FnMut(&str) -> u32) -> Result<Parsed, S
             .collect::<Option<_>>()
             .ok_or_else(|| format!("shape {i}: a point is not [x, y]"))?;
         if points.len() < 2 {
-            tracing::warn!("shape {i} ({label}) has fewer than 2 points: skipped");
+            skipped.push(format!(
+                "shape {i} ({label}) has fewer than 2 points: skipped"
+            ));
             continue;
         }
         let (mut x1, mut y1, mut x2, mut y2) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for [x, y] in &points {
-            (x1, y1, x2, y2) = (x1.min(*x), y1.min(*y), x2.max(*x), y2.max(*y));
+        if s.get("shape_type").and_then(Value::as_str) == Some("circle") {
+            // LabelMe's circle is its centre and a point on it.
+            let ([cx, cy], [px, py]) = (points[0], points[1]);
+            let r = (px - cx).hypot(py - cy);
+            (x1, y1, x2, y2) = (cx - r, cy - r, cx + r, cy + r);
+        } else {
+            for [x, y] in &points {
+                (x1, y1, x2, y2) = (x1.min(*x), y1.min(*y), x2.max(*x), y2.max(*y));
+            }
         }
         detections.push(Detection {
             class_id: id_of(label),
@@ -194,10 +276,11 @@ pub fn parse(text: &str, mut id_of: impl FnMut(&str) -> u32) -> Result<Parsed, S
         });
     }
     Ok(Parsed {
-        image_name,
+        image_path: image_path.to_string(),
         width: size("imageWidth"),
         height: size("imageHeight"),
         detections,
+        skipped,
     })
 }
 
@@ -249,8 +332,21 @@ mod tests {
         }
         assert_eq!(s["shape_type"], "rectangle");
         let p = parse(&text, |_| 1).unwrap();
-        assert_eq!(p.image_name, "a.jpg");
+        assert!(p.skipped.is_empty());
+        assert_eq!(p.image_path, "../img/a.jpg");
         assert_eq!((p.width, p.height), (100, 50));
         assert_eq!(p.detections, r.detections);
+    }
+
+    #[test]
+    fn circles_become_their_bounding_box_and_skipped_shapes_are_said() {
+        let text = r#"{"imagePath": "a.jpg", "imageWidth": 200, "imageHeight": 200, "shapes": [
+            {"label": "ball", "shape_type": "circle", "points": [[100, 100], [130, 140]]},
+            {"label": "pt", "shape_type": "point", "points": [[10, 10]]}]}"#;
+        let p = parse(text, |_| 0).unwrap();
+        // The radius is 50: the distance from the centre to the point on the circle.
+        assert_eq!(p.detections.len(), 1);
+        assert_eq!(p.detections[0].bbox, [50.0, 50.0, 150.0, 150.0]);
+        assert_eq!(p.skipped, ["shape 1 (pt) has fewer than 2 points: skipped"]);
     }
 }

@@ -89,6 +89,9 @@ pub struct ExportOptions {
     pub root: PathBuf,
     /// LabelMe only: write each JSON beside its image instead of into `output`.
     pub beside_images: bool,
+    /// LabelMe only: replace label files another tool saved (a review in a GUI) instead of
+    /// keeping them.
+    pub overwrite: bool,
 }
 
 /// What an export did.
@@ -107,13 +110,29 @@ pub struct Summary {
     pub no_size: u64,
     /// Input lines that are not records.
     pub bad_lines: u64,
+    /// Records not written because their label file exists, saved by another tool (a
+    /// review), and is kept (LabelMe without `--overwrite`).
+    pub kept: u64,
+    /// Records a format refused, each with a warning: their label file would be another
+    /// image's (LabelMe), or their path cannot be listed (YOLO's images.txt).
+    pub refused_by_format: u64,
 }
 
 impl Summary {
     /// Whether some inputs could not be exported (exit code 3).
     pub fn partial(&self) -> bool {
-        self.refused > 0 || self.no_size > 0 || self.bad_lines > 0
+        self.refused > 0 || self.no_size > 0 || self.bad_lines > 0 || self.refused_by_format > 0
     }
+}
+
+/// What a writer did with one record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    Yes,
+    /// Its label file exists, saved by another tool, and was left as it is.
+    Kept,
+    /// Not written, for the reason given (its label file would be another image's, say).
+    Refused(String),
 }
 
 /// Everything a format writer may need besides the record.
@@ -127,7 +146,7 @@ pub struct Target {
 pub trait Writer {
     /// Writes one record. `rel` is its path made safe (relative, inside the output) for
     /// the formats that write per-image files, else the record's path as it is.
-    fn write(&mut self, record: &Record, rel: &Path, classes: &Classes) -> Result<()>;
+    fn write(&mut self, record: &Record, rel: &Path, classes: &Classes) -> Result<Written>;
     /// Writes what can only be written at the end (class lists, the COCO file) and moves
     /// the output into place.
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()>;
@@ -251,9 +270,17 @@ pub fn export(
             PathBuf::from(&record.path)
         };
         classes.see(&record);
-        writer.write(&record, &rel, &classes)?;
-        summary.written += 1;
-        summary.detections += record.detections.len() as u64;
+        match writer.write(&record, &rel, &classes)? {
+            Written::Yes => {
+                summary.written += 1;
+                summary.detections += record.detections.len() as u64;
+            }
+            Written::Kept => summary.kept += 1,
+            Written::Refused(why) => {
+                tracing::warn!("{}: refused: {why}", record.path);
+                summary.refused_by_format += 1;
+            }
+        }
     }
     writer.finish(&classes)?;
     Ok(summary)

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::{Classes, Format, Output, Target, Writer, round};
+use super::{Classes, Format, Output, Target, Writer, Written, round};
 use crate::record::Record;
 
 /// The CSV header; the order of [`csv_rows`]' fields.
@@ -83,7 +83,7 @@ pub fn csv_rows(r: &Record) -> Vec<[String; 10]> {
 }
 
 impl Writer for TableWriter {
-    fn write(&mut self, r: &Record, _rel: &Path, _: &Classes) -> Result<()> {
+    fn write(&mut self, r: &Record, _rel: &Path, _: &Classes) -> Result<Written> {
         match self.format {
             Format::Txt => {
                 let line = match &self.root {
@@ -110,7 +110,7 @@ impl Writer for TableWriter {
             _ => unreachable!("TableWriter writes txt, json, jsonl and csv"),
         }
         self.first = false;
-        Ok(())
+        Ok(Written::Yes)
     }
 
     fn finish(mut self: Box<Self>, _: &Classes) -> Result<()> {

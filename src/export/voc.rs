@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::{Classes, Target, Writer, round};
+use super::{Classes, Target, Writer, Written, round};
 use crate::outfile::write as write_atomic;
 use crate::record::{Detection, Record};
 
@@ -85,9 +85,10 @@ pub fn to_xml(r: &Record, rel: &Path, root_name: &str) -> String {
 }
 
 impl Writer for VocWriter {
-    fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<()> {
+    fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
         let path = self.out.join("Annotations").join(rel.with_extension("xml"));
-        write_atomic(&path, to_xml(r, rel, &self.root_name).as_bytes())
+        write_atomic(&path, to_xml(r, rel, &self.root_name).as_bytes())?;
+        Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {

@@ -1,22 +1,33 @@
 //! Ultralytics YOLO detection labels: `labels/<path>.txt` with one `class cx cy w h` line
-//! per box, normalised to the image size, 6 decimals; `classes.txt`; `data.yaml` with the
-//! names as a mapping id → name (as Ultralytics writes it) and `path`/`train` pointing at
-//! the images. An image without detections gets an empty label file, so that "labelled,
+//! per box, normalised to the image size, 6 decimals; `classes.txt`; `images.txt`, the
+//! exported images, one absolute path a line; `data.yaml` with the names as a mapping
+//! id → name (as Ultralytics writes it), `path` the images' root and `train`/`val` the
+//! list. An image without detections gets an empty label file, so that "labelled,
 //! nothing found" is not confused with "never labelled" (Ultralytics writes no file).
+//!
+//! The list, not the images' folder, is what trains: Ultralytics takes an image with no
+//! label file for one with nothing in it, so after `filter | export` the images left out
+//! would be trained as background, and so would, with stale labels, those of an earlier
+//! export into the same folder.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde_yaml_ng::Value;
 
-use super::{Classes, Target, Writer};
+use super::{Classes, Output, Target, Writer, Written};
 use crate::outfile::write as write_atomic;
 use crate::record::{Detection, Record};
 
 pub struct YoloWriter {
     out: PathBuf,
     root_abs: PathBuf,
+    /// `images.txt`, written as the labels are.
+    list: Output,
 }
+
+/// The image list's name in the output folder.
+pub const LIST: &str = "images.txt";
 
 impl YoloWriter {
     pub fn new(t: &Target) -> Result<YoloWriter> {
@@ -24,6 +35,7 @@ impl YoloWriter {
         std::fs::create_dir_all(out.join("labels"))
             .with_context(|| format!("cannot create {}", out.join("labels").display()))?;
         Ok(YoloWriter {
+            list: Output::open(&out.join(LIST))?,
             out,
             root_abs: t.root_abs.clone(),
         })
@@ -57,14 +69,17 @@ pub fn to_lines(r: &Record) -> String {
     s
 }
 
-/// `data.yaml`: where the images are, and the class names by id. Every string is written
-/// double-quoted, so that YAML 1.1 readers (PyYAML, which Ultralytics uses) read a class
-/// named `yes`, `off` or `1_000` as that name, not as a boolean or a number.
-pub fn data_yaml(images: &Path, names: &[String]) -> Result<String> {
+/// `data.yaml`: where the images are, the list of those exported (`list`, absolute), and
+/// the class names by id. Every string is written double-quoted, so that YAML 1.1
+/// readers (PyYAML, which Ultralytics uses) read a class named `yes`, `off` or `1_000` as
+/// that name, not as a boolean or a number.
+pub fn data_yaml(images: &Path, list: &Path, names: &[String]) -> Result<String> {
     let q = yaml_quoted;
+    let list = q(&list.to_string_lossy());
     let mut out = format!(
-        "# Written by anylabel export --format yolo. The label files are in labels/ beside this file.\n\
-         path: {}\ntrain: \".\"\nval: \".\"\nnc: {}\nnames:\n",
+        "# Written by anylabel export --format yolo. The label files are in labels/ beside this file;\n\
+         # {LIST} lists the images they label, the ones exported.\n\
+         path: {}\ntrain: {list}\nval: {list}\nnc: {}\nnames:\n",
         q(&images.to_string_lossy()),
         names.len()
     );
@@ -109,12 +124,23 @@ pub fn classes_txt(names: &[String]) -> String {
 }
 
 impl Writer for YoloWriter {
-    fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<()> {
+    fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
+        let image = self.root_abs.join(rel);
+        let line = image.to_string_lossy();
+        if line.contains(['\n', '\r']) {
+            return Ok(Written::Refused(format!(
+                "its name holds a line break, which {LIST} (one image a line) cannot list"
+            )));
+        }
         let path = self.out.join("labels").join(rel.with_extension("txt"));
-        write_atomic(&path, to_lines(r).as_bytes())
+        write_atomic(&path, to_lines(r).as_bytes())?;
+        writeln!(self.list.writer(), "{line}")?;
+        Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
+        self.list.finish()?;
+        let list = super::normalize(&std::path::absolute(self.out.join(LIST))?);
         let names = classes.dense();
         write_atomic(
             &self.out.join("classes.txt"),
@@ -122,7 +148,7 @@ impl Writer for YoloWriter {
         )?;
         write_atomic(
             &self.out.join("data.yaml"),
-            data_yaml(&self.root_abs, &names)?.as_bytes(),
+            data_yaml(&self.root_abs, &list, &names)?.as_bytes(),
         )
     }
 }
@@ -162,15 +188,33 @@ pub fn names_from_yaml(text: &str) -> Result<Vec<String>, String> {
     }
 }
 
-/// The images folder a `data.yaml` names: `path` joined with `train` (when a string).
-pub fn images_from_yaml(text: &str, yaml_dir: &Path) -> Option<PathBuf> {
-    let v: Value = serde_yaml_ng::from_str(text).ok()?;
+/// The image sources a `data.yaml` names, as Ultralytics reads them: `train`, `val` and
+/// `test` in that order, each a string or a list of strings (a folder, or a `.txt` list
+/// of images), joined to `path` (itself relative to the YAML's folder), each once; and
+/// that `path`. Sources that do not exist are left for the caller to judge.
+pub fn splits_from_yaml(text: &str, yaml_dir: &Path) -> (Vec<PathBuf>, PathBuf) {
+    let Ok(v) = serde_yaml_ng::from_str::<Value>(text) else {
+        return (Vec::new(), yaml_dir.to_path_buf());
+    };
     let base = match v.get("path").and_then(Value::as_str) {
         Some(p) => yaml_dir.join(p),
         None => yaml_dir.to_path_buf(),
     };
-    let train = v.get("train").and_then(Value::as_str).unwrap_or(".");
-    Some(base.join(train))
+    let mut out: Vec<PathBuf> = Vec::new();
+    for key in ["train", "val", "test"] {
+        let entries: Vec<&str> = match v.get(key) {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Sequence(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for e in entries {
+            let p = base.join(e);
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    (out, base)
 }
 
 /// The detections of a label file for an image of `w`×`h`: `class cx cy w h` with an
@@ -284,11 +328,37 @@ mod tests {
             names_from_yaml("names:\n  0: a\n  2: 'x, \"y\"'\n").unwrap(),
             vec!["a", "class_1", "x, \"y\""]
         );
-        let yaml = data_yaml(Path::new("/img"), &["a: b".into(), "ü".into()]).unwrap();
+        let yaml = data_yaml(
+            Path::new("/img"),
+            Path::new("/out/images.txt"),
+            &["a: b".into(), "ü".into()],
+        )
+        .unwrap();
         assert_eq!(names_from_yaml(&yaml).unwrap(), vec!["a: b", "ü"]);
+        // train and val are both the list: one source.
         assert_eq!(
-            images_from_yaml(&yaml, Path::new("/x")).unwrap(),
-            PathBuf::from("/img/.")
+            splits_from_yaml(&yaml, Path::new("/x")),
+            (
+                vec![PathBuf::from("/out/images.txt")],
+                PathBuf::from("/img")
+            )
+        );
+    }
+
+    #[test]
+    fn splits_as_ultralytics_names_them() {
+        let yaml = "path: ../ds\ntrain: images/train\nval: [images/val, extra.txt]\n\
+                    test: images/train\nnames: [a]\n";
+        let (splits, base) = splits_from_yaml(yaml, Path::new("/y"));
+        assert_eq!(base, PathBuf::from("/y/../ds"));
+        assert_eq!(
+            splits,
+            ["images/train", "images/val", "extra.txt"].map(|s| base.join(s))
+        );
+        // No path: the YAML's folder; no splits: none.
+        assert_eq!(
+            splits_from_yaml("names: [a]", Path::new("/y")),
+            (vec![], PathBuf::from("/y"))
         );
     }
 }

@@ -112,3 +112,17 @@ for dirpath, _, filenames in os.walk(labelme_dir):
         files += 1
 assert files == len([r for r in records if r["error"] is None]), f"{files} LabelMe files"
 print(f"labelme: {files} files have every key the loaders read")
+# Where the GUIs look with the images' folder open and OUT as the output folder
+# (X-AnyLabeling's, AnyLabeling's and labelme's load_file: OUT/<image's stem>.json, whatever
+# subfolder the image is in), and the image X-AnyLabeling then opens: the file name of
+# imagePath in the image's own folder.
+for r in records:
+    if r["error"] is not None:
+        continue
+    stem = os.path.splitext(os.path.basename(r["path"]))[0]
+    f = os.path.join(labelme_dir, stem + ".json")
+    assert os.path.isfile(f), f"{r['path']}: no {f}, where the GUIs look"
+    data = json.load(open(f, encoding="utf-8"))
+    image = os.path.join(images, os.path.dirname(r["path"]), os.path.basename(data["imagePath"]))
+    assert os.path.isfile(image), f"{f}: X-AnyLabeling would open {image}"
+print("labelme: every image's file is where the GUIs look for it")
