@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use crate::export::{coco, labelme, voc, yolo};
 use crate::record::Record;
@@ -400,7 +400,7 @@ fn yolo_images(
         _ => (vec![dataset.join("images")], None),
     };
     let mut dirs = Vec::new();
-    let mut listed = Vec::new();
+    let mut lists = Vec::new();
     for split in &splits {
         if split.is_dir() {
             let d = abs(split)?;
@@ -408,18 +408,7 @@ fn yolo_images(
                 dirs.push(d);
             }
         } else if split.is_file() {
-            let text = std::fs::read_to_string(split)
-                .with_context(|| format!("cannot read {}", split.display()))?;
-            let parent = split.parent().unwrap_or(Path::new("."));
-            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                // Ultralytics: "./x" is relative to the list's folder, anything else is
-                // taken as it is.
-                let p = match line.strip_prefix("./") {
-                    Some(rest) => parent.join(rest),
-                    None => PathBuf::from(line),
-                };
-                listed.push(abs(&p)?);
-            }
+            lists.push(split.clone());
         } else {
             bail!(
                 "the images folder {} does not exist: YOLO labels need the images for their sizes; name it with --images",
@@ -427,24 +416,36 @@ fn yolo_images(
             );
         }
     }
+    let dirs = std::sync::Arc::new(dirs);
     // A listed image inside a folder that is read anyway is read once, from the folder.
-    listed.retain(|p| !dirs.iter().any(|d| p.starts_with(d)));
-    let mut seen = std::collections::HashSet::new();
-    listed.retain(|p| seen.insert(p.clone()));
+    let outside = {
+        let dirs = dirs.clone();
+        move |p: &PathBuf| !dirs.iter().any(|d| p.starts_with(d))
+    };
+    // One pass over the lists, keeping nothing but the folder that holds their images.
+    let mut listed_in: Option<PathBuf> = None;
+    for list in &lists {
+        for p in list_images(list)? {
+            let p = p?;
+            if outside(&p) {
+                let parent = p.parent().unwrap_or(Path::new("/"));
+                listed_in = Some(match listed_in {
+                    None => parent.to_path_buf(),
+                    Some(c) => common_ancestor([c.as_path(), parent].into_iter()),
+                });
+            }
+        }
+    }
     let yaml_base = match yaml_base {
         Some(b) => Some(abs(&b)?),
         None => None,
     };
-    let base = match &yaml_base {
-        Some(b)
-            if dirs.is_empty() && !listed.is_empty() && listed.iter().all(|p| p.starts_with(b)) =>
-        {
-            b.clone()
-        }
+    let base = match (&yaml_base, &listed_in) {
+        (Some(b), Some(l)) if dirs.is_empty() && l.starts_with(b) => b.clone(),
         _ => common_ancestor(
             dirs.iter()
                 .map(PathBuf::as_path)
-                .chain(listed.iter().filter_map(|p| p.parent())),
+                .chain(listed_in.as_deref()),
         ),
     };
     let name = {
@@ -458,18 +459,66 @@ fn yolo_images(
         }
     };
     let name2 = name.clone();
-    let from_dirs = dirs.into_iter().flat_map(move |d| {
-        let name = name.clone();
-        crate::scan::walk_dir(d, false, Default::default()).map(move |item| match item {
-            Ok(i) => Ok((i.path.clone(), name(&i.path))),
-            Err(e) => Err(format!("{}: {}", e.path.display(), e.reason)),
+    let from_dirs = (0..dirs.len()).flat_map({
+        let dirs = dirs.clone();
+        move |i| {
+            let name = name.clone();
+            crate::scan::walk_dir(dirs[i].clone(), false, Default::default()).map(move |item| {
+                match item {
+                    Ok(i) => Ok((i.path.clone(), name(&i.path))),
+                    Err(e) => Err(format!("{}: {}", e.path.display(), e.reason)),
+                }
+            })
+        }
+    });
+    let from_lists = lists.into_iter().flat_map(move |list| {
+        let name = name2.clone();
+        let outside = outside.clone();
+        let images: Box<dyn Iterator<Item = Result<PathBuf>>> = match list_images(&list) {
+            Ok(it) => Box::new(it),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        };
+        images.filter_map(move |p| match p {
+            Ok(p) if outside(&p) => {
+                let n = name(&p);
+                Some(Ok((p, n)))
+            }
+            Ok(_) => None,
+            Err(e) => Some(Err(format!("{e:#}"))),
         })
     });
-    let from_lists = listed.into_iter().map(move |p| {
-        let n = name2(&p);
-        Ok((p, n))
-    });
     Ok((Box::new(from_dirs.chain(from_lists)), base))
+}
+
+/// The images a `.txt` list names, read as Ultralytics reads them: one a line, `./x`
+/// relative to the list's folder, anything else as it is; made absolute.
+fn list_images(list: &Path) -> Result<impl Iterator<Item = Result<PathBuf>> + use<>> {
+    use std::io::BufRead;
+    let file =
+        std::fs::File::open(list).with_context(|| format!("cannot read {}", list.display()))?;
+    let parent = list.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let shown = list.to_path_buf();
+    Ok(std::io::BufReader::new(file)
+        .lines()
+        .filter_map(move |line| {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => return Some(Err(anyhow!("cannot read {}: {e}", shown.display()))),
+            };
+            let line = line.trim();
+            if line.is_empty() {
+                return None;
+            }
+            let p = match line.strip_prefix("./") {
+                Some(rest) => parent.join(rest),
+                None => PathBuf::from(line),
+            };
+            Some(
+                std::path::absolute(&p)
+                    .map(|a| crate::export::normalize(&a))
+                    .with_context(|| format!("cannot resolve {}", p.display())),
+            )
+        }))
 }
 
 /// The deepest folder that holds every one of `dirs` (absolute, normalised).
