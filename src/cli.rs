@@ -388,7 +388,7 @@ pub struct BenchArgs {
     pub images: PathBuf,
 
     /// For infer and cache: the model's input size (square), when it is not fixed.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(32..))]
+    #[arg(long, value_name = "N", value_parser = parse_square_imgsz)]
     pub imgsz: Option<u32>,
 
     /// For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick).
@@ -1013,11 +1013,27 @@ pub fn parse_imgsz(s: &str) -> Result<[u32; 2], String> {
         _ => return Err(format!("'{s}' is not N or H,W")),
     };
     for v in [h, w] {
-        if v == 0 || v > 8192 || v % 32 != 0 {
-            return Err(format!("{v} is not a multiple of 32 between 32 and 8192"));
-        }
+        check_side(v)?;
     }
     Ok([h, w])
+}
+
+/// `640`: one side of a square input size, checked as [`parse_imgsz`] checks each side.
+pub fn parse_square_imgsz(s: &str) -> Result<u32, String> {
+    let v: u32 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number"))?;
+    check_side(v)?;
+    Ok(v)
+}
+
+/// A side of the model's input: a positive multiple of 32, at most 8192.
+fn check_side(v: u32) -> Result<(), String> {
+    if v == 0 || v > 8192 || !v.is_multiple_of(32) {
+        return Err(format!("{v} is not a multiple of 32 between 32 and 8192"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1036,6 +1052,10 @@ mod tests {
         assert_eq!(parse_imgsz("480,640"), Ok([480, 640]));
         assert!(parse_imgsz("641").is_err());
         assert!(parse_imgsz("a").is_err());
+        assert_eq!(parse_square_imgsz("320"), Ok(320));
+        for bad in ["321", "100000", "0", "8224", "320,320", "a"] {
+            assert!(parse_square_imgsz(bad).is_err(), "{bad}");
+        }
         assert!(parse_unit("1.5").is_err());
         assert_eq!(parse_unit("0.3"), Ok(0.3));
     }

@@ -176,6 +176,21 @@ fn a_baseline_that_is_not_a_report_is_an_error_before_measuring() {
 }
 
 #[test]
+fn imgsz_is_checked_as_infer_checks_it() {
+    for suite in ["infer", "cache"] {
+        for bad in ["321", "100000", "0"] {
+            anylabel()
+                .args(["bench", suite, "--quick", "--imgsz", bad])
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(
+                    "is not a multiple of 32 between 32 and 8192",
+                ));
+        }
+    }
+}
+
+#[test]
 fn infer_on_three_tiny_images_with_the_small_test_model() {
     let dir = tempfile::tempdir().unwrap();
     let images = dir.path().join("images");
