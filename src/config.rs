@@ -336,6 +336,8 @@ impl Config {
                         path.display()
                     )
                 })?;
+                // Surrounding whitespace is ignored, here as in the environment.
+                let text = text.trim().to_string();
                 (st.validate)(&text)
                     .map_err(|e| anyhow!("{}:{line}: {key} = {text}: {e}", path.display()))?;
                 entries.insert(st.key, (text, line));
@@ -352,12 +354,14 @@ impl Config {
         self.entries.get(key).map(|(v, _)| v.as_str())
     }
 
-    /// A setting's effective value: its environment variable (when set and not empty, and
-    /// then checked), else the file's, else the built-in default.
+    /// A setting's effective value: its environment variable (when set and not blank, and
+    /// then checked), else the file's, else the built-in default. Surrounding whitespace
+    /// is ignored, so what is checked is what the flag gets.
     pub fn effective(&self, st: &'static Setting) -> Result<Effective> {
         if let Ok(v) = std::env::var(st.env)
-            && !v.is_empty()
+            && !v.trim().is_empty()
         {
+            let v = v.trim().to_string();
             (st.validate)(&v).map_err(|e| anyhow!("{}={v}: {e}", st.env))?;
             return Ok(Effective {
                 setting: st,
@@ -448,6 +452,7 @@ pub fn command_with_config(cmd: clap::Command) -> (clap::Command, Option<anyhow:
 /// the other keys, the comments and the layout.
 pub fn set_in(text: &str, key: &str, value: &str) -> Result<String> {
     let st = setting(key)?;
+    let value = value.trim();
     (st.validate)(value).map_err(|e| anyhow!("{key} = {value}: {e}"))?;
     let mut doc: toml_edit::DocumentMut = text.parse()?;
     let (section, name) = st.key.split_once('.').expect("keys are section.name");
@@ -581,5 +586,31 @@ mod tests {
         );
         assert_eq!(sub.get_one::<f32>("conf"), Some(&0.3));
         assert_eq!(sub.get_one::<u32>("batch"), Some(&2));
+    }
+
+    #[test]
+    fn surrounding_whitespace_is_ignored_as_the_flags_parse_it() {
+        use clap::CommandFactory;
+        let text = "[infer]\nmodel = \"m \"\nconf = \" 0.3\"\nbatch = \" 2\"\n\
+                    workers = \"3 \"\nthreads = \" 4 \"\ndevice = \"\t1\"\nbackend = \" cpu\"\n";
+        let c = parse(text).unwrap();
+        assert_eq!(c.file_value("infer.workers"), Some("3"));
+        let m = c
+            .apply(crate::cli::Cli::command())
+            .unwrap()
+            .try_get_matches_from(["anylabel", "infer", "x"])
+            .unwrap();
+        let (_, sub) = m.subcommand().unwrap();
+        assert_eq!(
+            sub.get_one::<String>("model").map(String::as_str),
+            Some("m")
+        );
+        assert_eq!(sub.get_one::<f32>("conf"), Some(&0.3));
+        assert_eq!(sub.get_one::<u32>("batch"), Some(&2));
+        assert_eq!(sub.get_one::<usize>("workers"), Some(&3));
+        assert_eq!(sub.get_one::<usize>("threads"), Some(&4));
+        assert_eq!(sub.get_one::<u32>("device"), Some(&1));
+        let t = set_in("", "infer.model", " m ").unwrap();
+        assert_eq!(t, "[infer]\nmodel = \"m\"\n");
     }
 }

@@ -345,6 +345,43 @@ fn infer_takes_its_defaults_from_the_file_and_the_environment_and_flags_win() {
         .stderr(predicate::str::contains("--model"));
 }
 
+/// `config` and `infer` agree on a value with surrounding whitespace: both ignore it (infer
+/// used to refuse ` 2` with an error about a --batch flag that was never given).
+#[test]
+fn surrounding_whitespace_in_a_value_is_ignored_by_config_and_infer_alike() {
+    common::anylabel()
+        .args(["models", "fetch", "nudenet-320n"])
+        .assert()
+        .success();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    for dir in ["runtime", "models"] {
+        std::fs::create_dir_all(common::home().join(dir)).unwrap();
+        std::os::unix::fs::symlink(common::home().join(dir), h.join(dir)).unwrap();
+    }
+    let model = ["--model", "nudenet-320n"];
+    let plain = infer_records(h, &[], &model);
+    let padded = [
+        ("ANYLABEL_BATCH", " 2"),
+        ("ANYLABEL_WORKERS", "2 "),
+        ("ANYLABEL_DEVICE", " 0"),
+        ("ANYLABEL_CONF", " 0.25 "),
+    ];
+    assert_eq!(infer_records(h, &padded, &model), plain);
+    let mut get = anylabel_at(h);
+    get.envs(padded).args(["config", "get", "infer.batch"]);
+    assert_eq!(stdout(&mut get), "2\n");
+
+    std::fs::write(
+        h.join("config.toml"),
+        "[infer]\nmodel = \" nudenet-320n\"\nworkers = \"2 \"\nbatch = \" 2\"\n",
+    )
+    .unwrap();
+    let line = list_line(h, "infer.workers", &[]);
+    assert_eq!(line.split_whitespace().nth(1), Some("2"), "{line}");
+    assert_eq!(infer_records(h, &[], &[]), plain);
+}
+
 #[test]
 fn filter_and_preload_take_the_defaults_without_needing_model() {
     // filter's --conf requires --model; a default from the file must not trip that.
