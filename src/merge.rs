@@ -16,6 +16,7 @@
 //! Lines are copied byte for byte, never re-serialised, so the merged output of N shards
 //! is identical to a single run's. A path in two shards is written once when its records
 //! are identical (the same shard given twice, say) and is an error when they differ.
+//! Records of different models (their `model` field) are an error too: one run has one.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
@@ -51,16 +52,20 @@ struct Stream {
     line_no: u64,
 }
 
-/// A record: its path, the line as it was (with its newline), where it came from.
+/// A record: its path and model, the line as it was (with its newline), where it came from.
 struct Head {
     path: String,
+    model: Option<String>,
     line: Vec<u8>,
     line_no: u64,
 }
 
+/// What merge reads of a record; the rest of the line is copied as it is.
 #[derive(serde::Deserialize)]
 struct PathOnly {
     path: String,
+    #[serde(default)]
+    model: Option<String>,
 }
 
 impl Stream {
@@ -99,6 +104,7 @@ impl Stream {
             })?;
             return Ok(Some(Head {
                 path: record.path,
+                model: record.model,
                 line,
                 line_no: self.line_no,
             }));
@@ -106,15 +112,37 @@ impl Stream {
     }
 }
 
-/// Writes the records once each, checking duplicates.
+/// Writes the records once each, checking duplicates and that one model made them all.
 struct Writer<'w> {
     out: &'w mut dyn Write,
     last: Option<(String, Vec<u8>, String)>,
+    /// The model of the first record written, and where that record is.
+    model: Option<(String, String)>,
     summary: MergeSummary,
 }
 
-impl Writer<'_> {
+impl<'w> Writer<'w> {
+    fn new(out: &'w mut dyn Write) -> Self {
+        Writer {
+            out,
+            last: None,
+            model: None,
+            summary: MergeSummary::default(),
+        }
+    }
+
     fn put(&mut self, head: Head, from: &str) -> Result<()> {
+        if let Some(model) = &head.model {
+            match &self.model {
+                None => self.model = Some((model.clone(), format!("{from}:{}", head.line_no))),
+                Some((first, at)) if first != model => bail!(
+                    "{at} has model {first} but {from}:{} has model {model}; merge joins the \
+                     shards of one run, and one run has one model",
+                    head.line_no
+                ),
+                Some(_) => {}
+            }
+        }
         if let Some((path, line, first)) = &self.last
             && *path == head.path
         {
@@ -151,11 +179,7 @@ pub fn merge_results(shards: &[PathBuf], out: &mut dyn Write) -> Result<MergeSum
         }
         heads.push(head);
     }
-    let mut writer = Writer {
-        out,
-        last: None,
-        summary: MergeSummary::default(),
-    };
+    let mut writer = Writer::new(out);
     while let Some(Reverse((_, i))) = heap.pop() {
         let head = heads[i].take().expect("a queued stream has a head");
         let next = streams[i].next()?;
@@ -211,11 +235,7 @@ pub fn merge_results_by_scan(
         }
         heads.push(head);
     }
-    let mut writer = Writer {
-        out,
-        last: None,
-        summary: MergeSummary::default(),
-    };
+    let mut writer = Writer::new(out);
     for found in scan(vec![input]) {
         if waiting.is_empty() {
             break;
@@ -491,5 +511,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("c.jpg is not in"), "{err}");
+    }
+
+    fn rec_by(path: &str, model: &str) -> String {
+        format!(r#"{{"path":"{path}","model":"{model}","detections":[],"error":null}}"#)
+    }
+
+    #[test]
+    fn shards_of_different_models_are_refused_naming_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        for f in ["a.jpg", "b.jpg", "c.jpg"] {
+            std::fs::create_dir_all(&root).unwrap();
+            std::fs::write(root.join(f), b"x").unwrap();
+        }
+        let n = "nudenet-320n@sha256:c15d8273adad2d0a";
+        let d = "yolov8n-doclaynet@sha256:7259a1b2c3d4e5f6";
+        let a = write(dir.path(), "a", &[&rec_by("a.jpg", n), &rec_by("c.jpg", n)]);
+        let b = write(dir.path(), "b", &[&rec_by("b.jpg", d)]);
+        let same = write(dir.path(), "same", &[&rec_by("b.jpg", n)]);
+        let named = |err: String| {
+            let a = a.display().to_string();
+            let b = b.display().to_string();
+            assert!(
+                err.contains(&format!("{a}:1 has model {n}"))
+                    && err.contains(&format!("{b}:1 has model {d}")),
+                "{err}"
+            );
+        };
+        named(
+            merge_results(&[a.clone(), b.clone()], &mut Vec::new())
+                .unwrap_err()
+                .to_string(),
+        );
+        named(
+            merge_results_by_scan(&[a.clone(), b.clone()], &root, &mut Vec::new())
+                .unwrap_err()
+                .to_string(),
+        );
+        // One model (records of `import` all carry `import:yolo`, say): merged.
+        let mut out = Vec::new();
+        merge_results(&[a, same], &mut out).unwrap();
+        assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), 3);
     }
 }
