@@ -231,7 +231,7 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write the report as JSON to FILE (`-`: stdout, and the table goes to stderr)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write report.json, report.md and report.html (with charts) into DIR')
             [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Compare with the JSON report of an earlier run; figures more than PCT worse are listed')
-            [CompletionResult]::new('--fail-on-regression', '--fail-on-regression', [CompletionResultType]::ParameterName, 'With --baseline: the percentage a figure may get worse (default 10); exit with 4 when one got worse by more')
+            [CompletionResult]::new('--fail-on-regression', '--fail-on-regression', [CompletionResultType]::ParameterName, 'With --baseline: the percentage a figure may get worse (default 10); exit with 4 when one got worse by more, and with 1 when the baseline has none of the figures')
             [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Take the figures from a JSON report written earlier instead of measuring (to compare saved reports, or to render one with --report)')
             [CompletionResult]::new('--model', '--model', [CompletionResultType]::ParameterName, 'For infer and cache: a model file, config or catalogue name')
             [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'For io, infer and cache: the images to measure on')

@@ -200,7 +200,7 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand import" -s h -l help -
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l json -d 'Write the report as JSON to FILE (`-`: stdout, and the table goes to stderr)' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l report -d 'Write report.json, report.md and report.html (with charts) into DIR' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l baseline -d 'Compare with the JSON report of an earlier run; figures more than PCT worse are listed' -r -F
-complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l fail-on-regression -d 'With --baseline: the percentage a figure may get worse (default 10); exit with 4 when one got worse by more' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l fail-on-regression -d 'With --baseline: the percentage a figure may get worse (default 10); exit with 4 when one got worse by more, and with 1 when the baseline has none of the figures' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l from -d 'Take the figures from a JSON report written earlier instead of measuring (to compare saved reports, or to render one with --report)' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l model -d 'For infer and cache: a model file, config or catalogue name' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l images -d 'For io, infer and cache: the images to measure on' -r -F

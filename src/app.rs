@@ -1648,9 +1648,9 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
         }
     };
     let pct = args.fail_on_regression.unwrap_or(10.0);
-    let regressions = baseline.as_ref().map(|b| bench::compare(&report, b, pct));
+    let comparison = baseline.as_ref().map(|b| bench::compare(&report, b, pct));
     let json = serde_json::to_string_pretty(&report)? + "\n";
-    let text = bench::table(&report, regressions.as_deref().map(|r| (r, pct)));
+    let text = bench::table(&report, comparison.as_ref().map(|c| (c, pct)));
     match args.json.as_deref() {
         Some(p) if p.as_os_str() == "-" => {
             std::io::stdout().write_all(json.as_bytes())?;
@@ -1668,7 +1668,15 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
         crate::outfile::write(&dir.join("report.md"), bench::markdown(&report).as_bytes())?;
         crate::outfile::write(&dir.join("report.html"), bench::html(&report).as_bytes())?;
     }
-    let failed = args.fail_on_regression.is_some() && regressions.is_some_and(|r| !r.is_empty());
+    let gate = args.fail_on_regression.is_some();
+    if gate && comparison.as_ref().is_some_and(|c| c.compared == 0) {
+        bail!(
+            "--fail-on-regression: none of this run's figures is in the baseline {}, so nothing \
+             was compared; take the baseline with the same suites and flags (--quick or not)",
+            args.baseline.as_deref().unwrap_or(Path::new("")).display()
+        );
+    }
+    let failed = gate && comparison.is_some_and(|c| !c.regressions.is_empty());
     Ok(if failed {
         exit_codes::REGRESSION
     } else {

@@ -366,7 +366,7 @@ pub struct BenchArgs {
     pub baseline: Option<PathBuf>,
 
     /// With --baseline: the percentage a figure may get worse (default 10); exit with 4 when
-    /// one got worse by more.
+    /// one got worse by more, and with 1 when the baseline has none of the figures.
     #[arg(long, value_name = "PCT", requires = "baseline", value_parser = parse_pct)]
     pub fail_on_regression: Option<f64>,
 

@@ -156,6 +156,58 @@ fn a_baseline_lists_regressions_and_fail_on_regression_exits_4() {
         .stdout(listed());
 }
 
+/// A baseline that has none of the figures compares nothing: it says so, and
+/// --fail-on-regression fails (it passed, saying no figure got worse); one that has some
+/// says how many were compared.
+#[test]
+fn a_baseline_without_the_figures_says_so_and_fails_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, r) = nms_report(dir.path());
+    let total = r["figures"].as_array().unwrap().len();
+    assert!(total >= 2, "{r}");
+    let compare = |base: &Path, gate: bool| {
+        let mut cmd = anylabel();
+        cmd.args(["bench", "nms", "--from"])
+            .arg(&path)
+            .arg("--baseline")
+            .arg(base);
+        if gate {
+            cmd.args(["--fail-on-regression", "10"]);
+        }
+        cmd.assert()
+    };
+
+    let mut other = r.clone();
+    for f in other["figures"].as_array_mut().unwrap() {
+        f["name"] = Value::from(format!("{} (other)", f["name"].as_str().unwrap()));
+    }
+    let base = dir.path().join("other.json");
+    std::fs::write(&base, serde_json::to_string(&other).unwrap()).unwrap();
+    let nothing = format!("nothing compared: none of the {total} figures is in the baseline");
+    compare(&base, true)
+        .code(1)
+        .stdout(predicate::str::contains(nothing.as_str()))
+        .stdout(predicate::str::contains("no figure is more than").not())
+        .stderr(predicate::str::contains("nothing was compared"));
+    compare(&base, false)
+        .code(0)
+        .stdout(predicate::str::contains(nothing.as_str()));
+
+    let mut fewer = r.clone();
+    fewer["figures"].as_array_mut().unwrap().remove(0);
+    let base = dir.path().join("fewer.json");
+    std::fs::write(&base, serde_json::to_string(&fewer).unwrap()).unwrap();
+    compare(&base, true)
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "{} of {total} figures compared (the others are not in the baseline)",
+            total - 1
+        )))
+        .stdout(predicate::str::contains(
+            "no figure is more than 10% worse than the baseline",
+        ));
+}
+
 #[test]
 fn a_baseline_that_is_not_a_report_is_an_error_before_measuring() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,16 +17,31 @@ pub struct Regression {
     pub worse_pct: f64,
 }
 
+/// A report held against a baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The figures more than the threshold worse than the baseline's.
+    pub regressions: Vec<Regression>,
+    /// How many of the report's figures the baseline has (same suite, name and unit).
+    pub compared: usize,
+    /// How many figures the report has.
+    pub total: usize,
+}
+
 /// The figures of `now` that are more than `pct` percent worse than the same figure (same
-/// suite, name and unit) in `baseline`. Figures in only one of the two are left out.
-pub fn compare(now: &BenchReport, baseline: &BenchReport, pct: f64) -> Vec<Regression> {
-    now.figures
+/// suite, name and unit) in `baseline`, and how many were compared. Figures in only one of
+/// the two are left out.
+pub fn compare(now: &BenchReport, baseline: &BenchReport, pct: f64) -> Comparison {
+    let mut compared = 0;
+    let regressions = now
+        .figures
         .iter()
         .filter_map(|f| {
             let b = baseline
                 .figures
                 .iter()
                 .find(|b| b.suite == f.suite && b.name == f.name && b.unit == f.unit)?;
+            compared += 1;
             let worse = worse_pct(f, b.value)?;
             (worse > pct).then(|| Regression {
                 suite: f.suite.name().into(),
@@ -37,7 +52,12 @@ pub fn compare(now: &BenchReport, baseline: &BenchReport, pct: f64) -> Vec<Regre
                 worse_pct: worse,
             })
         })
-        .collect()
+        .collect();
+    Comparison {
+        regressions,
+        compared,
+        total: now.figures.len(),
+    }
 }
 
 /// How much worse `f` is than `baseline`, in percent; `None` when the baseline is 0 or
@@ -92,15 +112,29 @@ mod tests {
             ("c", 5.0, Better::Lower),   // better
             ("new", 1.0, Better::Lower),
         ]);
-        let r = compare(&now, &base, 10.0);
+        let c = compare(&now, &base, 10.0);
+        assert_eq!((c.compared, c.total), (3, 4));
+        let r = c.regressions;
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].name, "a");
         assert!((r[0].worse_pct - 20.0).abs() < 1e-9);
-        let r = compare(&now, &base, 4.0);
+        let r = compare(&now, &base, 4.0).regressions;
         assert_eq!(
             r.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
             ["a", "b"]
         );
-        assert!(compare(&now, &now, 0.0).is_empty());
+        assert!(compare(&now, &now, 0.0).regressions.is_empty());
+    }
+
+    #[test]
+    fn counts_the_figures_the_baseline_has() {
+        let base = report(&[("20,000 records", 1.0, Better::Lower)]);
+        let now = report(&[
+            ("100,000 records", 9.0, Better::Lower),
+            ("1,000 records", 9.0, Better::Lower),
+        ]);
+        let c = compare(&now, &base, 10.0);
+        assert_eq!((c.compared, c.total), (0, 2));
+        assert!(c.regressions.is_empty());
     }
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use compare::{Regression, compare};
+pub use compare::{Comparison, Regression, compare};
 pub use machine::Machine;
 pub use render::{html, markdown, table};
 

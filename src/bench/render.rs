@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{BenchReport, Better, Figure, Regression, Suite};
+use super::{BenchReport, Better, Comparison, Figure, Suite};
 
 fn value(v: f64) -> String {
     let a = v.abs();
@@ -55,7 +55,7 @@ fn machine_lines(r: &BenchReport) -> Vec<(&'static str, String)> {
 }
 
 /// The plain-text table for a terminal.
-pub fn table(r: &BenchReport, regressions: Option<(&[Regression], f64)>) -> String {
+pub fn table(r: &BenchReport, comparison: Option<(&Comparison, f64)>) -> String {
     let mut s = String::new();
     for (k, v) in machine_lines(r) {
         let _ = writeln!(s, "{k:>13}: {v}");
@@ -79,22 +79,43 @@ pub fn table(r: &BenchReport, regressions: Option<(&[Regression], f64)>) -> Stri
     for n in &r.notes {
         let _ = writeln!(s, "\nnote ({}): {}", n.suite.name(), n.text);
     }
-    if let Some((regs, pct)) = regressions {
+    if let Some((c, pct)) = comparison {
         s.push('\n');
-        s.push_str(&regression_text(regs, pct));
+        s.push_str(&regression_text(c, pct));
     }
     s
 }
 
-/// The regressions as lines of text (what `--baseline` prints).
-pub fn regression_text(regs: &[Regression], pct: f64) -> String {
-    if regs.is_empty() {
-        return format!("no figure is more than {pct}% worse than the baseline\n");
+/// The comparison with the baseline as lines of text (what `--baseline` prints): how many
+/// figures were compared when not all were, then the regressions.
+pub fn regression_text(c: &Comparison, pct: f64) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if c.compared == 0 {
+        return format!(
+            "nothing compared: none of the {} figure{} is in the baseline (figures match by suite, \
+             name and unit; --quick and full runs have different names)\n",
+            c.total,
+            plural(c.total)
+        );
     }
-    let mut s = format!(
-        "{} figure{} more than {pct}% worse than the baseline:\n",
+    let mut s = String::new();
+    if c.compared < c.total {
+        let _ = writeln!(
+            s,
+            "{} of {} figures compared (the others are not in the baseline)",
+            c.compared, c.total
+        );
+    }
+    let regs = &c.regressions;
+    if regs.is_empty() {
+        let _ = writeln!(s, "no figure is more than {pct}% worse than the baseline");
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "{} figure{} more than {pct}% worse than the baseline:",
         regs.len(),
-        if regs.len() == 1 { "" } else { "s" }
+        plural(regs.len())
     );
     for g in regs {
         let _ = writeln!(
