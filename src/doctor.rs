@@ -163,6 +163,19 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
         })
         .collect();
     let cpu_ok = ort_error.is_none();
+    // What each backend's row says, in the text and the JSON alike: without ONNX Runtime no
+    // backend runs, whatever its own check found.
+    let verdicts: Vec<(Kind, Result<(), String>)> = checks
+        .iter()
+        .map(|(k, r)| {
+            let v = match r {
+                _ if !cpu_ok => Err("ONNX Runtime is not loaded".to_string()),
+                Ok(()) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            };
+            (*k, v)
+        })
+        .collect();
     let auto = if !cpu_ok {
         None
     } else {
@@ -252,10 +265,10 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
                 Some(Ok(())) => json!({"available": true}),
                 Some(Err(why)) => json!({"available": false, "reason": why}),
             },
-            "backends": checks.iter().map(|(k, r)| json!({
+            "backends": verdicts.iter().map(|(k, r)| json!({
                 "backend": k.name(),
-                "ok": r.is_ok() && cpu_ok,
-                "reason": r.as_ref().err().map(|e| e.to_string()),
+                "ok": r.is_ok(),
+                "reason": r.as_ref().err(),
             })).collect::<Vec<_>>(),
             "auto": auto.map(Kind::name),
             "problems": problems,
@@ -370,15 +383,14 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
         Some(Err(why)) => line(format!("  JPEG engine  none: {why}")),
     }
     line("Backends".into());
-    for (k, r) in &checks {
-        match (r, cpu_ok) {
-            (_, false) => line(format!("  {:<4}  no: ONNX Runtime is not loaded", k.name())),
-            (Ok(()), true) if *k != Kind::Cpu && ort_facts.is_some() => line(format!(
+    for (k, r) in &verdicts {
+        match r {
+            Ok(()) if *k != Kind::Cpu && ort_facts.is_some() => line(format!(
                 "  {:<4}  ready (ONNX Runtime's own check happens when a model starts on it)",
                 k.name()
             )),
-            (Ok(()), true) => line(format!("  {:<4}  ready", k.name())),
-            (Err(e), true) => line(format!("  {:<4}  no: {e}", k.name())),
+            Ok(()) => line(format!("  {:<4}  ready", k.name())),
+            Err(e) => line(format!("  {:<4}  no: {e}", k.name())),
         }
     }
     if let Some(a) = auto {

@@ -380,8 +380,28 @@ fn doctor_without_onnx_runtime_exits_1_and_says_how_to_install_it() {
         .code(1)
         .stdout(
             predicate::str::contains("no ONNX Runtime found")
-                .and(predicate::str::contains("anylabel runtime install")),
+                .and(predicate::str::contains("anylabel runtime install"))
+                .and(predicate::str::contains(
+                    "cpu   no: ONNX Runtime is not loaded",
+                )),
         );
+    // --json gives every backend the reason the text gives (it gave the CPU's as null).
+    let out = anylabel()
+        .env("ANYLABEL_HOME", home.path())
+        .env("PATH", "/nonexistent")
+        .env("LD_LIBRARY_PATH", "")
+        .env_remove("VIRTUAL_ENV")
+        .env_remove("CONDA_PREFIX")
+        .args(["doctor", "--json"])
+        .assert()
+        .code(1);
+    let j: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let backends = j["backends"].as_array().unwrap();
+    assert_eq!(backends.len(), 3, "{j}");
+    for b in backends {
+        assert_eq!(b["ok"], false, "{b}");
+        assert_eq!(b["reason"], "ONNX Runtime is not loaded", "{b}");
+    }
 }
 
 #[test]
