@@ -174,7 +174,13 @@ fn nms_command(args: NmsArgs) -> Result<u8> {
     let mut keep = Vec::new();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let is_jsonl = input.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    // Past a UTF-8 byte order mark, which the record reader skips too.
+    let is_jsonl = input
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&input)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        == Some(&b'{');
     if !is_jsonl {
         let all = crate::boxes::read_csv(&input[..]).map_err(|e| anyhow!("{name}: {e}"))?;
         // --conf first, remembering each survivor's row.

@@ -137,6 +137,10 @@ fn reruns_nms_on_result_records() {
         .collect();
     assert_eq!(scores, vec![0.9, 0.7]);
     assert_eq!(records[1]["detections"], serde_json::json!([]));
+    // A UTF-8 byte order mark (a Windows editor's) does not make it CSV.
+    let (ok, with_bom, stderr) = run_nms(&format!("\u{feff}{input}"), &["--iou", "0.5"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(with_bom, stdout);
     let (_, stdout, _) = run_nms(&input, &["--iou", "0.5", "--agnostic"]);
     assert_eq!(
         common::records(stdout.as_bytes())[0]["detections"]
