@@ -741,7 +741,8 @@ impl Cache {
     pub fn clear(&mut self) -> Result<()> {
         self.conn.execute_batch(
             "DELETE FROM results; DELETE FROM params; DELETE FROM images; DELETE FROM files;
-             DELETE FROM models; DELETE FROM counters;",
+             DELETE FROM models; DELETE FROM counters;
+             DROP TABLE IF EXISTS merged_counters;",
         )?;
         self.give_back()
     }

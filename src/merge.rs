@@ -279,7 +279,7 @@ pub struct CacheMergeSummary {
 }
 
 /// The tables of the cache and the statement that copies each from the attached `shard`:
-/// what the target already has stays; counters add up.
+/// what the target already has stays. The counters are [`ADD_COUNTERS`]'s.
 const COPY: &[(&str, &str)] = &[
     (
         "files",
@@ -301,11 +301,35 @@ const COPY: &[(&str, &str)] = &[
         "models",
         "INSERT OR IGNORE INTO main.models SELECT * FROM shard.models",
     ),
-    (
-        "counters",
-        "INSERT INTO main.counters (name, value) SELECT name, value FROM shard.counters WHERE true \
-         ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
-    ),
+];
+
+/// The counter values the target has taken from each shard (by its canonical path), so
+/// that merging a shard again adds only what it counted since: re-merging is idempotent.
+/// Not part of the cache's schema: only merge reads it, and a cache without it was never
+/// merged into.
+const TAKEN: &str = "CREATE TABLE IF NOT EXISTS main.merged_counters (
+         shard TEXT NOT NULL,
+         name TEXT NOT NULL,
+         value INTEGER NOT NULL,
+         PRIMARY KEY (shard, name)
+     ) WITHOUT ROWID";
+
+/// Adds to the target's hit and miss counters what shard `?1` counted since it was last
+/// merged in (all of it the first time, or when its counter went down: a new cache at
+/// that path), then remembers the shard's values.
+const ADD_COUNTERS: [&str; 2] = [
+    "INSERT INTO main.counters (name, value)
+     SELECT name, delta FROM (
+         SELECT s.name AS name,
+                CASE WHEN t.value IS NULL OR s.value < t.value THEN s.value
+                     ELSE s.value - t.value END AS delta
+         FROM shard.counters s
+         LEFT JOIN main.merged_counters t ON t.shard = ?1 AND t.name = s.name
+     ) WHERE delta > 0
+     ON CONFLICT (name) DO UPDATE SET value = value + excluded.value",
+    "INSERT INTO main.merged_counters (shard, name, value)
+     SELECT ?1, name, value FROM shard.counters WHERE true
+     ON CONFLICT (shard, name) DO UPDATE SET value = excluded.value",
 ];
 
 /// Merges the result caches `shards` into the cache at `target` (created when missing),
@@ -325,16 +349,23 @@ pub fn merge_caches(target: &Path, shards: &[PathBuf]) -> Result<CacheMergeSumma
     };
     let ours = version(&conn, "main")?;
     let target_id = std::fs::canonicalize(target)?;
-    let mut added: Vec<(&'static str, u64)> = COPY.iter().map(|(t, _)| (*t, 0)).collect();
+    conn.execute_batch(TAKEN)?;
+    let mut added: Vec<(&'static str, u64)> = COPY
+        .iter()
+        .map(|(t, _)| (*t, 0))
+        .chain([("counters", 0)])
+        .collect();
     for shard in shards {
         let name = shard.display();
         let meta = std::fs::metadata(shard).with_context(|| format!("cannot read {name}"))?;
         if !meta.is_file() {
             bail!("{name} is not a cache file");
         }
-        if std::fs::canonicalize(shard)? == target_id {
+        let shard_id = std::fs::canonicalize(shard)?;
+        if shard_id == target_id {
             bail!("{name} is the cache merged into; give the shards' caches only");
         }
+        let shard_id = shard_id.to_string_lossy().into_owned();
         let theirs = {
             let c = Connection::open_with_flags(shard, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
                 .with_context(|| format!("cannot open {name}"))?;
@@ -360,16 +391,22 @@ pub fn merge_caches(target: &Path, shards: &[PathBuf]) -> Result<CacheMergeSumma
             .with_context(|| format!("cannot open {name}"))?;
         let copied = (|| -> Result<Vec<u64>> {
             conn.execute_batch("BEGIN IMMEDIATE")?;
-            let mut counts = Vec::new();
-            for (_, sql) in COPY {
-                match conn.execute(sql, []) {
-                    Ok(n) => counts.push(n as u64),
-                    Err(e) => {
-                        let _ = conn.execute_batch("ROLLBACK");
-                        return Err(e.into());
-                    }
+            let copy = || -> rusqlite::Result<Vec<u64>> {
+                let mut counts = Vec::new();
+                for (_, sql) in COPY {
+                    counts.push(conn.execute(sql, [])? as u64);
                 }
-            }
+                counts.push(conn.execute(ADD_COUNTERS[0], [&shard_id])? as u64);
+                conn.execute(ADD_COUNTERS[1], [&shard_id])?;
+                Ok(counts)
+            };
+            let counts = match copy() {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(e.into());
+                }
+            };
             conn.execute_batch("COMMIT")?;
             Ok(counts)
         })();
@@ -553,5 +590,47 @@ mod tests {
         let mut out = Vec::new();
         merge_results(&[a, same], &mut out).unwrap();
         assert_eq!(out.iter().filter(|&&c| c == b'\n').count(), 3);
+    }
+
+    #[test]
+    fn merging_a_cache_again_adds_only_what_it_counted_since() {
+        let dir = tempfile::tempdir().unwrap();
+        let shard = dir.path().join("shard.db");
+        let target = dir.path().join("target.db");
+        drop(Cache::open(&shard).unwrap());
+        let set = |hits: i64, misses: i64| {
+            Connection::open(&shard)
+                .unwrap()
+                .execute(
+                    "INSERT INTO counters (name, value) VALUES ('hits', ?1), ('misses', ?2)
+                     ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    [hits, misses],
+                )
+                .unwrap();
+        };
+        let counters = || -> Vec<(String, i64)> {
+            let c = Connection::open(&target).unwrap();
+            let mut q = c
+                .prepare("SELECT name, value FROM counters ORDER BY name")
+                .unwrap();
+            q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let want = |h: i64, m: i64| vec![("hits".to_string(), h), ("misses".to_string(), m)];
+        set(1, 4);
+        let s = merge_caches(&target, &[shard.clone(), shard.clone()]).unwrap();
+        assert!(s.added.contains(&("counters", 2)), "{s:?}");
+        assert_eq!(counters(), want(1, 4));
+        for _ in 0..2 {
+            let s = merge_caches(&target, std::slice::from_ref(&shard)).unwrap();
+            assert!(s.added.contains(&("counters", 0)), "{s:?}");
+            assert_eq!(counters(), want(1, 4));
+        }
+        // The shard ran again: what it counted since is added.
+        set(3, 10);
+        merge_caches(&target, std::slice::from_ref(&shard)).unwrap();
+        assert_eq!(counters(), want(3, 10));
     }
 }
