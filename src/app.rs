@@ -699,7 +699,10 @@ fn runtime_command(cmd: RuntimeCommand, offline: bool) -> Result<u8> {
     let rt = match cmd {
         RuntimeCommand::Install { gpu } => {
             if offline {
-                bail!("--offline forbids installing ONNX Runtime");
+                let by = crate::fetch::offline_by();
+                bail!(
+                    "{by} forbids installing ONNX Runtime; run again with network access and without {by}"
+                );
             }
             let flavour = if gpu {
                 runtime::Flavour::Gpu

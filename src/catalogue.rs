@@ -83,20 +83,34 @@ impl Entry {
         if self.is_fetched(home) {
             return Ok(path);
         }
-        if path.exists() {
+        let damaged = path.exists();
+        if offline {
+            let by = crate::fetch::offline_by();
+            let what = if damaged {
+                format!(
+                    "{} in {} is damaged (wrong sha256)",
+                    self.name,
+                    path.display()
+                )
+            } else {
+                format!(
+                    "model {} is not in {}",
+                    self.name,
+                    home.models_dir().display()
+                )
+            };
+            bail!(
+                "{what} and {by} forbids fetching it; fetch it once with network access and \
+                 without {by} (`anylabel models fetch {}`)",
+                self.name
+            );
+        }
+        if damaged {
             progress::note(&format!(
                 "{} in {} is damaged (wrong sha256); fetching it again",
                 self.name,
                 path.display()
             ));
-        }
-        if offline {
-            bail!(
-                "model {} is not in {} and --offline forbids fetching it; run `anylabel models fetch {}` once with network access",
-                self.name,
-                home.models_dir().display(),
-                self.name
-            );
         }
         self.fetch(home)?;
         Ok(path)

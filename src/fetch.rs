@@ -10,6 +10,19 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
+
+/// What made the run offline, for the messages that refuse a download: the environment
+/// variable when it is set (the user may not know it is), else the flag.
+pub fn offline_by() -> &'static str {
+    // True as clap's boolish parser reads the flag's variable.
+    let set = std::env::var("ANYLABEL_OFFLINE").is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "y" | "yes" | "t" | "true" | "on" | "1"
+        )
+    });
+    if set { "ANYLABEL_OFFLINE" } else { "--offline" }
+}
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 

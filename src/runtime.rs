@@ -523,10 +523,12 @@ pub fn ensure(home: &Home, offline: bool, flavour: Flavour) -> Result<Runtime> {
     }
     if offline && flavour == Flavour::Gpu {
         bail!(
-            "no GPU build of ONNX Runtime was found and --offline forbids installing it (a 256 MB \
-             download). Either run `anylabel runtime install --gpu` once with network access, or \
+            "no GPU build of ONNX Runtime was found and {} forbids installing it (a 256 MB \
+             download). Either run `anylabel runtime install --gpu` once with network access \
+             (without {0}), or \
              point ORT_DYLIB_PATH at the libonnxruntime.so.* of an onnxruntime-gpu 1.{MIN_MINOR}+ \
-             build (with libonnxruntime_providers_cuda.so beside it)"
+             build (with libonnxruntime_providers_cuda.so beside it)",
+            crate::fetch::offline_by()
         );
     }
     if flavour == Flavour::Gpu {
@@ -538,10 +540,12 @@ pub fn ensure(home: &Home, offline: bool, flavour: Flavour) -> Result<Runtime> {
     }
     if offline {
         bail!(
-            "ONNX Runtime was not found and --offline forbids installing it. Either run \
-             `anylabel runtime install` once with network access, or point ORT_DYLIB_PATH at an \
+            "ONNX Runtime was not found and {} forbids installing it. Either run \
+             `anylabel runtime install` once with network access (without {0}), or point \
+             ORT_DYLIB_PATH at an \
              ONNX Runtime 1.{MIN_MINOR}+ library (for example from `pip install onnxruntime`: \
-             .../site-packages/onnxruntime/capi/libonnxruntime.so.*)"
+             .../site-packages/onnxruntime/capi/libonnxruntime.so.*)",
+            crate::fetch::offline_by()
         );
     }
     progress::note(

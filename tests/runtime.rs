@@ -365,3 +365,46 @@ fn a_missing_explicit_library_is_an_error_not_a_fallback() {
             "ORT_DYLIB_PATH is set to /no/such/libonnxruntime.so",
         ));
 }
+
+/// The refusals say what made the run offline: ANYLABEL_OFFLINE, which the user may have
+/// set long ago, or --offline; and a damaged model is called damaged, not missing.
+#[test]
+fn offline_refusals_name_what_made_the_run_offline() {
+    let home = tempfile::tempdir().unwrap();
+    let refused = |env: bool, args: &[&str], want: &str| {
+        let mut cmd = common::anylabel();
+        cmd.env("ANYLABEL_HOME", home.path()).args(args);
+        if env {
+            cmd.env("ANYLABEL_OFFLINE", "1");
+        } else {
+            cmd.arg("--offline");
+        }
+        let out = cmd.assert().code(1);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        stderr
+    };
+    refused(
+        true,
+        &["runtime", "install"],
+        "ANYLABEL_OFFLINE forbids installing",
+    );
+    refused(
+        false,
+        &["runtime", "install"],
+        "--offline forbids installing",
+    );
+    let fetch = ["models", "fetch", "nudenet-320n"];
+    refused(true, &fetch, "is not in");
+    refused(true, &fetch, "ANYLABEL_OFFLINE forbids fetching it");
+    refused(false, &fetch, "--offline forbids fetching it");
+    let dir = home.path().join("models").join("nudenet-320n");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("320n.onnx"), b"not a model").unwrap();
+    let stderr = refused(
+        true,
+        &fetch,
+        "is damaged (wrong sha256) and ANYLABEL_OFFLINE forbids fetching it",
+    );
+    assert!(!stderr.contains("fetching it again"), "{stderr}");
+}
