@@ -43,7 +43,7 @@ pub fn content_hash(bytes: &[u8]) -> Content {
     xxhash_rust::xxh3::xxh3_128(bytes).to_le_bytes()
 }
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const MIGRATIONS: &[&str] = &[
     // 0 -> 1
     "CREATE TABLE files (
@@ -82,13 +82,28 @@ const MIGRATIONS: &[&str] = &[
          name TEXT PRIMARY KEY,
          value INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 1 -> 2: the path is the name's own bytes (a BLOB), not text with U+FFFD in place of
+    // what is not UTF-8, where two names could share one row. Paths that went into the
+    // text unchanged carry over; a name with U+FFFD in it is hashed again.
+    "CREATE TABLE files_v2 (
+         path BLOB PRIMARY KEY,
+         size INTEGER NOT NULL,
+         mtime_ns INTEGER NOT NULL,
+         content BLOB NOT NULL
+     );
+     INSERT INTO files_v2 (path, size, mtime_ns, content)
+         SELECT CAST(path AS BLOB), size, mtime_ns, content FROM files
+         WHERE instr(path, char(65533)) = 0;
+     DROP TABLE files;
+     ALTER TABLE files_v2 RENAME TO files;",
 ];
 
 /// Where a file was, as the `files` index knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileStamp {
-    /// Absolute path.
-    pub path: String,
+    /// The absolute path's own bytes (on Unix, exactly the name's bytes), so that names
+    /// which are not UTF-8 stay apart.
+    pub path: Vec<u8>,
     pub size: u64,
     pub mtime_ns: i64,
 }
@@ -104,7 +119,7 @@ impl FileStamp {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos() as i64);
         Ok(FileStamp {
-            path: abs.to_string_lossy().into_owned(),
+            path: abs.into_os_string().into_encoded_bytes(),
             size: meta.len(),
             mtime_ns,
         })
@@ -866,7 +881,7 @@ mod tests {
             detections: vec![(3, 0.123_456_79, [1.5, 2.25, 100.125, 50.0])],
         };
         let stamp = FileStamp {
-            path: "/x/a.jpg".into(),
+            path: b"/x/a.jpg".to_vec(),
             size: 10,
             mtime_ns: 5,
         };
@@ -907,6 +922,45 @@ mod tests {
         // Reopening does not migrate again.
         drop(cache);
         assert!(Cache::open(&path).is_ok());
+    }
+
+    #[test]
+    fn a_schema_1_cache_keeps_its_results_and_its_utf8_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let content = content_hash(b"image bytes");
+        {
+            // A cache as schema 1 left it: paths as text, U+FFFD for bytes not UTF-8.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for p in ["/x/a.jpg", "/x/caf\u{fffd}.jpg"] {
+                conn.execute(
+                    "INSERT INTO files VALUES (?1, 10, 5, ?2)",
+                    params![p, &content[..]],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO results VALUES (?1, ?2, 0.01, 300, 0, x'', 0)",
+                params![&content[..], &content[..]],
+            )
+            .unwrap();
+        }
+        let cache = Cache::open(&path).unwrap();
+        let r = Cache::reader(&path).unwrap();
+        let stamp = |p: &[u8]| FileStamp {
+            path: p.to_vec(),
+            size: 10,
+            mtime_ns: 5,
+        };
+        assert_eq!(r.content_of(&stamp(b"/x/a.jpg")).unwrap(), Some(content));
+        for lost in [&b"/x/caf\xe8.jpg"[..], "/x/caf\u{fffd}.jpg".as_bytes()] {
+            assert_eq!(r.content_of(&stamp(lost)).unwrap(), None);
+        }
+        assert!(r.result(&content, &content).unwrap().is_some());
+        let st = cache.stats().unwrap();
+        assert_eq!((st.files, st.results), (1, 1));
     }
 
     #[test]

@@ -539,3 +539,57 @@ fn preload_lists_names_that_are_not_utf8_as_they_are() {
     want.extend_from_slice(b"\tnot an image");
     assert!(listed.starts_with(&want), "{listed:?}");
 }
+
+/// The index keeps a path's own bytes: two names that differ only in bytes that are not
+/// UTF-8 (`caf\xe8`, `caf\xe9`), with the same size and modification time, are two files
+/// (they shared one row, and one image got the other's result).
+#[test]
+fn names_that_are_not_utf8_are_two_files_in_the_index() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let images = dir.path().join("images");
+    std::fs::create_dir(&images).unwrap();
+    // BMPs of 64x48 and 48x64: the same number of bytes, other content.
+    let names =
+        [b"caf\xe8.bmp", b"caf\xe9.bmp"].map(|n| images.join(std::ffi::OsStr::from_bytes(n)));
+    for (name, (w, h)) in names.iter().zip([(64, 48), (48, 64)]) {
+        image::RgbImage::from_fn(w, h, |x, y| image::Rgb([x as u8, y as u8, 7]))
+            .save_with_format(name, image::ImageFormat::Bmp)
+            .unwrap();
+    }
+    let len = |p: &Path| std::fs::metadata(p).unwrap().len();
+    assert_eq!(len(&names[0]), len(&names[1]));
+    let when = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    for name in &names {
+        std::fs::File::options()
+            .write(true)
+            .open(name)
+            .unwrap()
+            .set_modified(when)
+            .unwrap();
+    }
+    let model = test_model("yolov5_head.onnx");
+    let sizes = || {
+        let out = anylabel_cached(&db)
+            .arg("infer")
+            .arg(&images)
+            .arg("--model")
+            .arg(&model)
+            .assert()
+            .success();
+        records(&out.get_output().stdout)
+            .iter()
+            .map(|r| (r["width"].as_u64(), r["height"].as_u64()))
+            .collect::<Vec<_>>()
+    };
+    let want = vec![(Some(64), Some(48)), (Some(48), Some(64))];
+    for run in 0..3 {
+        assert_eq!(sizes(), want, "run {run}");
+    }
+    let rows: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT count(*) FROM files", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 2);
+}
