@@ -773,7 +773,10 @@ impl Cache {
             self.conn
                 .execute_batch("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")?;
         } else {
-            self.conn.execute_batch("PRAGMA incremental_vacuum;")?;
+            // Stepped to the end: each step gives back one page (`execute_batch` took one).
+            let mut stmt = self.conn.prepare("PRAGMA incremental_vacuum")?;
+            let mut rows = stmt.query([])?;
+            while rows.next()?.is_some() {}
         }
         self.conn
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
@@ -1011,6 +1014,56 @@ mod tests {
         assert!(cache.verify().unwrap().is_empty());
         cache.clear().unwrap();
         assert_eq!(cache.stats().unwrap().results, 0);
+    }
+
+    #[test]
+    fn clear_and_prune_shrink_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let mut cache = Cache::open(&path).unwrap();
+        cache
+            .set_params(content_hash(b"params"), "abc", "test")
+            .unwrap();
+        let dets: Vec<StoredDetection> = (0..100).map(|i| (i, 0.5, [0.0, 0.0, 1.0, 1.0])).collect();
+        let fill = |cache: &mut Cache| {
+            let results = (0..400u32)
+                .map(|i| {
+                    let s = Stored {
+                        floor: FLOOR,
+                        cap: 300,
+                        truncated: false,
+                        detections: dets.clone(),
+                    };
+                    (content_hash(&i.to_le_bytes()), s)
+                })
+                .collect();
+            cache
+                .write(&Batch {
+                    results,
+                    ..Batch::default()
+                })
+                .unwrap();
+            cache
+                .conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .unwrap();
+            cache.disk_bytes()
+        };
+        let full = fill(&mut cache);
+        assert!(full > 900_000, "{full}");
+        cache.clear().unwrap();
+        assert!(
+            cache.disk_bytes() < full / 10,
+            "{full} -> {}",
+            cache.disk_bytes()
+        );
+        let full = fill(&mut cache);
+        cache.prune(full / 4).unwrap();
+        assert!(
+            cache.disk_bytes() <= full / 4,
+            "{full} -> {}",
+            cache.disk_bytes()
+        );
     }
 
     mod floor {
