@@ -574,7 +574,9 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
             let before = cache.disk_bytes();
             let evicted = cache.prune(max_size)?;
             println!(
-                "evicted {evicted} results; {:.1} MB -> {:.1} MB",
+                "evicted {} results and {} paths of the index; {:.1} MB -> {:.1} MB",
+                evicted.results,
+                evicted.paths,
                 before as f64 / 1e6,
                 cache.disk_bytes() as f64 / 1e6
             );
@@ -1209,7 +1211,9 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
         if before > limit {
             match c.cache.prune(limit) {
                 Ok(evicted) => progress::note(&format!(
-                    "cache: evicted the {evicted} least recently used results to stay under {} MB",
+                    "cache: evicted the {} least recently used results and {} paths of the index to stay under {} MB",
+                    evicted.results,
+                    evicted.paths,
                     limit / 1_000_000
                 )),
                 Err(e) => tracing::warn!(

@@ -722,30 +722,53 @@ impl Cache {
         Ok(problems)
     }
 
-    /// Deletes the least recently used results until the database holds at most
-    /// `max_bytes`, then gives the space back to the file system. Returns the results deleted.
-    pub fn prune(&mut self, max_bytes: u64) -> Result<u64> {
-        let mut deleted = 0u64;
-        loop {
+    /// Deletes what is least worth keeping until the database holds at most `max_bytes`,
+    /// then gives the space back to the file system. Returns what it deleted.
+    ///
+    /// The path index goes first, oldest paths first: the paths to contents that have no
+    /// result, then all but the newest path to each content (a dataset reached through many
+    /// paths: a workspace per CI job, several checkouts). Either only saves hashing a file
+    /// again. Then results, least recently used first; last, the whole index.
+    pub fn prune(&mut self, max_bytes: u64) -> Result<Pruned> {
+        const STEPS: [&str; 2] = [
+            "SELECT rowid FROM files WHERE content NOT IN (SELECT content FROM results)",
+            "SELECT rowid FROM files
+                 WHERE rowid NOT IN (SELECT max(rowid) FROM files GROUP BY content)",
+        ];
+        let mut deleted = Pruned::default();
+        'prune: loop {
             let used = self.used_bytes()?;
             if used <= max_bytes {
                 break;
+            }
+            // Roughly the share that is over the limit of `rows`, at least 64 of them.
+            let share = (used - max_bytes) as f64 / used as f64;
+            let some = |rows: i64| ((rows as f64 * share).ceil() as i64).clamp(64.min(rows), rows);
+            let paths: i64 = self
+                .conn
+                .query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
+            for step in STEPS {
+                let n = self.conn.execute(
+                    &format!("DELETE FROM files WHERE rowid IN ({step} ORDER BY rowid LIMIT ?1)"),
+                    [some(paths)],
+                )?;
+                if n > 0 {
+                    deleted.paths += n as u64;
+                    continue 'prune;
+                }
             }
             let rows: i64 = self
                 .conn
                 .query_row("SELECT count(*) FROM results", [], |r| r.get(0))?;
             if rows == 0 {
                 // Only the index is left: it is an optimisation, drop it too.
-                self.conn
-                    .execute_batch("DELETE FROM files; DELETE FROM images;")?;
+                deleted.paths += self.conn.execute("DELETE FROM files", [])? as u64;
+                self.conn.execute("DELETE FROM images", [])?;
                 break;
             }
-            // Delete roughly the share that is over the limit, oldest first, at least 64 rows.
-            let share = (used - max_bytes) as f64 / used as f64;
-            let n = ((rows as f64 * share).ceil() as i64).clamp(64.min(rows), rows);
-            deleted += self.conn.execute(
+            deleted.results += self.conn.execute(
                 "DELETE FROM results WHERE (content, key) IN (SELECT content, key FROM results ORDER BY used LIMIT ?1)",
-                [n],
+                [some(rows)],
             )? as u64;
         }
         self.give_back()?;
@@ -782,6 +805,14 @@ impl Cache {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
+}
+
+/// What [`Cache::prune`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Pruned {
+    pub results: u64,
+    /// Rows of the path index.
+    pub paths: u64,
 }
 
 /// Parses a size such as `500MB`, `2 GB`, `1.5G`, `10GiB` or a number of bytes.
@@ -1000,7 +1031,7 @@ mod tests {
         };
         cache.write(&recent).unwrap();
         let before = cache.used_bytes().unwrap();
-        let deleted = cache.prune(before / 4).unwrap();
+        let deleted = cache.prune(before / 4).unwrap().results;
         assert!(deleted > 0 && cache.used_bytes().unwrap() <= before / 4);
         let r = Cache::reader(&path).unwrap();
         for i in 0..10u32 {
@@ -1064,6 +1095,61 @@ mod tests {
             "{full} -> {}",
             cache.disk_bytes()
         );
+    }
+
+    /// One dataset reached through 60 paths (a workspace per CI job): the index is most of
+    /// the cache, and pruning drops the extra paths, not the results.
+    #[test]
+    fn prune_drops_extra_paths_before_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let mut cache = Cache::open(&path).unwrap();
+        let key = content_hash(b"params");
+        cache.set_params(key, "abc", "test").unwrap();
+        let contents: Vec<Content> = (0..50u32).map(|i| content_hash(&i.to_le_bytes())).collect();
+        let stamp = |job: u32, i: usize| FileStamp {
+            path: format!("/builds/ci/workspace-{job:03}/datasets/faces/train/images/{i:04}.jpg")
+                .into_bytes(),
+            size: 1000,
+            mtime_ns: 5,
+        };
+        for job in 0..60 {
+            let mut batch = Batch {
+                files: contents
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (stamp(job, i), *c))
+                    .collect(),
+                ..Batch::default()
+            };
+            if job == 0 {
+                batch.results = contents
+                    .iter()
+                    .map(|c| {
+                        let s = Stored {
+                            floor: FLOOR,
+                            cap: 300,
+                            truncated: false,
+                            detections: vec![(0, 0.5, [0.0, 0.0, 1.0, 1.0])],
+                        };
+                        (*c, s)
+                    })
+                    .collect();
+            }
+            cache.write(&batch).unwrap();
+        }
+        let before = cache.used_bytes().unwrap();
+        assert!(before > 500_000, "{before}");
+        assert_eq!(cache.prune(before / 2).unwrap().results, 0);
+        assert!(cache.used_bytes().unwrap() <= before / 2);
+        let st = cache.stats().unwrap();
+        assert_eq!(st.results, 50);
+        assert!((50..3000).contains(&st.files), "{}", st.files);
+        // The oldest paths went first; the newest path to each content stays.
+        let r = Cache::reader(&path).unwrap();
+        assert_eq!(r.content_of(&stamp(59, 7)).unwrap(), Some(contents[7]));
+        assert_eq!(r.content_of(&stamp(0, 7)).unwrap(), None);
+        assert!(cache.verify().unwrap().is_empty());
     }
 
     mod floor {
