@@ -77,6 +77,14 @@ fn partial_prefix(dest: &Path) -> String {
     format!(".{name}.")
 }
 
+/// The folder `dest` is in: `.` for a bare name (whose parent is the empty path).
+fn folder(dest: &Path) -> &Path {
+    match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 /// An output file being written: see the module's description.
 pub struct OutFile {
     /// The path as the user gave it, for messages.
@@ -105,10 +113,7 @@ impl OutFile {
                     .with_context(|| format!("cannot write the output {}", path.display()))?,
             ),
             Target::File(dest) => {
-                let dir = match dest.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                    _ => PathBuf::from("."),
-                };
+                let dir = folder(&dest).to_path_buf();
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
                 let temp = tempfile::Builder::new()
@@ -145,10 +150,7 @@ impl OutFile {
     /// The destination's folder and the prefix of its temporary files, where it has one.
     pub fn partial_prefix(&self) -> Option<(&Path, String)> {
         match &self.inner {
-            Inner::Temp { dest, .. } => Some((
-                dest.parent().unwrap_or(Path::new(".")),
-                partial_prefix(dest),
-            )),
+            Inner::Temp { dest, .. } => Some((folder(dest), partial_prefix(dest))),
             Inner::Stream(_) => None,
         }
     }

@@ -690,6 +690,30 @@ fn json_writes_a_summary_for_scripts() {
         .stderr(predicates::str::contains("--json -"));
 }
 
+/// A temporary file left by a killed run goes with the next run, also where -o is a bare
+/// name in the current folder.
+#[test]
+fn a_left_partial_goes_also_beside_a_bare_name() {
+    let dir = one_image();
+    for name in ["r.jsonl", "sub/r.jsonl"] {
+        let left = dir
+            .path()
+            .join(name)
+            .with_file_name(".r.jsonl.AAAAAA.partial");
+        std::fs::create_dir_all(left.parent().unwrap()).unwrap();
+        std::fs::write(&left, "half a record").unwrap();
+        anylabel()
+            .current_dir(dir.path())
+            .arg("infer")
+            .arg("img.png")
+            .args(["--model", &v5(), "-q", "-o", name])
+            .assert()
+            .success();
+        assert!(dir.path().join(name).exists());
+        assert!(!left.exists(), "{name}: {} is still there", left.display());
+    }
+}
+
 /// The records of one `pipeline::run` over `dir`, through the library.
 fn run_pipeline(
     dir: &Path,
