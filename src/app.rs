@@ -891,6 +891,27 @@ pub(crate) fn preprocess_at(args: &BackendArgs, request: &backend::Request) -> R
 /// `--precision fp16|int8` with a backend that has no such setting, int8 without
 /// `--calib` (or `--calib` without int8), or `--preprocess gpu` with the CPU backend: a
 /// usage error (exit 2).
+/// `--json` where the records go: stdout (`--json -` without `-o FILE`), or `-o`'s own file
+/// (the summary would replace the records).
+fn json_misuse(json: Option<&Path>, output: Option<&Path>) -> Option<String> {
+    let json = json?;
+    let output = output.filter(|o| o.as_os_str() != "-");
+    if json.as_os_str() == "-" {
+        return output.is_none().then(|| {
+            "--json - writes the summary to stdout, where the records go: write them to a file with -o, or the summary with --json FILE".into()
+        });
+    }
+    output
+        .filter(|o| crate::outfile::same_file(json, o))
+        .map(|o| {
+            format!(
+                "--json {} is the file -o {} writes the records to: the summary would replace them; give it another name",
+                json.display(),
+                o.display()
+            )
+        })
+}
+
 fn precision_misuse(args: &BackendArgs) -> Option<String> {
     if args.preprocess == PreprocessAt::Gpu && args.backend == Backend::Cpu {
         return Some(
@@ -1034,14 +1055,15 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
     let stop = stop_flag();
     let inputs = parse_inputs(&args.inputs, &args.walk)?;
     let json = args.json.clone();
-    if json.as_deref().is_some_and(|j| j.as_os_str() == "-")
-        && args.output.as_deref().is_none_or(|o| o.as_os_str() == "-")
-    {
-        bail!(
-            "--json - writes the summary to stdout, where the records go: write them to a file with -o, or the summary with --json FILE"
-        );
+    if let Some(e) = json_misuse(json.as_deref(), args.output.as_deref()) {
+        eprintln!("error: {e}");
+        return Ok(exit_codes::USAGE);
     }
     let output = Output::open(args.output.as_deref())?;
+    // Found now, not after the run (and after -o, which makes its folder).
+    if let Some(j) = json.as_deref().filter(|j| j.as_os_str() != "-") {
+        crate::outfile::check_writable(j).context("--json")?;
+    }
     let home = Home::from_env()?;
     let config_file = Config::load(&home)?;
     let max_size = config_file.cache_max_size()?;
@@ -1199,6 +1221,18 @@ fn infer_into(args: InferArgs, offline: bool, writer: &mut dyn RecordWriter) -> 
             "interrupted after {} images{output_note}; {resume}",
             summary.images
         );
+        if let Some(path) = &json
+            && let Err(e) = write_json_summary(
+                path,
+                &summary,
+                &info.id,
+                size,
+                exit_codes::INTERRUPTED,
+                backend_json,
+            )
+        {
+            tracing::warn!("{e:#}");
+        }
         return Ok(exit_codes::INTERRUPTED);
     }
     if let Output::File(out) = output {

@@ -44,6 +44,50 @@ pub fn target(path: &Path) -> Result<Target> {
     }
 }
 
+/// Whether `a` and `b` lead to one ordinary file (`out.jsonl`, `./sub/../out.jsonl`, a
+/// link to it), there yet or not: writing both would leave only the second.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| match target(p) {
+        Ok(Target::File(dest)) => {
+            let dir = std::fs::canonicalize(folder(&dest)).ok()?;
+            Some(dir.join(dest.file_name()?))
+        }
+        _ => None,
+    };
+    matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Fails unless `path` can be written as it is (its folder is not created): the file
+/// takes writes, or, not there yet, its folder exists and takes new files.
+pub fn check_writable(path: &Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dest = match target(path)? {
+        Target::Stream(p) | Target::File(p) => p,
+    };
+    let (probe, mode) = if dest.exists() {
+        (dest.as_path(), libc::W_OK)
+    } else if folder(&dest).is_dir() {
+        (folder(&dest), libc::W_OK | libc::X_OK)
+    } else {
+        bail!(
+            "cannot write {}: the folder {} does not exist",
+            path.display(),
+            folder(&dest).display()
+        );
+    };
+    let c = std::ffi::CString::new(probe.as_os_str().as_bytes())
+        .map_err(|_| anyhow!("cannot write {}: a NUL in the path", path.display()))?;
+    // SAFETY: a path as a C string.
+    if unsafe { libc::access(c.as_ptr(), mode) } != 0 {
+        bail!(
+            "cannot write {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
 /// `/dev/stdin|stdout|stderr`, `/dev/fd/N`, `/proc/self/fd/N` or `/proc/PID/fd/N`.
 fn is_descriptor(path: &Path) -> bool {
     let p = path.to_string_lossy();

@@ -250,12 +250,15 @@ fn ctrl_c_stops_at_a_batch_boundary_and_says_how_to_resume() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cache.db");
     let out = dir.path().join("out.jsonl");
+    let summary = dir.path().join("summary.json");
     let child = common::spawnable_cached(&db)
         .arg("infer")
         .arg(fixtures())
         .args(FAST)
         .arg("-o")
         .arg(&out)
+        .arg("--json")
+        .arg(&summary)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -287,6 +290,11 @@ fn ctrl_c_stops_at_a_batch_boundary_and_says_how_to_resume() {
         "{stderr}"
     );
     assert!(!out.exists());
+    // The summary is written too, and says how the run ended.
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(s["exit_code"], 130);
+    assert!(s["images"].as_u64().unwrap() < 50, "{s}");
     let again = anylabel_cached(&db)
         .arg("infer")
         .arg(fixtures())

@@ -686,8 +686,40 @@ fn json_writes_a_summary_for_scripts() {
         .arg(dir.path())
         .args(["--model", &v5(), "--json", "-"])
         .assert()
-        .code(1)
+        .code(2)
         .stderr(predicates::str::contains("--json -"));
+    // The file -o writes, by any name, is refused: the summary would replace the records.
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::os::unix::fs::symlink(&out, dir.path().join("link.jsonl")).unwrap();
+    for same in ["out.jsonl", "./sub/../out.jsonl", "link.jsonl"] {
+        std::fs::write(&out, "records\n").unwrap();
+        anylabel()
+            .current_dir(dir.path())
+            .arg("infer")
+            .arg("img.png")
+            .args(["--model", &v5(), "-o", "out.jsonl", "--json", same])
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("the summary would replace them"));
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "records\n",
+            "{same}"
+        );
+    }
+    // A summary that cannot be written is found before the run, not after it.
+    let fresh = dir.path().join("fresh.jsonl");
+    anylabel()
+        .arg("infer")
+        .arg(dir.path())
+        .args(["--model", &v5(), "-o"])
+        .arg(&fresh)
+        .arg("--json")
+        .arg(dir.path().join("no/such/folder/s.json"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("does not exist"));
+    assert!(!fresh.exists());
 }
 
 /// A temporary file left by a killed run goes with the next run, also where -o is a bare
