@@ -27,6 +27,15 @@ use crate::progress::{self, Verbosity};
 use crate::scan::{Input, Sources, WalkOptions, scan};
 use crate::{catalogue, exit_codes, fetch, model, runtime};
 
+/// `println!` that hands its error back (with `?`) instead of panicking, so that a closed
+/// pipe (`anylabel cache stats | head -1`) ends the command quietly with exit code 0, as
+/// [`run`] does for every command.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*)?
+    };
+}
+
 /// Runs the command and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     let verbosity = match (cli.quiet, cli.verbose) {
@@ -448,7 +457,7 @@ fn import_command(args: ImportArgs) -> Result<u8> {
 fn config_command(cmd: ConfigCommand) -> Result<u8> {
     let home = Home::from_env()?;
     match cmd {
-        ConfigCommand::Path => println!("{}", Config::path(&home).display()),
+        ConfigCommand::Path => outln!("{}", Config::path(&home).display()),
         ConfigCommand::Get { key, show_origin } => {
             let eff = Config::load(&home)?.effective(config::setting(&key)?)?;
             let Some(value) = eff.value else {
@@ -459,9 +468,9 @@ fn config_command(cmd: ConfigCommand) -> Result<u8> {
                 return Ok(exit_codes::ERROR);
             };
             if show_origin {
-                println!("{}\t{value}", eff.origin);
+                outln!("{}\t{value}", eff.origin);
             } else {
-                println!("{value}");
+                outln!("{value}");
                 progress::note(&format!("{key} from {}", eff.origin));
             }
         }
@@ -482,7 +491,7 @@ fn config_command(cmd: ConfigCommand) -> Result<u8> {
                         (v, format!("INVALID: {e:#}"))
                     }
                 };
-                println!("{:<15} {value:<14} {origin}", st.key);
+                outln!("{:<15} {value:<14} {origin}", st.key);
             }
             if bad > 0 {
                 return Ok(exit_codes::ERROR);
@@ -517,7 +526,7 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
     let path = Cache::default_path(&home)
         .ok_or_else(|| anyhow!("the cache is off (ANYLABEL_CACHE=off)"))?;
     if let CacheCommand::Path = cmd {
-        println!("{}", path.display());
+        outln!("{}", path.display());
         return Ok(exit_codes::SUCCESS);
     }
     let mut cache = match (Cache::open(&path), &cmd) {
@@ -535,22 +544,23 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
         CacheCommand::Stats => {
             let s = cache.stats()?;
             let lookups = s.hits + s.misses;
-            println!("cache:     {}", path.display());
-            println!("size:      {:.1} MB on disk", s.bytes as f64 / 1e6);
-            println!("files:     {} in the (path, size, mtime) index", s.files);
-            println!(
+            outln!("cache:     {}", path.display());
+            outln!("size:      {:.1} MB on disk", s.bytes as f64 / 1e6);
+            outln!("files:     {} in the (path, size, mtime) index", s.files);
+            outln!(
                 "images:    {} known contents, {} of them undecodable",
-                s.images, s.undecodable
+                s.images,
+                s.undecodable
             );
-            println!("results:   {}", s.results);
+            outln!("results:   {}", s.results);
             if lookups > 0 {
-                println!(
+                outln!(
                     "hit rate:  {:.1}% of {lookups} images since the cache was created",
                     100.0 * s.hits as f64 / lookups as f64
                 );
             }
             for (description, _, n, bytes) in &s.per_params {
-                println!(
+                outln!(
                     "  {n:>9} results, {:>8.1} MB of detections: {description}",
                     *bytes as f64 / 1e6
                 );
@@ -559,10 +569,10 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
         CacheCommand::Verify => {
             let problems = cache.verify()?;
             if problems.is_empty() {
-                println!("ok: {} is sound", path.display());
+                outln!("ok: {} is sound", path.display());
             } else {
                 for p in &problems {
-                    println!("{p}");
+                    outln!("{p}");
                 }
                 bail!(
                     "the cache {} is damaged; `anylabel cache clear` starts it afresh",
@@ -573,7 +583,7 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
         CacheCommand::Prune { max_size } => {
             let before = cache.disk_bytes();
             let evicted = cache.prune(max_size)?;
-            println!(
+            outln!(
                 "evicted {} results and {} paths of the index; {:.1} MB -> {:.1} MB",
                 evicted.results,
                 evicted.paths,
@@ -583,7 +593,7 @@ fn cache_command(cmd: CacheCommand) -> Result<u8> {
         }
         CacheCommand::Clear => {
             cache.clear()?;
-            println!("cleared {}", path.display());
+            outln!("cleared {}", path.display());
         }
         CacheCommand::Path => unreachable!(),
     }
@@ -722,7 +732,7 @@ fn runtime_command(cmd: RuntimeCommand, offline: bool) -> Result<u8> {
             .unwrap_or("(version not in the file name)"),
         rt.source
     ));
-    println!("{}", rt.library.display());
+    outln!("{}", rt.library.display());
     Ok(exit_codes::SUCCESS)
 }
 
@@ -744,20 +754,23 @@ fn models_command(cmd: ModelsCommand, offline: bool) -> Result<u8> {
                 } else {
                     "not fetched"
                 };
-                println!(
+                outln!(
                     "{:<20} {:<12} {:<12} {}",
-                    e.name, e.licence, state, e.summary
+                    e.name,
+                    e.licence,
+                    state,
+                    e.summary
                 );
             }
         }
         ModelsCommand::Fetch { names } => {
             let entries: Vec<_> = names.iter().map(|n| entry(n)).collect::<Result<_>>()?;
             for e in entries {
-                println!("{}", e.ensure(&home, offline)?.display());
+                outln!("{}", e.ensure(&home, offline)?.display());
             }
         }
         ModelsCommand::Path { name } => {
-            println!("{}", entry(&name)?.ensure(&home, offline)?.display())
+            outln!("{}", entry(&name)?.ensure(&home, offline)?.display())
         }
     }
     Ok(exit_codes::SUCCESS)
@@ -1351,8 +1364,8 @@ fn filter_command(args: FilterArgs, offline: bool) -> Result<u8> {
         let home = Home::from_env()?;
         for (name, path) in preset::list(&home)? {
             match read_rule_file(&path) {
-                Ok(rule) => println!("{name}\t{}", rule.to_json()),
-                Err(e) => println!("{name}\t(does not load: {e:#})"),
+                Ok(rule) => outln!("{name}\t{}", rule.to_json()),
+                Err(e) => outln!("{name}\t(does not load: {e:#})"),
             }
         }
         return Ok(exit_codes::SUCCESS);

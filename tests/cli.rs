@@ -112,3 +112,45 @@ fn models_list_names_the_catalogue_with_licences() {
         .code(1)
         .stderr(predicate::str::contains("nudenet-320n"));
 }
+
+/// Every command that prints to stdout ends quietly, with exit code 0, when stdout is a
+/// pipe nobody reads (`anylabel cache stats | head -1`); they panicked with exit code 101.
+#[test]
+fn a_closed_pipe_ends_every_listing_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["cache", "stats"][..],
+        &["cache", "path"],
+        &["cache", "verify"],
+        &["config", "list"],
+        &["config", "path"],
+        &["models", "list"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("anylabel"));
+        for var in common::SETTING_VARS {
+            cmd.env_remove(var);
+        }
+        let out = cmd
+            .args(args)
+            .env("ANYLABEL_HOME", dir.path())
+            .env("ANYLABEL_CACHE", dir.path().join("cache.db"))
+            .env_remove("ANYLABEL_CACHE_MAX_SIZE")
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
