@@ -365,6 +365,14 @@ impl Cache {
             .with_context(|| format!("cannot open the cache {}", path.display()))?;
         let err = |e: rusqlite::Error| {
             let hint = match e.sqlite_error_code() {
+                // `cache clear` removes only what SQLite made ([`remove_damaged`]).
+                Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+                    if !looks_like_sqlite(path) =>
+                {
+                    " (it is not an SQLite file, so `anylabel cache clear` leaves it: remove it if it \
+                     is nothing you need, or point ANYLABEL_CACHE at another file; --no-cache runs \
+                     without it)"
+                }
                 Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
                     " (`anylabel cache clear` starts it afresh; --no-cache runs without it)"
                 }

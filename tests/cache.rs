@@ -477,6 +477,21 @@ fn cache_commands_report_verify_prune_and_clear() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("is not an SQLite file"));
+    // And infer does not send one there: it says what the file is and what to do.
+    anylabel_cached(&precious)
+        .arg("infer")
+        .arg(&images)
+        .arg("--model")
+        .arg(&model)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("it is not an SQLite file")
+                .and(predicate::str::contains(
+                    "point ANYLABEL_CACHE at another file",
+                ))
+                .and(predicate::str::contains("starts it afresh").not()),
+        );
     assert_eq!(
         std::fs::read(&precious).unwrap(),
         b"{\"path\": \"a.jpg\"}\n"
