@@ -375,13 +375,20 @@ pub(crate) fn check_size(
 ) -> Result<(), DecodeError> {
     let pixels = w as u64 * h as u64;
     if pixels > opts.max_pixels {
+        // Megapixels to one decimal, or pixels under a limit that would show as 0.0.
+        let amount = |n: u64| {
+            if opts.max_pixels >= 1_000_000 {
+                format!("{:.1} megapixels", n as f64 / 1e6)
+            } else {
+                format!("{n} pixels")
+            }
+        };
         return Err(DecodeError {
             kind: DecodeErrorKind::OverLimit,
             reason: format!(
-                "image is {w}×{h} ({:.1} megapixels), over the limit of {:.1} megapixels; \
-                 raise --max-pixels to read it",
-                pixels as f64 / 1e6,
-                opts.max_pixels as f64 / 1e6
+                "image is {w}×{h} ({}), over the limit of {}; raise --max-pixels to read it",
+                amount(pixels),
+                amount(opts.max_pixels)
             ),
         });
     }

@@ -361,7 +361,7 @@ fn preload_finds_the_bad_files_and_infer_knows_them() {
         ));
     // The cache knows good.png (64×48) and has its result, but a run's --max-pixels is
     // its own: under it, infer and preload refuse it as they would a file never seen.
-    let over = "image is 64×48 (0.0 megapixels), over the limit";
+    let over = "image is 64×48 (3072 pixels), over the limit";
     let run = anylabel_cached(&db)
         .arg("infer")
         .arg(images.join("good.png"))
@@ -376,7 +376,7 @@ fn preload_finds_the_bad_files_and_infer_knows_them() {
             .unwrap()
             .split(';')
             .next(),
-        Some("image is 64×48 (0.0 megapixels), over the limit of 0.0 megapixels")
+        Some("image is 64×48 (3072 pixels), over the limit of 1000 pixels")
     );
     anylabel_cached(&db)
         .arg("preload")
