@@ -153,7 +153,7 @@ fn nms(gpu: &Gpu, a: &Args) -> Vec<Value> {
     let mut cpu_nms = Nms::new();
     let mut rows = Vec::new();
     for file in &a.boxes {
-        let c = anylabel::boxes::read_csv(std::fs::File::open(file).expect("box file"))
+        let c = anylabel::boxes::read_csv(&std::fs::read(file).expect("box file"))
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for (mode, agnostic) in [("agnostic", true), ("class-aware", false)] {
             let p = NmsParams {

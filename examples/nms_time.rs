@@ -35,7 +35,7 @@ fn main() {
         }
     }
     for file in files {
-        let c = anylabel::boxes::read_csv(std::fs::File::open(&file).unwrap()).unwrap();
+        let c = anylabel::boxes::read_csv(&std::fs::read(&file).unwrap()).unwrap();
         let p = NmsParams {
             iou,
             max_det: usize::MAX,

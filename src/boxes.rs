@@ -4,8 +4,6 @@
 //! Mapping between the letterboxed input and the original image lives with the letterbox
 //! ([`crate::letterbox::Letterbox::map_to_original`]), so it is written once.
 
-use std::io::Read;
-
 use crate::nms::Candidates;
 
 /// How four numbers describe a box.
@@ -84,10 +82,52 @@ impl std::fmt::Display for RowError {
 
 const COLUMNS: [&str; 6] = ["x1", "y1", "x2", "y2", "score", "class_id"];
 
+/// Line numbers of byte offsets in a text, asked in increasing order: the `csv` crate's own
+/// are one short after CRLF line ends and point at the blank lines before a record
+/// (BurntSushi/rust-csv#395, #208). A line ends at `\n`, `\r\n` or a lone `\r`.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Where counting has got to, and the line that offset is on.
+    at: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    /// The 1-based line of the record that starts at `byte`, or after the blank lines
+    /// that start there.
+    fn line_of(&mut self, byte: u64) -> u64 {
+        let b = self.bytes;
+        let end = (byte as usize).min(b.len());
+        while self.at < end {
+            match b[self.at] {
+                b'\n' => self.line += 1,
+                b'\r' if b.get(self.at + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+            self.at += 1;
+        }
+        let (mut line, mut pos) = (self.line, end);
+        loop {
+            match b.get(pos) {
+                Some(b'\n') => pos += 1,
+                Some(b'\r') if b.get(pos + 1) == Some(&b'\n') => pos += 2,
+                Some(b'\r') => pos += 1,
+                _ => return line,
+            }
+            line += 1;
+        }
+    }
+}
+
 /// Reads a CSV of candidate boxes with a header naming the columns `x1, y1, x2, y2,
 /// score, class_id` (in any order; other columns are ignored). Every value must be a finite
 /// number, `x2 >= x1`, `y2 >= y1`, and `class_id` a non-negative integer.
-pub fn read_csv(input: impl Read) -> Result<Candidates, RowError> {
+pub fn read_csv(input: &[u8]) -> Result<Candidates, RowError> {
+    let mut lines = Lines {
+        bytes: input,
+        at: 0,
+        line: 1,
+    };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(true)
@@ -114,13 +154,13 @@ pub fn read_csv(input: impl Read) -> Result<Candidates, RowError> {
     loop {
         let more = reader.read_record(&mut record).map_err(|e| RowError {
             row: Some(row),
-            line: e.position().map_or(0, |p| p.line()),
+            line: e.position().map_or(0, |p| lines.line_of(p.byte())),
             reason: e.to_string(),
         })?;
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| lines.line_of(p.byte()));
         let err = |reason: String| RowError {
             row: Some(row),
             line,
@@ -182,6 +222,24 @@ mod tests {
         assert_eq!(
             err(&format!("{h}0,0,1,1,0.5,0\n0,0,1,1,NaN,0\n")),
             "row 1 (line 3): score is NaN"
+        );
+        // The file's own lines, whatever ends them, blank lines counted.
+        let crlf =
+            "x1,y1,x2,y2,score,class_id\r\n0,0,1,1,0.9,0\r\n0,0,1,1,0.8,0\r\n0,0,1,1,oops,0\r\n";
+        assert_eq!(err(crlf), "row 2 (line 4): score is 'oops', not a number");
+        assert_eq!(
+            err(&crlf.replace("\r\n", "\r")),
+            "row 2 (line 4): score is 'oops', not a number"
+        );
+        assert_eq!(
+            err(&format!("{h}0,0,1,1,0.9,0\n\n\n0,0,1,1,oops,0\n")),
+            "row 1 (line 5): score is 'oops', not a number"
+        );
+        assert_eq!(
+            err(&format!(
+                "{h}\r\n\r\n0,0,1,1,0.9,0\r\n\r\n0,0,1,one,0.5,0\r\n"
+            )),
+            "row 1 (line 6): y2 is 'one', not a number"
         );
         assert_eq!(
             err(&format!("{h}5,0,3,1,0.5,0\n")),
