@@ -11,7 +11,8 @@
 //! the number of records, and a shard out of order is an error rather than a wrong output.
 //! Where the order cannot be rebuilt from the paths (a list on stdin, several inputs), or
 //! to be independent of how the walk sorts, `--root DIR` walks the folder again and
-//! writes the records in the order it finds the files.
+//! writes the records in the order it finds the files: it indexes where each path's
+//! record is first (in memory), so the shards may be in any order.
 //!
 //! Lines are copied byte for byte, never re-serialised, so the merged output of N shards
 //! is identical to a single run's. A path in two shards is written once when its records
@@ -50,6 +51,8 @@ struct Stream {
     name: String,
     reader: BufReader<File>,
     line_no: u64,
+    /// Bytes read so far: where the next line starts.
+    offset: u64,
 }
 
 /// A record: its path and model, the line as it was (with its newline), where it came from.
@@ -58,6 +61,8 @@ struct Head {
     model: Option<String>,
     line: Vec<u8>,
     line_no: u64,
+    /// Where the line starts in its file.
+    offset: u64,
 }
 
 /// What merge reads of a record; the rest of the line is copied as it is.
@@ -75,6 +80,7 @@ impl Stream {
             name: path.display().to_string(),
             reader: BufReader::with_capacity(1 << 16, file),
             line_no: 0,
+            offset: 0,
         })
     }
 
@@ -88,6 +94,8 @@ impl Stream {
             if n == 0 {
                 return Ok(None);
             }
+            let offset = self.offset;
+            self.offset += n as u64;
             self.line_no += 1;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
@@ -107,6 +115,7 @@ impl Stream {
                 model: record.model,
                 line,
                 line_no: self.line_no,
+                offset,
             }));
         }
     }
@@ -199,7 +208,8 @@ pub fn merge_results(shards: &[PathBuf], out: &mut dyn Write) -> Result<MergeSum
                 bail!(
                     "{}:{}: {} comes after {} but the walk of a folder meets it before; \
                      merge restores the order of a run over one folder: for other runs \
-                     (several inputs, a list on stdin) or another order, give --root DIR",
+                     (several inputs, a list on stdin), give --root DIR, the folder their \
+                     paths are relative to",
                     streams[i].name,
                     n.line_no,
                     n.path,
@@ -214,57 +224,89 @@ pub fn merge_results(shards: &[PathBuf], out: &mut dyn Write) -> Result<MergeSum
     Ok(writer.summary)
 }
 
-/// Merges shard outputs in the order a walk of `root` meets their paths now.
+/// Merges shard outputs in the order a walk of `root` meets their paths now, whatever
+/// order each shard is in (runs over several inputs, a list on stdin). It first reads
+/// every shard once for where each path's record is, keeping that index (the paths, and a
+/// shard, offset and line each) in memory, then copies the records as the walk meets them.
 pub fn merge_results_by_scan(
     shards: &[PathBuf],
     root: &Path,
     out: &mut dyn Write,
 ) -> Result<MergeSummary> {
+    use std::io::{Seek, SeekFrom};
     let input = Input::parse(root).map_err(|e| anyhow!("--root {e}"))?;
-    let mut streams: Vec<Stream> = shards
-        .iter()
-        .map(|p| Stream::open(p))
-        .collect::<Result<_>>()?;
-    let mut heads: Vec<Option<Head>> = Vec::with_capacity(streams.len());
-    // Which shards have this path at their head.
-    let mut waiting: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, s) in streams.iter_mut().enumerate() {
-        let head = s.next()?;
-        if let Some(h) = &head {
-            waiting.entry(h.path.clone()).or_default().push(i);
+    // path -> (shard, offset, line) of each record of it, in shard order.
+    let mut index: HashMap<String, Vec<(usize, u64, u64)>> = HashMap::new();
+    let mut names = Vec::with_capacity(shards.len());
+    for (i, p) in shards.iter().enumerate() {
+        let mut s = Stream::open(p)?;
+        while let Some(h) = s.next()? {
+            let Some(at) = index.get_mut(&h.path) else {
+                index.insert(h.path, vec![(i, h.offset, h.line_no)]);
+                continue;
+            };
+            if let Some(&(_, _, first)) = at.iter().find(|e| e.0 == i) {
+                bail!(
+                    "{}:{}: {} is there twice (also line {first}); one shard has one record \
+                     for each image",
+                    s.name,
+                    h.line_no,
+                    h.path
+                );
+            }
+            at.push((i, h.offset, h.line_no));
         }
-        heads.push(head);
+        names.push(s.name);
     }
+    let mut files: Vec<BufReader<File>> = shards
+        .iter()
+        .map(|p| {
+            File::open(p)
+                .map(BufReader::new)
+                .with_context(|| format!("cannot read {}", p.display()))
+        })
+        .collect::<Result<_>>()?;
     let mut writer = Writer::new(out);
     for found in scan(vec![input]) {
-        if waiting.is_empty() {
+        if index.is_empty() {
             break;
         }
         let Ok(item) = found else { continue };
-        let Some(mut ready) = waiting.remove(&item.name) else {
+        let Some(at) = index.remove(&item.name) else {
             continue;
         };
-        ready.sort_unstable();
-        for i in ready {
-            let head = heads[i].take().expect("a waiting shard has a head");
-            let next = streams[i].next()?;
-            if let Some(n) = &next {
-                waiting.entry(n.path.clone()).or_default().push(i);
+        for (i, offset, line_no) in at {
+            let f = &mut files[i];
+            f.seek(SeekFrom::Start(offset))
+                .with_context(|| format!("cannot read {}", names[i]))?;
+            let mut line = Vec::new();
+            f.read_until(b'\n', &mut line)
+                .with_context(|| format!("cannot read {}", names[i]))?;
+            if line.last() != Some(&b'\n') {
+                line.push(b'\n');
             }
-            heads[i] = next;
-            writer.put(head, &streams[i].name)?;
+            let record: PathOnly = serde_json::from_slice(&line)
+                .with_context(|| format!("{}:{line_no} changed during the merge", names[i]))?;
+            let head = Head {
+                path: record.path,
+                model: record.model,
+                line,
+                line_no,
+                offset,
+            };
+            writer.put(head, &names[i])?;
         }
     }
-    if let Some((i, head)) = heads
-        .iter()
-        .enumerate()
-        .find_map(|(i, h)| h.as_ref().map(|h| (i, h)))
+    // What the walk did not meet, the first shard's earliest line first.
+    if let Some((path, (i, _, line_no))) = index
+        .into_iter()
+        .flat_map(|(p, at)| at.into_iter().map(move |e| (p.clone(), e)))
+        .min_by_key(|(_, (i, _, line_no))| (*i, *line_no))
     {
         bail!(
-            "{}:{}: {} is not in {} (any more), or not in the order its walk meets it",
-            streams[i].name,
-            head.line_no,
-            head.path,
+            "{}:{line_no}: {path} is not in {} (any more): --root must be the folder the \
+             records' paths are relative to",
+            names[i],
             root.display()
         );
     }
@@ -548,6 +590,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("c.jpg is not in"), "{err}");
+
+        // Shards in no walk's order (runs over several inputs, a shuffled list on stdin):
+        // --root still gives the walk's order, and duplicates across shards once.
+        let a = write(dir.path(), "a2", &[&rec("b.jpg", 2), &rec("a/x.jpg", 1)]);
+        let b = write(
+            dir.path(),
+            "b2",
+            &[&rec("new.jpg", 5), &rec("a.jpg", 3), &rec("b.jpg", 2)],
+        );
+        let mut out = Vec::new();
+        let s = merge_results_by_scan(&[a.clone(), b], &root, &mut out).unwrap();
+        let expected = [
+            rec("a/x.jpg", 1),
+            rec("a.jpg", 3),
+            rec("b.jpg", 2),
+            rec("new.jpg", 5),
+        ];
+        assert_eq!(String::from_utf8(out).unwrap(), expected.join("\n") + "\n");
+        assert_eq!((s.records, s.duplicates), (4, 1));
+        // A path twice in one shard is still an error.
+        let twice = write(
+            dir.path(),
+            "t",
+            &[&rec("a.jpg", 3), &rec("b.jpg", 2), &rec("a.jpg", 3)],
+        );
+        let err = merge_results_by_scan(&[twice], &root, &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":3: a.jpg is there twice (also line 1)"),
+            "{err}"
+        );
     }
 
     fn rec_by(path: &str, model: &str) -> String {
