@@ -1718,9 +1718,9 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
         }
         Some(p) => {
             crate::outfile::write(p, json.as_bytes())?;
-            print!("{text}");
+            std::io::stdout().write_all(text.as_bytes())?;
         }
-        None => print!("{text}"),
+        None => std::io::stdout().write_all(text.as_bytes())?,
     }
     if let Some(dir) = &args.report {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;

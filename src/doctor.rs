@@ -11,6 +11,7 @@
 //! 1 when no ONNX Runtime is found or it does not load; 5 (`--require-gpu`) when the GPU
 //! backend asked about cannot start.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -276,7 +277,8 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
             "trt_cache": {"path": trt_dir, "engines": engines, "files": trt_files, "bytes": trt_bytes},
             "exit_code": code,
         });
-        println!("{value}");
+        // Written, not printed: a closed pipe is an error that ends the command quietly.
+        writeln!(std::io::stdout(), "{value}")?;
         return Ok(code);
     }
 
@@ -430,6 +432,6 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
         if engines == 1 { "" } else { "s" },
         trt_bytes as f64 / 1e6
     ));
-    print!("{out}");
+    std::io::stdout().write_all(out.as_bytes())?;
     Ok(code)
 }

@@ -125,6 +125,9 @@ fn a_closed_pipe_ends_every_listing_quietly() {
         &["config", "list"],
         &["config", "path"],
         &["models", "list"],
+        &["doctor"],
+        &["doctor", "--json"],
+        &["bench", "filter", "--quick"],
     ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
