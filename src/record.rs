@@ -96,7 +96,7 @@ impl<R: std::io::BufRead> Iterator for Records<R> {
                 Err(e) => return Some(Err(anyhow::anyhow!("cannot read {}: {e}", self.name))),
             };
             self.line += 1;
-            if text.trim().is_empty() {
+            if is_blank(self.line, text.as_bytes()) {
                 continue;
             }
             return Some(parse_line(&self.name, self.line, text.as_bytes()));
@@ -104,14 +104,25 @@ impl<R: std::io::BufRead> Iterator for Records<R> {
     }
 }
 
+/// Line `line` (1-based) of a results file without the UTF-8 byte order mark some Windows
+/// editors put at the start of a file.
+fn without_bom(line: usize, text: &[u8]) -> &[u8] {
+    match line {
+        1 => text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text),
+        _ => text,
+    }
+}
+
+/// Whether line `line` of a results file holds nothing (a byte order mark alone counts as
+/// nothing), and is skipped.
+pub fn is_blank(line: usize, text: &[u8]) -> bool {
+    without_bom(line, text).iter().all(u8::is_ascii_whitespace)
+}
+
 /// Parses one line of a results file; the error names the input and the line, as
 /// [`Records`] does (`filter` parses lines in parallel with it).
 pub fn parse_line(name: &str, line: usize, text: &[u8]) -> anyhow::Result<Record> {
-    // A UTF-8 byte order mark, which some Windows editors put at the start of a file.
-    let text = match line {
-        1 => text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text),
-        _ => text,
-    };
+    let text = without_bom(line, text);
     serde_json::from_slice(text)
         .map_err(|e| anyhow::anyhow!("{name}, line {line}: not a result record: {e}"))
 }
@@ -145,6 +156,9 @@ mod tests {
         let bom: Vec<u8> = [&b"\xEF\xBB\xBF"[..], line].concat();
         assert_eq!(parse_line("r", 1, &bom).unwrap().path, "a.jpg");
         assert!(parse_line("r", 2, &bom).is_err());
+        // A mark alone on the first line, then the records: that line is blank.
+        assert!(is_blank(1, b"\xEF\xBB\xBF\r\n") && is_blank(1, b" \t"));
+        assert!(!is_blank(2, b"\xEF\xBB\xBF") && !is_blank(1, line));
     }
 
     #[test]

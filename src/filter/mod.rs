@@ -286,7 +286,7 @@ impl<'a> Run<'a> {
         for line in block.split(|&b| b == b'\n') {
             *line_no += 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if !line.iter().all(u8::is_ascii_whitespace) {
+            if !crate::record::is_blank(*line_no, line) {
                 lines.push((*line_no, line));
             }
         }
