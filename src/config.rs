@@ -567,46 +567,38 @@ mod tests {
 
     #[test]
     fn every_setting_applies_to_the_cli() {
-        use clap::CommandFactory;
         let text = "[cache]\nmax_size = \"1GB\"\n[infer]\nmodel = \"m\"\nconf = 0.3\niou = 0.5\n\
                     imgsz = 320\nbatch = 2\nworkers = 3\nthreads = 4\nbackend = \"cpu\"\n";
         // Panics if a setting names an argument that does not exist.
-        let cmd = parse(text)
-            .unwrap()
-            .apply(crate::cli::Cli::command())
-            .unwrap();
+        infer_defaults(&parse(text).unwrap());
+    }
+
+    /// `anylabel infer x` with `c`'s values as the defaults, checked as model m, conf 0.3
+    /// and batch 2: the infer subcommand's matches.
+    fn infer_defaults(c: &Config) -> clap::ArgMatches {
+        use clap::CommandFactory;
+        let cmd = c.apply(crate::cli::Cli::command()).unwrap();
         cmd.clone().debug_assert();
         let m = cmd
             .try_get_matches_from(["anylabel", "infer", "x"])
             .unwrap();
-        let (_, sub) = m.subcommand().unwrap();
+        let sub = m.subcommand().unwrap().1.clone();
         assert_eq!(
             sub.get_one::<String>("model").map(String::as_str),
             Some("m")
         );
         assert_eq!(sub.get_one::<f32>("conf"), Some(&0.3));
         assert_eq!(sub.get_one::<u32>("batch"), Some(&2));
+        sub
     }
 
     #[test]
     fn surrounding_whitespace_is_ignored_as_the_flags_parse_it() {
-        use clap::CommandFactory;
         let text = "[infer]\nmodel = \"m \"\nconf = \" 0.3\"\nbatch = \" 2\"\n\
                     workers = \"3 \"\nthreads = \" 4 \"\ndevice = \"\t1\"\nbackend = \" cpu\"\n";
         let c = parse(text).unwrap();
         assert_eq!(c.file_value("infer.workers"), Some("3"));
-        let m = c
-            .apply(crate::cli::Cli::command())
-            .unwrap()
-            .try_get_matches_from(["anylabel", "infer", "x"])
-            .unwrap();
-        let (_, sub) = m.subcommand().unwrap();
-        assert_eq!(
-            sub.get_one::<String>("model").map(String::as_str),
-            Some("m")
-        );
-        assert_eq!(sub.get_one::<f32>("conf"), Some(&0.3));
-        assert_eq!(sub.get_one::<u32>("batch"), Some(&2));
+        let sub = infer_defaults(&c);
         assert_eq!(sub.get_one::<usize>("workers"), Some(&3));
         assert_eq!(sub.get_one::<usize>("threads"), Some(&4));
         assert_eq!(sub.get_one::<u32>("device"), Some(&1));

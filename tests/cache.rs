@@ -19,6 +19,16 @@ fn integrity_ok(db: &Path) {
 
 const FAST: [&str; 4] = ["--model", "nudenet-320n", "--imgsz", "320"];
 
+/// `anylabel infer IMAGES --model yolov5_head.onnx` on the cache `db`, to add flags to.
+fn infer_head(db: &Path, images: &Path) -> assert_cmd::Command {
+    let mut cmd = anylabel_cached(db);
+    cmd.arg("infer")
+        .arg(images)
+        .arg("--model")
+        .arg(test_model("yolov5_head.onnx"));
+    cmd
+}
+
 #[test]
 fn other_conf_max_det_and_classes_come_from_the_cache_exactly() {
     let dir = tempfile::tempdir().unwrap();
@@ -97,15 +107,8 @@ fn a_changed_file_is_recomputed_and_a_renamed_one_is_not() {
     std::fs::create_dir(&images).unwrap();
     write_png(&images.join("a.png"), 640, 480);
     write_png(&images.join("b.png"), 320, 240);
-    let model = test_model("yolov5_head.onnx");
     let run = || {
-        let a = anylabel_cached(&db)
-            .arg("infer")
-            .arg(&images)
-            .arg("--model")
-            .arg(&model)
-            .assert()
-            .success();
+        let a = infer_head(&db, &images).assert().success();
         let out = a.get_output();
         (common::cache_hits(&out.stderr), records(&out.stdout))
     };
@@ -396,12 +399,7 @@ fn cache_commands_report_verify_prune_and_clear() {
     for i in 0..20 {
         write_png(&images.join(format!("{i:02}.png")), 64 + i, 48);
     }
-    let model = test_model("yolov5_head.onnx");
-    let infer = || {
-        let mut cmd = anylabel_cached(&db);
-        cmd.arg("infer").arg(&images).arg("--model").arg(&model);
-        cmd
-    };
+    let infer = || infer_head(&db, &images);
     infer().assert().success();
     anylabel_cached(&db)
         .args(["cache", "stats"])
@@ -478,20 +476,13 @@ fn cache_commands_report_verify_prune_and_clear() {
         .code(1)
         .stderr(predicate::str::contains("is not an SQLite file"));
     // And infer does not send one there: it says what the file is and what to do.
-    anylabel_cached(&precious)
-        .arg("infer")
-        .arg(&images)
-        .arg("--model")
-        .arg(&model)
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains("it is not an SQLite file")
-                .and(predicate::str::contains(
-                    "point ANYLABEL_CACHE at another file",
-                ))
-                .and(predicate::str::contains("starts it afresh").not()),
-        );
+    infer_head(&precious, &images).assert().code(1).stderr(
+        predicate::str::contains("it is not an SQLite file")
+            .and(predicate::str::contains(
+                "point ANYLABEL_CACHE at another file",
+            ))
+            .and(predicate::str::contains("starts it afresh").not()),
+    );
     assert_eq!(
         std::fs::read(&precious).unwrap(),
         b"{\"path\": \"a.jpg\"}\n"
@@ -531,12 +522,7 @@ fn no_cache_neither_reads_nor_writes() {
     let images = dir.path().join("images");
     std::fs::create_dir(&images).unwrap();
     write_png(&images.join("a.png"), 64, 48);
-    let model = test_model("yolov5_head.onnx");
-    anylabel_cached(&db)
-        .arg("infer")
-        .arg(&images)
-        .arg("--model")
-        .arg(&model)
+    infer_head(&db, &images)
         .arg("--no-cache")
         .assert()
         .success()
@@ -592,15 +578,8 @@ fn names_that_are_not_utf8_are_two_files_in_the_index() {
             .set_modified(when)
             .unwrap();
     }
-    let model = test_model("yolov5_head.onnx");
     let sizes = || {
-        let out = anylabel_cached(&db)
-            .arg("infer")
-            .arg(&images)
-            .arg("--model")
-            .arg(&model)
-            .assert()
-            .success();
+        let out = infer_head(&db, &images).assert().success();
         records(&out.get_output().stdout)
             .iter()
             .map(|r| (r["width"].as_u64(), r["height"].as_u64()))

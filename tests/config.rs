@@ -294,19 +294,25 @@ fn infer_records(home: &Path, env: &[(&str, &str)], flags: &[&str]) -> Vec<serde
     common::records(stdout(&mut cmd).as_bytes())
 }
 
-#[test]
-fn infer_takes_its_defaults_from_the_file_and_the_environment_and_flags_win() {
-    // The shared test home holds ONNX Runtime and the model; this test's home links to them.
+/// A home of its own whose ONNX Runtime and models are the shared test home's (linked),
+/// nudenet-320n among them.
+fn home_with_nudenet() -> tempfile::TempDir {
     common::anylabel()
         .args(["models", "fetch", "nudenet-320n"])
         .assert()
         .success();
     let home = tempfile::tempdir().unwrap();
-    let h = home.path();
     for dir in ["runtime", "models"] {
         std::fs::create_dir_all(common::home().join(dir)).unwrap();
-        std::os::unix::fs::symlink(common::home().join(dir), h.join(dir)).unwrap();
+        std::os::unix::fs::symlink(common::home().join(dir), home.path().join(dir)).unwrap();
     }
+    home
+}
+
+#[test]
+fn infer_takes_its_defaults_from_the_file_and_the_environment_and_flags_win() {
+    let home = home_with_nudenet();
+    let h = home.path();
     let model = ["--model", "nudenet-320n"];
     let at = |conf: &str| infer_records(h, &[], &[&model[..], &["--conf", conf]].concat());
     let (low, default) = (at("0.05"), at("0.25"));
@@ -349,16 +355,8 @@ fn infer_takes_its_defaults_from_the_file_and_the_environment_and_flags_win() {
 /// used to refuse ` 2` with an error about a --batch flag that was never given).
 #[test]
 fn surrounding_whitespace_in_a_value_is_ignored_by_config_and_infer_alike() {
-    common::anylabel()
-        .args(["models", "fetch", "nudenet-320n"])
-        .assert()
-        .success();
-    let home = tempfile::tempdir().unwrap();
+    let home = home_with_nudenet();
     let h = home.path();
-    for dir in ["runtime", "models"] {
-        std::fs::create_dir_all(common::home().join(dir)).unwrap();
-        std::os::unix::fs::symlink(common::home().join(dir), h.join(dir)).unwrap();
-    }
     let model = ["--model", "nudenet-320n"];
     let plain = infer_records(h, &[], &model);
     let padded = [
