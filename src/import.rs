@@ -92,9 +92,7 @@ pub fn import(
             }
             let mut ids = ClassIds::load(opts.classes.as_deref(), &opts.path)?;
             let images_abs = match &opts.images {
-                Some(d) if opts.format == ImportFormat::Labelme => Some(crate::export::normalize(
-                    &std::path::absolute(d).context("cannot resolve --images")?,
-                )),
+                Some(d) if opts.format == ImportFormat::Labelme => Some(absolute(d)?),
                 _ => None,
             };
             for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
@@ -380,11 +378,7 @@ fn yolo_images(
     yaml: Option<&str>,
     yaml_path: Option<&Path>,
 ) -> Result<(Box<dyn Iterator<Item = YoloImage>>, PathBuf)> {
-    let abs = |p: &Path| -> Result<PathBuf> {
-        Ok(crate::export::normalize(
-            &std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?,
-        ))
-    };
+    let abs = absolute;
     let (splits, yaml_base) = match (&opts.images, yaml, yaml_path) {
         (Some(d), _, _) => (vec![d.clone()], None),
         (None, Some(text), Some(p)) => {
@@ -513,12 +507,14 @@ fn list_images(list: &Path) -> Result<impl Iterator<Item = Result<PathBuf>> + us
                 Some(rest) => parent.join(rest),
                 None => PathBuf::from(line),
             };
-            Some(
-                std::path::absolute(&p)
-                    .map(|a| crate::export::normalize(&a))
-                    .with_context(|| format!("cannot resolve {}", p.display())),
-            )
+            Some(absolute(&p))
         }))
+}
+
+/// `p` made absolute (from the working folder) and normalised, `.` and `..` resolved.
+fn absolute(p: &Path) -> Result<PathBuf> {
+    let a = std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?;
+    Ok(crate::export::normalize(&a))
 }
 
 /// The deepest folder that holds every one of `dirs` (absolute, normalised).
