@@ -4,12 +4,14 @@
 //! order, and a category's id is the class id + 1 (COCO's and CVAT's ids start at 1;
 //! supervision writes `class_id + 1` too). Boxes are absolute `[x, y, w, h]`. Each
 //! annotation carries the detection's `score`, so the file is also a results file for
-//! `COCOeval`. This is the one format that collects everything before writing.
+//! `COCOeval`. Images are written as they come and annotations spooled to a temporary file,
+//! so memory stays flat however many records there are.
 
 use std::collections::BTreeMap;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::{Classes, Output, Target, Writer, Written, round};
@@ -61,20 +63,51 @@ pub struct Dataset {
     pub categories: Vec<Category>,
 }
 
+/// Writes the COCO file as the records come: each image goes straight to the output, each
+/// annotation to a spool file beside it (the output's folder, or the temporary folder for
+/// stdout), copied in after the images at the end. Memory stays flat on millions of
+/// records; the bytes are those `serde_json` writes for the whole [`Dataset`].
 pub struct CocoWriter {
-    out: Option<Output>,
-    images: Vec<Image>,
-    annotations: Vec<Annotation>,
+    out: Output,
+    images: u64,
+    annotations: u64,
+    spool: std::io::BufWriter<std::fs::File>,
 }
 
 impl CocoWriter {
     pub fn new(t: &Target) -> Result<CocoWriter> {
+        let path = &t.opts.output;
+        let dir = match path.parent() {
+            _ if path.as_os_str() == "-" => std::env::temp_dir(),
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let mut out = Output::open(path)?;
+        let spool = tempfile::tempfile_in(&dir).with_context(|| {
+            format!(
+                "cannot create a temporary file in {} for the annotations",
+                dir.display()
+            )
+        })?;
+        let w = out.writer();
+        w.write_all(b"{\"info\":")?;
+        serde_json::to_writer(&mut *w, &info())?;
+        w.write_all(b",\"licenses\":[],\"images\":[")?;
         Ok(CocoWriter {
-            out: Some(Output::open(&t.opts.output)?),
-            images: Vec::new(),
-            annotations: Vec::new(),
+            out,
+            images: 0,
+            annotations: 0,
+            spool: std::io::BufWriter::with_capacity(1 << 16, spool),
         })
     }
+}
+
+/// The file's `info`.
+fn info() -> serde_json::Value {
+    serde_json::json!({
+        "description": "exported by anylabel",
+        "version": env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// The annotation of one detection.
@@ -93,44 +126,60 @@ pub fn annotation(id: u64, image_id: u64, d: &Detection) -> Annotation {
     }
 }
 
+/// The file's `categories`, one for each class seen.
+fn categories(classes: &Classes) -> Vec<Category> {
+    classes
+        .names
+        .iter()
+        .map(|(id, name)| Category {
+            id: *id as u64 + 1,
+            name: name.clone(),
+            supercategory: String::new(),
+        })
+        .collect()
+}
+
 impl Writer for CocoWriter {
     fn write(&mut self, r: &Record, _rel: &Path, _: &Classes) -> Result<Written> {
-        let image_id = self.images.len() as u64 + 1;
-        self.images.push(Image {
+        self.images += 1;
+        let image_id = self.images;
+        let w = self.out.writer();
+        if image_id > 1 {
+            w.write_all(b",")?;
+        }
+        let image = Image {
             id: image_id,
             file_name: r.path.clone(),
             width: r.width,
             height: r.height,
-        });
+        };
+        serde_json::to_writer(&mut *w, &image)?;
         for d in &r.detections {
-            let id = self.annotations.len() as u64 + 1;
-            self.annotations.push(annotation(id, image_id, d));
+            self.annotations += 1;
+            if self.annotations > 1 {
+                self.spool.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut self.spool, &annotation(self.annotations, image_id, d))
+                .context("cannot write the annotations' temporary file")?;
         }
         Ok(Written::Yes)
     }
 
-    fn finish(mut self: Box<Self>, classes: &Classes) -> Result<()> {
-        let dataset = Dataset {
-            info: serde_json::json!({
-                "description": "exported by anylabel",
-                "version": env!("CARGO_PKG_VERSION"),
-            }),
-            licenses: Vec::new(),
-            images: std::mem::take(&mut self.images),
-            annotations: std::mem::take(&mut self.annotations),
-            categories: classes
-                .names
-                .iter()
-                .map(|(id, name)| Category {
-                    id: *id as u64 + 1,
-                    name: name.clone(),
-                    supercategory: String::new(),
-                })
-                .collect(),
-        };
-        let mut out = self.out.take().expect("finished once");
-        serde_json::to_writer(out.writer(), &dataset)?;
-        out.writer().write_all(b"\n")?;
+    fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
+        let CocoWriter { mut out, spool, .. } = *self;
+        let mut spool = spool.into_inner().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write the annotations' temporary file: {}",
+                e.error()
+            )
+        })?;
+        spool.seek(SeekFrom::Start(0))?;
+        let w = out.writer();
+        w.write_all(b"],\"annotations\":[")?;
+        std::io::copy(&mut spool, w)?;
+        w.write_all(b"],\"categories\":")?;
+        serde_json::to_writer(&mut *w, &categories(classes))?;
+        w.write_all(b"}\n")?;
         out.finish()
     }
 }
@@ -179,4 +228,88 @@ pub fn to_records(d: &Dataset, model: &str) -> Vec<Record> {
             error: None,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::{ExportOptions, Format, export};
+
+    fn record(path: &str, boxes: &[(u32, &str, f32)]) -> Record {
+        Record {
+            path: path.into(),
+            width: 640,
+            height: 480,
+            model: "m".into(),
+            detections: boxes
+                .iter()
+                .enumerate()
+                .map(|(i, &(class_id, label, score))| Detection {
+                    class_id,
+                    label: label.into(),
+                    score,
+                    bbox: [i as f32 + 0.5, 2.25, 100.125, 200.0 + i as f32],
+                })
+                .collect(),
+            error: None,
+        }
+    }
+
+    /// The streamed file is byte for byte the one serde_json writes for the whole dataset
+    /// (which is what the writer held in memory before it streamed), with images without
+    /// detections first, last and between, and with no detection at all.
+    #[test]
+    fn the_streamed_file_is_the_whole_dataset_serialised() {
+        let sets = [
+            vec![
+                record("empty-first.jpg", &[]),
+                record("a/cat.jpg", &[(2, "cat", 0.9), (0, "person", 0.51234)]),
+                record("between.jpg", &[]),
+                record("b/dog.jpg", &[(5, "dog", 0.3)]),
+                record("empty-last.jpg", &[]),
+            ],
+            vec![record("none.jpg", &[])],
+            vec![],
+        ];
+        for records in sets {
+            let dir = tempfile::tempdir().unwrap();
+            let output = dir.path().join("out.json");
+            let opts = ExportOptions {
+                format: Format::Coco,
+                output: output.clone(),
+                root: dir.path().to_path_buf(),
+                beside_images: false,
+                overwrite: false,
+            };
+            export(records.iter().cloned().map(Ok), &opts).unwrap();
+            let mut classes = Classes::default();
+            let mut images = Vec::new();
+            let mut annotations = Vec::new();
+            for (i, r) in records.iter().enumerate() {
+                classes.see(r);
+                let image_id = i as u64 + 1;
+                images.push(Image {
+                    id: image_id,
+                    file_name: r.path.clone(),
+                    width: r.width,
+                    height: r.height,
+                });
+                for d in &r.detections {
+                    annotations.push(annotation(annotations.len() as u64 + 1, image_id, d));
+                }
+            }
+            let whole = Dataset {
+                info: info(),
+                licenses: Vec::new(),
+                images,
+                annotations,
+                categories: categories(&classes),
+            };
+            let expected = serde_json::to_string(&whole).unwrap() + "\n";
+            assert_eq!(std::fs::read_to_string(&output).unwrap(), expected);
+            // The spool is gone with the writer: only the output is left in its folder.
+            let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            assert_eq!(left.len(), 1);
+        }
+    }
 }

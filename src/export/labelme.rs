@@ -30,7 +30,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Classes, Target, Writer, Written, normalize, relative_path, round};
-use crate::outfile::write as write_atomic;
+use crate::outfile::{Batch, write as write_atomic};
 use crate::record::{Detection, Record};
 
 #[derive(Serialize)]
@@ -100,6 +100,8 @@ pub struct LabelmeWriter {
     overwrite: bool,
     /// Whether a kept file has been reported (the first is; the summary counts them all).
     said_kept: bool,
+    /// The JSON files, synced together at the end.
+    files: Batch,
 }
 
 /// What is at a label file's path before it is written.
@@ -149,6 +151,7 @@ impl LabelmeWriter {
             beside: t.opts.beside_images,
             overwrite: t.opts.overwrite,
             said_kept: false,
+            files: Batch::default(),
         })
     }
 }
@@ -194,11 +197,13 @@ impl Writer for LabelmeWriter {
                 return Ok(Written::Kept);
             }
         }
-        write_atomic(&json, to_json(r, &image_path)?.as_bytes())?;
+        self.files
+            .write(&json, to_json(r, &image_path)?.as_bytes())?;
         Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
+        self.files.sync()?;
         // Beside the images there is no folder of ours to put a class list in.
         if !self.beside {
             write_atomic(

@@ -6,7 +6,8 @@
 //! detections) apart from the file I/O, so the conversions are tested on strings. The
 //! driver here owns what every format shares: the input order, the records with `error`
 //! set, the refusal of paths that would escape the output folder, atomic writes, and the
-//! summary. Every format but COCO streams: a record is written and forgotten.
+//! summary. Every format streams: a record is written and forgotten (COCO spools its
+//! annotations to a temporary file, since they follow all the images).
 
 pub mod coco;
 pub mod labelme;
@@ -147,7 +148,7 @@ pub trait Writer {
     /// Writes one record. `rel` is its path made safe (relative, inside the output) for
     /// the formats that write per-image files, else the record's path as it is.
     fn write(&mut self, record: &Record, rel: &Path, classes: &Classes) -> Result<Written>;
-    /// Writes what can only be written at the end (class lists, the COCO file) and moves
+    /// Writes what can only be written at the end (class lists, COCO's annotations) and moves
     /// the output into place.
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()>;
 }

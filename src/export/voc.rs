@@ -14,12 +14,14 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use super::{Classes, Target, Writer, Written, round};
-use crate::outfile::write as write_atomic;
+use crate::outfile::{Batch, write as write_atomic};
 use crate::record::{Detection, Record};
 
 pub struct VocWriter {
     out: PathBuf,
     root_name: String,
+    /// The XML files, synced together at the end.
+    files: Batch,
 }
 
 impl VocWriter {
@@ -34,6 +36,7 @@ impl VocWriter {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
+            files: Batch::default(),
         })
     }
 }
@@ -87,11 +90,13 @@ pub fn to_xml(r: &Record, rel: &Path, root_name: &str) -> String {
 impl Writer for VocWriter {
     fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
         let path = self.out.join("Annotations").join(rel.with_extension("xml"));
-        write_atomic(&path, to_xml(r, rel, &self.root_name).as_bytes())?;
+        self.files
+            .write(&path, to_xml(r, rel, &self.root_name).as_bytes())?;
         Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
+        self.files.sync()?;
         write_atomic(
             &self.out.join("classes.txt"),
             super::yolo::classes_txt(&classes.dense()).as_bytes(),

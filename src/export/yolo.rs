@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use serde_yaml_ng::Value;
 
 use super::{Classes, Output, Target, Writer, Written};
-use crate::outfile::write as write_atomic;
+use crate::outfile::{Batch, write as write_atomic};
 use crate::record::{Detection, Record};
 
 pub struct YoloWriter {
@@ -24,6 +24,8 @@ pub struct YoloWriter {
     root_abs: PathBuf,
     /// `images.txt`, written as the labels are.
     list: Output,
+    /// The label files, synced together at the end.
+    labels: Batch,
 }
 
 /// The image list's name in the output folder.
@@ -38,6 +40,7 @@ impl YoloWriter {
             list: Output::open(&out.join(LIST))?,
             out,
             root_abs: t.root_abs.clone(),
+            labels: Batch::default(),
         })
     }
 }
@@ -133,12 +136,13 @@ impl Writer for YoloWriter {
             )));
         }
         let path = self.out.join("labels").join(rel.with_extension("txt"));
-        write_atomic(&path, to_lines(r).as_bytes())?;
+        self.labels.write(&path, to_lines(r).as_bytes())?;
         writeln!(self.list.writer(), "{line}")?;
         Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
+        self.labels.sync()?;
         self.list.finish()?;
         let list = super::normalize(&std::path::absolute(self.out.join(LIST))?);
         let names = classes.dense();
