@@ -538,17 +538,9 @@ fn common_ancestor<'a>(mut dirs: impl Iterator<Item = &'a Path>) -> PathBuf {
 /// the labels folder mirroring the image's path under `base` (an export whose images are
 /// not under an `images` folder).
 fn label_candidates(image: &Path, labels: &Path, base: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let parts: Vec<_> = image.iter().collect();
-    if let Some(i) = parts[..parts.len().saturating_sub(1)]
-        .iter()
-        .rposition(|c| *c == "images")
-    {
-        let mut p: PathBuf = parts[..i].iter().collect();
-        p.push("labels");
-        p.extend(&parts[i + 1..]);
-        out.push(p.with_extension("txt"));
-    }
+    let mut out: Vec<PathBuf> = crate::export::yolo::ultralytics_label(image)
+        .into_iter()
+        .collect();
     let rel = image.strip_prefix(base).unwrap_or(image);
     let mirrored = labels.join(rel).with_extension("txt");
     if !out.contains(&mirrored) {

@@ -249,7 +249,9 @@ fn label_formats_round_trip_and_the_tools_read_them() {
         String::from_utf8_lossy(&check.stderr)
     );
     assert!(
-        stdout.contains("mAP 1.000") && stdout.contains("supervision pascal_voc"),
+        stdout.contains("mAP 1.000")
+            && stdout.contains("supervision pascal_voc")
+            && stdout.contains("ultralytics layout"),
         "{stdout}"
     );
 }
@@ -748,16 +750,29 @@ fn a_yolo_export_of_a_subset_trains_on_that_subset() {
         .lines()
         .map(String::from)
         .collect();
+    // Ultralytics finds a label from the image's path (its last `images` folder replaced
+    // by `labels`), and the images are not in OUT/images: the list names links there.
     let abs = std::path::absolute(&images).unwrap();
+    let links = std::path::absolute(out.join("images")).unwrap();
     let want: Vec<String> = records[1..3]
         .iter()
         .map(|r| {
-            abs.join(r["path"].as_str().unwrap())
+            links
+                .join(r["path"].as_str().unwrap())
                 .to_string_lossy()
                 .into_owned()
         })
         .collect();
     assert_eq!(listed, want);
+    for r in &records[1..3] {
+        let rel = r["path"].as_str().unwrap();
+        assert_eq!(
+            std::fs::read_link(links.join(rel)).unwrap(),
+            abs.join(rel),
+            "{rel}"
+        );
+        assert!(out.join("labels").join(rel).with_extension("txt").is_file());
+    }
     // data.yaml trains on the list, as PyYAML (Ultralytics' reader) reads it.
     let read = std::process::Command::new(python())
         .args([
@@ -770,9 +785,55 @@ fn a_yolo_export_of_a_subset_trains_on_that_subset() {
     let list = std::path::absolute(out.join("images.txt")).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&read.stdout),
-        format!("{0}\n{0}\n{1}\n", list.display(), abs.display())
+        format!("{0}\n{0}\n{1}\n", list.display(), links.display())
     );
     // Import reads what the list names: the subset, under its paths, not the earlier
     // export's labels left beside them.
     assert_same("yolo", &import("yolo", &out, &[]), &records[1..3], false);
+
+    // Into the folder above the images' `images` folder, Ultralytics finds the labels from
+    // the images' own paths: the list names them, and no link is made among them.
+    let o = export(&all, "yolo", dir.path(), &images);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed = std::fs::read_to_string(dir.path().join("images.txt")).unwrap();
+    let first = records[0]["path"].as_str().unwrap();
+    assert_eq!(
+        listed.lines().next().unwrap(),
+        abs.join(first).to_string_lossy()
+    );
+    assert!(
+        dir.path()
+            .join("labels")
+            .join(first)
+            .with_extension("txt")
+            .is_file()
+    );
+    let links_among_images = walkdir::WalkDir::new(&images)
+        .into_iter()
+        .filter(|e| e.as_ref().unwrap().path_is_symlink())
+        .count();
+    assert_eq!(links_among_images, 0);
+    assert_same("yolo", &import("yolo", dir.path(), &[]), &records, false);
+
+    // An `images` folder inside --root: Ultralytics would look elsewhere, and is said to.
+    let prefixed: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r["path"] = json!(format!("images/{}", r["path"].as_str().unwrap()));
+            r
+        })
+        .collect();
+    let above = dir.path().join("above.jsonl");
+    write_jsonl(&above, &prefixed);
+    let o = export(&above, "yolo", &dir.path().join("up"), dir.path());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Ultralytics will not find the labels of {} image(s)",
+            records.len()
+        )),
+        "{stderr}"
+    );
 }

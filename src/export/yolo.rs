@@ -1,14 +1,19 @@
 //! Ultralytics YOLO detection labels: `labels/<path>.txt` with one `class cx cy w h` line
 //! per box, normalised to the image size, 6 decimals; `classes.txt`; `images.txt`, the
 //! exported images, one absolute path a line; `data.yaml` with the names as a mapping
-//! id → name (as Ultralytics writes it), `path` the images' root and `train`/`val` the
-//! list. An image without detections gets an empty label file, so that "labelled,
+//! id → name (as Ultralytics writes it), `path` the folder the listed images are in and
+//! `train`/`val` the list. An image without detections gets an empty label file, so that "labelled,
 //! nothing found" is not confused with "never labelled" (Ultralytics writes no file).
 //!
 //! The list, not the images' folder, is what trains: Ultralytics takes an image with no
 //! label file for one with nothing in it, so after `filter | export` the images left out
 //! would be trained as background, and so would, with stale labels, those of an earlier
 //! export into the same folder.
+//!
+//! Ultralytics finds an image's label by its path alone (the last `images` folder replaced
+//! by `labels`), so the list names each image where that leads to `OUT/labels`: as it is
+//! where OUT is the folder above the `images` folder `--root` names, else through a link
+//! `OUT/images/<path>` to it, which this export makes.
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +26,16 @@ use crate::record::{Detection, Record};
 
 pub struct YoloWriter {
     out: PathBuf,
+    /// OUT, absolute and normalised.
+    out_abs: PathBuf,
     root_abs: PathBuf,
+    /// Whether the list names links in `OUT/images` rather than the images themselves.
+    linked: bool,
+    /// The folders made for links, so that each is made once.
+    link_folders: std::collections::HashSet<PathBuf>,
+    /// Images whose labels Ultralytics would look for elsewhere (an `images` folder inside
+    /// `--root`): how many, and the first.
+    lost: (u64, Option<(PathBuf, PathBuf)>),
     /// `images.txt`, written as the labels are.
     list: Output,
     /// The label files, synced together at the end.
@@ -31,15 +45,78 @@ pub struct YoloWriter {
 /// The image list's name in the output folder.
 pub const LIST: &str = "images.txt";
 
+/// The folder of links to the images in the output folder, where the images are not in
+/// `OUT/images` already.
+pub const IMAGES: &str = "images";
+
+/// Where Ultralytics looks for an image's label file (`img2label_paths` in
+/// `ultralytics/data/utils.py`, 8.4): the image's path with its last `images` folder
+/// replaced by `labels` and `.txt` for its extension; `None` where no folder of its path
+/// is called `images`.
+pub fn ultralytics_label(image: &Path) -> Option<PathBuf> {
+    let parts: Vec<_> = image.iter().collect();
+    let i = parts[..parts.len().saturating_sub(1)]
+        .iter()
+        .rposition(|c| *c == "images")?;
+    let mut p: PathBuf = parts[..i].iter().collect();
+    p.push("labels");
+    p.extend(&parts[i + 1..]);
+    Some(p.with_extension("txt"))
+}
+
+/// Makes `at` a link to `to`, replacing a link that leads elsewhere; `Err(why)` where
+/// something else is at `at`.
+fn link(at: &Path, to: &Path) -> Result<std::result::Result<(), String>> {
+    match std::fs::symlink_metadata(at) {
+        Ok(m) if m.file_type().is_symlink() => {
+            if std::fs::read_link(at).ok().as_deref() == Some(to) {
+                return Ok(Ok(()));
+            }
+            // Replaced whole: a new link beside it, renamed over it.
+            let name = at.file_name().unwrap_or_default().to_string_lossy();
+            let temp = at.with_file_name(format!(".{name}.anylabel-link"));
+            let _ = std::fs::remove_file(&temp);
+            std::os::unix::fs::symlink(to, &temp)
+                .with_context(|| format!("cannot make the link {}", temp.display()))?;
+            std::fs::rename(&temp, at)
+                .with_context(|| format!("cannot make the link {}", at.display()))?;
+        }
+        Ok(_) => {
+            return Ok(Err(format!(
+                "{} is there and is not a link, so the image cannot be listed through it \
+                 (export into another folder, or into the one above the images' `images` folder)",
+                at.display()
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::os::unix::fs::symlink(to, at)
+                .with_context(|| format!("cannot make the link {}", at.display()))?;
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", at.display())),
+    }
+    Ok(Ok(()))
+}
+
 impl YoloWriter {
     pub fn new(t: &Target) -> Result<YoloWriter> {
         let out = t.opts.output.clone();
         std::fs::create_dir_all(out.join("labels"))
             .with_context(|| format!("cannot create {}", out.join("labels").display()))?;
+        let out_abs = super::normalize(&std::path::absolute(&out)?);
+        let images = out_abs.join(IMAGES);
+        let linked = !(images == t.root_abs
+            || matches!(
+                (images.canonicalize(), t.root_abs.canonicalize()),
+                (Ok(a), Ok(b)) if a == b
+            ));
         Ok(YoloWriter {
             list: Output::open(&out.join(LIST))?,
             out,
+            out_abs,
             root_abs: t.root_abs.clone(),
+            linked,
+            link_folders: Default::default(),
+            lost: (0, None),
             labels: Batch::default(),
         })
     }
@@ -129,19 +206,55 @@ pub fn classes_txt(names: &[String]) -> String {
 impl Writer for YoloWriter {
     fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
         let image = self.root_abs.join(rel);
-        let line = image.to_string_lossy();
+        let listed = if self.linked {
+            self.out_abs.join(IMAGES).join(rel)
+        } else {
+            image.clone()
+        };
+        let line = listed.to_string_lossy();
         if line.contains(['\n', '\r']) {
             return Ok(Written::Refused(format!(
                 "its name holds a line break, which {LIST} (one image a line) cannot list"
             )));
         }
-        let path = self.out.join("labels").join(rel.with_extension("txt"));
-        self.labels.write(&path, to_lines(r).as_bytes())?;
+        if self.linked {
+            let folder = listed.parent().expect("under OUT/images");
+            if !self.link_folders.contains(folder) {
+                std::fs::create_dir_all(folder)
+                    .with_context(|| format!("cannot create {}", folder.display()))?;
+                self.link_folders.insert(folder.to_path_buf());
+            }
+            if let Err(why) = link(&listed, &image)? {
+                return Ok(Written::Refused(why));
+            }
+        }
+        let label = rel.with_extension("txt");
+        self.labels.write(
+            &self.out.join("labels").join(&label),
+            to_lines(r).as_bytes(),
+        )?;
+        let ours = self.out_abs.join("labels").join(&label);
+        if ultralytics_label(&listed).as_ref() != Some(&ours) {
+            self.lost.0 += 1;
+            if self.lost.1.is_none() {
+                let theirs = ultralytics_label(&listed).unwrap_or_default();
+                self.lost.1 = Some((listed.clone(), theirs));
+            }
+        }
         writeln!(self.list.writer(), "{line}")?;
         Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
+        if let (n, Some((image, theirs))) = &self.lost {
+            tracing::warn!(
+                "Ultralytics will not find the labels of {n} image(s): it looks for {}'s at {}, \
+                 since a folder inside --root is called `images`; give --root that `images` \
+                 folder and -o the folder above it",
+                image.display(),
+                theirs.display()
+            );
+        }
         self.labels.sync()?;
         self.list.finish()?;
         let list = super::normalize(&std::path::absolute(self.out.join(LIST))?);
@@ -150,9 +263,14 @@ impl Writer for YoloWriter {
             &self.out.join("classes.txt"),
             classes_txt(&names).as_bytes(),
         )?;
+        let images = if self.linked {
+            self.out_abs.join(IMAGES)
+        } else {
+            self.root_abs.clone()
+        };
         write_atomic(
             &self.out.join("data.yaml"),
-            data_yaml(&self.root_abs, &list, &names)?.as_bytes(),
+            data_yaml(&images, &list, &names)?.as_bytes(),
         )
     }
 }

@@ -6,7 +6,10 @@
   against itself gives mAP 1.0;
 - supervision's DetectionDataset.from_coco, from_yolo and from_pascal_voc load the COCO,
   YOLO and VOC exports with the records' boxes and class names;
-- every LabelMe file has every key AnyLabeling / X-AnyLabeling's LabelFile.load reads.
+- every LabelMe file has every key AnyLabeling / X-AnyLabeling's LabelFile.load reads;
+- Ultralytics, trained on the YOLO export's data.yaml, finds every listed image and its
+  label file by Ultralytics' own rule (`img2label_paths`, restated below: Ultralytics
+  itself needs torch, too big for CI), with the record's boxes.
 
 Only the images directly in IMAGES are checked (supervision does not walk subfolders).
 Prints one line per check; exits non-zero on the first mismatch.
@@ -19,6 +22,7 @@ import sys
 
 import numpy as np
 import supervision as sv
+import yaml
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -83,6 +87,35 @@ check_dataset(
     ),
     0.02,
 )
+# Ultralytics 8.4 (ultralytics/data/utils.py): data.yaml's `train` (a .txt list, absolute
+# here) names the images; an image's label is its path with the last /images/ replaced by
+# /labels/ and its extension by .txt.
+def img2label_path(x):
+    sa, sb = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+    return sb.join(x.rsplit(sa, 1)).rsplit(".", 1)[0] + ".txt"
+
+
+data = yaml.safe_load(open(os.path.join(yolo_dir, "data.yaml"), encoding="utf-8"))
+listed = [l.strip() for l in open(data["train"], encoding="utf-8") if l.strip()]
+by_path = {os.path.relpath(p, data["path"]): p for p in listed}
+exported = [r for r in records if r["error"] is None]
+assert sorted(by_path) == sorted(r["path"] for r in exported), f"listed: {sorted(by_path)}"
+boxes = 0
+for r in exported:
+    image = by_path[r["path"]]
+    assert os.path.isfile(image), f"{image}: listed, not an image"
+    label = img2label_path(image)
+    assert os.path.isfile(label), f"{image}: Ultralytics looks for its label at {label}, not there"
+    rows = [l.split() for l in open(label, encoding="utf-8") if l.strip()]
+    w, h = r["width"], r["height"]
+    want = [(d["class_id"], (d["bbox"][0] + d["bbox"][2]) / 2 / w, (d["bbox"][1] + d["bbox"][3]) / 2 / h) for d in r["detections"]]
+    got = [(int(c), float(x), float(y)) for c, x, y, *_ in rows]
+    assert len(got) == len(want) and all(
+        g[0] == e[0] and abs(g[1] - e[1]) < 1e-5 and abs(g[2] - e[2]) < 1e-5 for g, e in zip(got, want)
+    ), f"{label}: {got}, the record has {want}"
+    boxes += len(rows)
+print(f"ultralytics layout: {len(listed)} listed images, each label where Ultralytics looks, {boxes} boxes")
+
 check_dataset(
     "pascal_voc",
     sv.DetectionDataset.from_pascal_voc(
