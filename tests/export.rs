@@ -773,6 +773,7 @@ fn a_yolo_export_of_a_subset_trains_on_that_subset() {
         );
         assert!(out.join("labels").join(rel).with_extension("txt").is_file());
     }
+    assert_eq!(ultralytics_finds(&out), (2, 2));
     // data.yaml trains on the list, as PyYAML (Ultralytics' reader) reads it.
     let read = std::process::Command::new(python())
         .args([
@@ -813,9 +814,14 @@ fn a_yolo_export_of_a_subset_trains_on_that_subset() {
         .filter(|e| e.as_ref().unwrap().path_is_symlink())
         .count();
     assert_eq!(links_among_images, 0);
+    assert_eq!(
+        ultralytics_finds(dir.path()),
+        (records.len(), records.len())
+    );
     assert_same("yolo", &import("yolo", dir.path(), &[]), &records, false);
 
-    // An `images` folder inside --root: Ultralytics would look elsewhere, and is said to.
+    // An `images` folder inside --root (records `images/…` of --root DIR), into another
+    // folder: listed through links, each label where Ultralytics looks from the link.
     let prefixed: Vec<Value> = records
         .iter()
         .map(|r| {
@@ -826,14 +832,54 @@ fn a_yolo_export_of_a_subset_trains_on_that_subset() {
         .collect();
     let above = dir.path().join("above.jsonl");
     write_jsonl(&above, &prefixed);
-    let o = export(&above, "yolo", &dir.path().join("up"), dir.path());
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "Ultralytics will not find the labels of {} image(s)",
-            records.len()
-        )),
-        "{stderr}"
+    let up = dir.path().join("up");
+    let o = export(&above, "yolo", &up, dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(ultralytics_finds(&up), (records.len(), records.len()));
+    // And into DIR itself: the images as they are, the labels in DIR/labels.
+    let o = export(&above, "yolo", dir.path(), dir.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        ultralytics_finds(dir.path()),
+        (records.len(), records.len())
     );
+    let listed = std::fs::read_to_string(dir.path().join("images.txt")).unwrap();
+    assert_eq!(
+        listed.lines().next().unwrap(),
+        abs.join(first).to_string_lossy()
+    );
+    assert_same("yolo", &import("yolo", dir.path(), &[]), &prefixed, false);
+}
+
+/// How many images the YOLO export in `out` lists for training (data.yaml's `train`), and
+/// for how many of them a label file is where Ultralytics looks: Ultralytics 8.4's
+/// `img2label_paths` (ultralytics/data/utils.py), run by Python on the list.
+fn ultralytics_finds(out: &Path) -> (usize, usize) {
+    let o = std::process::Command::new(python())
+        .args([
+            "-c",
+            r#"
+import os, sys, yaml
+def img2label_path(x):
+    sa, sb = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
+    return sb.join(x.rsplit(sa, 1)).rsplit(".", 1)[0] + ".txt"
+d = yaml.safe_load(open(sys.argv[1]))
+listed = [l.strip() for l in open(d["train"]) if l.strip()]
+print(len(listed), sum(os.path.isfile(img2label_path(p)) and os.path.isfile(p) for p in listed))
+"#,
+        ])
+        .arg(out.join("data.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let n: Vec<usize> = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap())
+        .collect();
+    (n[0], n[1])
 }

@@ -11,9 +11,10 @@
 //! export into the same folder.
 //!
 //! Ultralytics finds an image's label by its path alone (the last `images` folder replaced
-//! by `labels`), so the list names each image where that leads to `OUT/labels`: as it is
-//! where OUT is the folder above the `images` folder `--root` names, else through a link
-//! `OUT/images/<path>` to it, which this export makes.
+//! by `labels`), so each label file goes where Ultralytics looks for it from the path the
+//! list names: the image's own where that place is inside OUT (OUT is the folder above
+//! the images' `images` folder), else a link `OUT/images/<path>` to the image, made by the
+//! export, whose place is `OUT/labels/<path>.txt`.
 
 use std::path::{Path, PathBuf};
 
@@ -29,13 +30,11 @@ pub struct YoloWriter {
     /// OUT, absolute and normalised.
     out_abs: PathBuf,
     root_abs: PathBuf,
-    /// Whether the list names links in `OUT/images` rather than the images themselves.
-    linked: bool,
     /// The folders made for links, so that each is made once.
     link_folders: std::collections::HashSet<PathBuf>,
-    /// Images whose labels Ultralytics would look for elsewhere (an `images` folder inside
-    /// `--root`): how many, and the first.
-    lost: (u64, Option<(PathBuf, PathBuf)>),
+    /// How many images the list names as they are, and how many through links.
+    direct: u64,
+    linked: u64,
     /// `images.txt`, written as the labels are.
     list: Output,
     /// The label files, synced together at the end.
@@ -45,8 +44,8 @@ pub struct YoloWriter {
 /// The image list's name in the output folder.
 pub const LIST: &str = "images.txt";
 
-/// The folder of links to the images in the output folder, where the images are not in
-/// `OUT/images` already.
+/// The folder of links to the images in the output folder, for images whose labels
+/// Ultralytics would look for outside it.
 pub const IMAGES: &str = "images";
 
 /// Where Ultralytics looks for an image's label file (`img2label_paths` in
@@ -103,20 +102,14 @@ impl YoloWriter {
         std::fs::create_dir_all(out.join("labels"))
             .with_context(|| format!("cannot create {}", out.join("labels").display()))?;
         let out_abs = super::normalize(&std::path::absolute(&out)?);
-        let images = out_abs.join(IMAGES);
-        let linked = !(images == t.root_abs
-            || matches!(
-                (images.canonicalize(), t.root_abs.canonicalize()),
-                (Ok(a), Ok(b)) if a == b
-            ));
         Ok(YoloWriter {
             list: Output::open(&out.join(LIST))?,
             out,
             out_abs,
             root_abs: t.root_abs.clone(),
-            linked,
             link_folders: Default::default(),
-            lost: (0, None),
+            direct: 0,
+            linked: 0,
             labels: Batch::default(),
         })
     }
@@ -157,8 +150,8 @@ pub fn data_yaml(images: &Path, list: &Path, names: &[String]) -> Result<String>
     let q = yaml_quoted;
     let list = q(&list.to_string_lossy());
     let mut out = format!(
-        "# Written by anylabel export --format yolo. The label files are in labels/ beside this file;\n\
-         # {LIST} lists the images they label, the ones exported.\n\
+        "# Written by anylabel export --format yolo. Each image's label file is where Ultralytics\n\
+         # looks for it (labels/ beside this file, mostly); {LIST} lists the images exported.\n\
          path: {}\ntrain: {list}\nval: {list}\nnc: {}\nnames:\n",
         q(&images.to_string_lossy()),
         names.len()
@@ -206,10 +199,14 @@ pub fn classes_txt(names: &[String]) -> String {
 impl Writer for YoloWriter {
     fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
         let image = self.root_abs.join(rel);
-        let listed = if self.linked {
-            self.out_abs.join(IMAGES).join(rel)
-        } else {
-            image.clone()
+        // Where Ultralytics will look for the label of the path the list names.
+        let (listed, label) = match ultralytics_label(&image) {
+            Some(label) if label.starts_with(&self.out_abs) => (image.clone(), label),
+            _ => {
+                let at = self.out_abs.join(IMAGES).join(rel);
+                let label = ultralytics_label(&at).expect("a path under OUT/images");
+                (at, label)
+            }
         };
         let line = listed.to_string_lossy();
         if line.contains(['\n', '\r']) {
@@ -217,7 +214,7 @@ impl Writer for YoloWriter {
                 "its name holds a line break, which {LIST} (one image a line) cannot list"
             )));
         }
-        if self.linked {
+        if listed != image {
             let folder = listed.parent().expect("under OUT/images");
             if !self.link_folders.contains(folder) {
                 std::fs::create_dir_all(folder)
@@ -227,34 +224,16 @@ impl Writer for YoloWriter {
             if let Err(why) = link(&listed, &image)? {
                 return Ok(Written::Refused(why));
             }
+            self.linked += 1;
+        } else {
+            self.direct += 1;
         }
-        let label = rel.with_extension("txt");
-        self.labels.write(
-            &self.out.join("labels").join(&label),
-            to_lines(r).as_bytes(),
-        )?;
-        let ours = self.out_abs.join("labels").join(&label);
-        if ultralytics_label(&listed).as_ref() != Some(&ours) {
-            self.lost.0 += 1;
-            if self.lost.1.is_none() {
-                let theirs = ultralytics_label(&listed).unwrap_or_default();
-                self.lost.1 = Some((listed.clone(), theirs));
-            }
-        }
+        self.labels.write(&label, to_lines(r).as_bytes())?;
         writeln!(self.list.writer(), "{line}")?;
         Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
-        if let (n, Some((image, theirs))) = &self.lost {
-            tracing::warn!(
-                "Ultralytics will not find the labels of {n} image(s): it looks for {}'s at {}, \
-                 since a folder inside --root is called `images`; give --root that `images` \
-                 folder and -o the folder above it",
-                image.display(),
-                theirs.display()
-            );
-        }
         self.labels.sync()?;
         self.list.finish()?;
         let list = super::normalize(&std::path::absolute(self.out.join(LIST))?);
@@ -263,10 +242,18 @@ impl Writer for YoloWriter {
             &self.out.join("classes.txt"),
             classes_txt(&names).as_bytes(),
         )?;
-        let images = if self.linked {
-            self.out_abs.join(IMAGES)
-        } else {
-            self.root_abs.clone()
+        // The folder the listed images are in: both, where some are linked and some not.
+        let links = self.out_abs.join(IMAGES);
+        let images = match (self.direct, self.linked) {
+            (_, 0) => self.root_abs.clone(),
+            (0, _) => links,
+            _ => self
+                .root_abs
+                .components()
+                .zip(links.components())
+                .take_while(|(a, b)| a == b)
+                .map(|(a, _)| a)
+                .collect(),
         };
         write_atomic(
             &self.out.join("data.yaml"),
