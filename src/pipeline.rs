@@ -284,6 +284,8 @@ enum Outcome {
         width: u32,
         height: u32,
         detections: Vec<StoredDetection>,
+        /// Whether to mark the result used now ([`cache::mark_again`]).
+        mark: bool,
     },
     /// Known from an earlier run not to decode.
     KnownBad { reason: String },
@@ -857,13 +859,14 @@ fn lookup(
                 content: None,
             }));
         }
-        Ok(r.result(&content, key)?
-            .and_then(|stored| cache::answer(&stored, ask))
-            .map(|detections| Outcome::Cached {
+        Ok(r.result_used(&content, key)?
+            .and_then(|(stored, used)| Some((cache::answer(&stored, ask)?, used)))
+            .map(|(detections, used)| Outcome::Cached {
                 content,
                 width: facts.width,
                 height: facts.height,
                 detections,
+                mark: cache::mark_again(used),
             }))
     })
     .unwrap_or_else(|e| {
@@ -1879,8 +1882,11 @@ impl Writer<'_> {
                 width,
                 height,
                 detections,
+                mark,
             } => {
-                store.touched.push(content);
+                if mark {
+                    store.touched.push(content);
+                }
                 store.hits += 1;
                 self.summary.cache_hits += 1;
                 record(width, height, detections, self.info)

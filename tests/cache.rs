@@ -595,3 +595,45 @@ fn names_that_are_not_utf8_are_two_files_in_the_index() {
         .unwrap();
     assert_eq!(rows, 2);
 }
+
+/// A result served from the cache is marked used (for pruning, least recently used first)
+/// when its last mark is an hour old or more, and not again within the hour, so that a
+/// rerun over a large cached folder does not rewrite a row a result.
+#[test]
+fn a_served_result_is_marked_used_at_most_once_an_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    let images = dir.path().join("images");
+    std::fs::create_dir(&images).unwrap();
+    write_png(&images.join("a.png"), 64, 48);
+    write_png(&images.join("b.png"), 48, 64);
+    infer_head(&db, &images).assert().success();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let set_used = |t: i64| {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute("UPDATE results SET used = ?1", [t])
+            .unwrap();
+    };
+    let used = || -> Vec<i64> {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let mut stmt = conn.prepare("SELECT used FROM results").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    // Marked 59 minutes ago: served, not marked again.
+    set_used(now - 59 * 60);
+    let a = infer_head(&db, &images).assert().success();
+    assert_eq!(common::cache_hits(&a.get_output().stderr), (2, 2));
+    assert_eq!(used(), [now - 59 * 60; 2]);
+    // Marked two hours ago: marked now.
+    set_used(now - 7200);
+    infer_head(&db, &images).assert().success();
+    assert!(used().iter().all(|&t| t >= now), "{:?}", used());
+    integrity_ok(&db);
+}
