@@ -282,9 +282,22 @@ pub struct Batch {
     folders: std::collections::HashSet<PathBuf>,
     /// One folder on each filesystem written to, by device id.
     filesystems: std::collections::BTreeMap<u64, PathBuf>,
+    /// The paths claimed so far ([`Batch::claim`]), as 64-bit hashes: 8 bytes a file.
+    claimed: std::collections::HashSet<u64>,
 }
 
 impl Batch {
+    /// Whether `path` is claimed here for the first time: a second file of the batch at
+    /// the same path would replace the first (two images of one name, another extension,
+    /// share a label file). Told apart by a 64-bit hash of the path, so that memory stays
+    /// small on millions of files; two paths of one hash (about one chance in 10^13 for
+    /// ten million files) would be taken for one.
+    pub fn claim(&mut self, path: &Path) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        self.claimed
+            .insert(xxhash_rust::xxh3::xxh3_64(path.as_os_str().as_bytes()))
+    }
+
     /// Writes `bytes` to `path` whole, not yet synced.
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
         let mut out = OutFile::create(path)?;
@@ -422,6 +435,9 @@ mod tests {
         batch.write(&link, b"new").unwrap();
         batch.sync().unwrap();
         assert_eq!(batch.filesystems(), 1);
+        assert!(batch.claim(&dir.path().join("a.txt")));
+        assert!(batch.claim(&dir.path().join("b.txt")));
+        assert!(!batch.claim(&dir.path().join("a.txt")));
         assert_eq!(std::fs::read_to_string(&again).unwrap(), "again\n");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("f1/g1/7.txt")).unwrap(),

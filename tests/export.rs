@@ -883,3 +883,44 @@ print(len(listed), sum(os.path.isfile(img2label_path(p)) and os.path.isfile(p) f
         .collect();
     (n[0], n[1])
 }
+
+/// Two images of one name with another extension in one folder would share a YOLO label
+/// file (Ultralytics derives it from the name) and a VOC annotation: the later is refused,
+/// not written over the first, so that neither trains on the other's boxes.
+#[test]
+fn yolo_and_voc_refuse_a_second_image_of_one_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("images");
+    std::fs::create_dir_all(&root).unwrap();
+    for p in ["x.jpg", "x.png", "y.jpg"] {
+        common::write_png(&root.join(p), 40, 30);
+    }
+    let input = dir.path().join("r.jsonl");
+    let mut dog = boxed("x.png", "dog");
+    dog["detections"][0]["class_id"] = json!(1);
+    let mut other_dog = boxed("y.jpg", "dog");
+    other_dog["detections"][0]["class_id"] = json!(1);
+    write_jsonl(&input, &[boxed("x.jpg", "cat"), dog, other_dog]);
+    for (format, file) in [("yolo", "labels/x.txt"), ("voc", "Annotations/x.xml")] {
+        let out = dir.path().join(format);
+        let o = export(&input, format, &out, &root);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{format}: {stderr}");
+        assert!(
+            stderr.contains("x.png: refused:") && stderr.contains("the same name"),
+            "{format}: {stderr}"
+        );
+        let back = import(format, &out, &[]);
+        let paths: Vec<&str> = back.iter().map(|r| r["path"].as_str().unwrap()).collect();
+        assert!(!paths.contains(&"x.png"), "{format}: {paths:?}");
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        if format == "yolo" {
+            // x.jpg's cat (class 0), not x.png's dog.
+            assert!(text.starts_with("0 "), "{text}");
+            let listed = std::fs::read_to_string(out.join("images.txt")).unwrap();
+            assert_eq!(listed.lines().count(), 2, "{listed}");
+        } else {
+            assert!(text.contains("<name>cat</name>"), "{text}");
+        }
+    }
+}

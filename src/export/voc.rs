@@ -90,6 +90,13 @@ pub fn to_xml(r: &Record, rel: &Path, root_name: &str) -> String {
 impl Writer for VocWriter {
     fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
         let path = self.out.join("Annotations").join(rel.with_extension("xml"));
+        if !self.files.claim(&path) {
+            return Ok(Written::Refused(format!(
+                "its annotation {} is an image's before it (the same name with another \
+                 extension)",
+                path.display()
+            )));
+        }
         self.files
             .write(&path, to_xml(r, rel, &self.root_name).as_bytes())?;
         Ok(Written::Yes)

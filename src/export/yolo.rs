@@ -214,6 +214,13 @@ impl Writer for YoloWriter {
                 "its name holds a line break, which {LIST} (one image a line) cannot list"
             )));
         }
+        if !self.labels.claim(&label) {
+            return Ok(Written::Refused(format!(
+                "its label file {} is an image's before it (the same name with another \
+                 extension): Ultralytics would train both on one's labels",
+                label.display()
+            )));
+        }
         if listed != image {
             let folder = listed.parent().expect("under OUT/images");
             if !self.link_folders.contains(folder) {
