@@ -201,6 +201,33 @@ fn label_formats_round_trip_and_the_tools_read_them() {
         true,
     );
     assert_same("voc", &import("voc", &out("voc"), &[]), &records, false);
+    // VOC's image set (datumaro, and CVAT's dataset import, find the annotations by it) and
+    // the label map they read the classes from.
+    let ids: Vec<String> = records
+        .iter()
+        .filter(|r| r["error"].is_null())
+        .map(|r| {
+            let p = r["path"].as_str().unwrap();
+            p[..p.rfind('.').unwrap()].to_string()
+        })
+        .collect();
+    let set = std::fs::read_to_string(out("voc/ImageSets/Main/default.txt")).unwrap();
+    assert_eq!(set.lines().collect::<Vec<_>>(), ids);
+    for id in &ids {
+        assert!(
+            out("voc/Annotations").join(format!("{id}.xml")).is_file(),
+            "{id}"
+        );
+    }
+    let labelmap = std::fs::read_to_string(out("voc/labelmap.txt")).unwrap();
+    let classes = std::fs::read_to_string(out("voc/classes.txt")).unwrap();
+    assert_eq!(
+        labelmap.lines().skip(1).collect::<Vec<_>>(),
+        classes
+            .lines()
+            .map(|n| format!("{n}:::"))
+            .collect::<Vec<_>>()
+    );
     // Flat, as the GUIs look for them (OUT/<stem>.json), imagePath from OUT to the image;
     // --images gives the records' paths back under their folders.
     assert!(out("labelme/tiny.json").is_file());
@@ -316,9 +343,15 @@ fn paths_that_escape_the_output_are_refused_and_bad_lines_named() {
         let labels: Vec<String> = written
             .into_iter()
             .filter(|f| {
-                !["classes.txt", "data.yaml", "images.txt"]
-                    .iter()
-                    .any(|n| f.ends_with(n))
+                ![
+                    "classes.txt",
+                    "data.yaml",
+                    "images.txt",
+                    "default.txt",
+                    "labelmap.txt",
+                ]
+                .iter()
+                .any(|n| f.ends_with(n))
             })
             .collect();
         assert_eq!(labels, want, "{format}");

@@ -7,13 +7,19 @@
 //! writes and reads them (`object_to_pascal_voc`, `detections_from_xml_obj`); they keep
 //! the records' 2 decimals.
 //! Text is escaped with quick-xml; characters XML 1.0 cannot hold become U+FFFD.
+//!
+//! Beside them, as VOC's own layout has them: `ImageSets/Main/default.txt`, the exported
+//! images' ids (the XML's path under `Annotations`, without `.xml`), by which datumaro
+//! (and CVAT's dataset import, built on it) finds the annotations, and `labelmap.txt`
+//! (`name:::` a line, datumaro's and CVAT's label map), without which they know only VOC's
+//! 20 classes.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use super::{Classes, Target, Writer, Written, round};
+use super::{Classes, Output, Target, Writer, Written, round};
 use crate::outfile::{Batch, write as write_atomic};
 use crate::record::{Detection, Record};
 
@@ -22,7 +28,12 @@ pub struct VocWriter {
     root_name: String,
     /// The XML files, synced together at the end.
     files: Batch,
+    /// `ImageSets/Main/default.txt`, written as the XML files are.
+    set: Output,
 }
+
+/// The image set's path in the output folder.
+pub const SET: &str = "ImageSets/Main/default.txt";
 
 impl VocWriter {
     pub fn new(t: &Target) -> Result<VocWriter> {
@@ -30,6 +41,7 @@ impl VocWriter {
         std::fs::create_dir_all(out.join("Annotations"))
             .with_context(|| format!("cannot create {}", out.join("Annotations").display()))?;
         Ok(VocWriter {
+            set: Output::open(&out.join(SET))?,
             out,
             root_name: t
                 .root_abs
@@ -89,6 +101,12 @@ pub fn to_xml(r: &Record, rel: &Path, root_name: &str) -> String {
 
 impl Writer for VocWriter {
     fn write(&mut self, r: &Record, rel: &Path, _: &Classes) -> Result<Written> {
+        let id = rel.with_extension("");
+        if id.to_string_lossy().contains(['\n', '\r']) {
+            return Ok(Written::Refused(format!(
+                "its name holds a line break, which {SET} (one image a line) cannot list"
+            )));
+        }
         let path = self.out.join("Annotations").join(rel.with_extension("xml"));
         if !self.files.claim(&path) {
             return Ok(Written::Refused(format!(
@@ -99,16 +117,37 @@ impl Writer for VocWriter {
         }
         self.files
             .write(&path, to_xml(r, rel, &self.root_name).as_bytes())?;
+        writeln!(self.set.writer(), "{}", id.to_string_lossy())?;
         Ok(Written::Yes)
     }
 
     fn finish(self: Box<Self>, classes: &Classes) -> Result<()> {
         self.files.sync()?;
+        self.set.finish()?;
+        let names = classes.dense();
         write_atomic(
             &self.out.join("classes.txt"),
-            super::yolo::classes_txt(&classes.dense()).as_bytes(),
-        )
+            super::yolo::classes_txt(&names).as_bytes(),
+        )?;
+        if let Some(name) = names.iter().find(|n| n.contains(':')) {
+            tracing::warn!(
+                "class '{name}' holds a ':', which labelmap.txt uses between fields: \
+                 datumaro and CVAT will read another name"
+            );
+        }
+        write_atomic(&self.out.join("labelmap.txt"), labelmap(&names).as_bytes())
     }
+}
+
+/// `labelmap.txt` as datumaro and CVAT read it: `name:color:parts:actions` a line, the
+/// colour and the rest left empty.
+pub fn labelmap(names: &[String]) -> String {
+    let mut s = String::from("# label:color_rgb:parts:actions\n");
+    for n in names {
+        s.push_str(n);
+        s.push_str(":::\n");
+    }
+    s
 }
 
 #[derive(Debug, Deserialize)]
