@@ -830,49 +830,52 @@ fn lookup(
 ) -> Result<Lookup, crate::decode::DecodeError> {
     let stamp = FileStamp::of(path).map_err(|e| crate::decode::unreadable(&e))?;
     // A cache that cannot be read is a cache miss, not a failed image.
-    let known = with_reader(cache_path, |r| r.content_of(&stamp)).unwrap_or_else(|e| {
+    let quiet = |e: anyhow::Error| {
         tracing::debug!("cache lookup failed: {e:#}");
-        None
+    };
+    let known = with_reader(cache_path, |r| r.known(&stamp, key)).unwrap_or_else(|e| {
+        quiet(e);
+        cache::Known::default()
     });
-    let content = match known {
-        Some(c) => c,
+    let (content, facts, result) = match known.content {
+        Some(c) => (c, known.facts, known.result),
         None => {
+            // A new or changed file: its content may still be known (a renamed file).
             let b = read_file(path)?;
             let c = cache::content_hash(&b);
             *bytes = Some(b);
             *new_file = Some((stamp, c));
-            c
+            let (facts, result) =
+                with_reader(cache_path, |r| Ok((r.image(&c)?, r.result_used(&c, key)?)))
+                    .unwrap_or_else(|e| {
+                        quiet(e);
+                        (None, None)
+                    });
+            (c, facts, result)
         }
     };
-    let answered = with_reader(cache_path, |r| {
-        let Some(facts) = r.image(&content)? else {
-            return Ok(None);
-        };
+    let answered = (|| {
+        let facts = facts?;
         if let Some(reason) = facts.error {
-            return Ok(Some(Outcome::KnownBad { reason }));
+            return Some(Outcome::KnownBad { reason });
         }
         // The image is known, but the limit is this run's: over it, it fails as it would
         // decoded.
         if let Err(e) = crate::decode::check_size(facts.width, facts.height, "image", decode) {
-            return Ok(Some(Outcome::Failed {
+            return Some(Outcome::Failed {
                 reason: e.reason,
                 content: None,
-            }));
+            });
         }
-        Ok(r.result_used(&content, key)?
-            .and_then(|(stored, used)| Some((cache::answer(&stored, ask)?, used)))
-            .map(|(detections, used)| Outcome::Cached {
-                content,
-                width: facts.width,
-                height: facts.height,
-                detections,
-                mark: cache::mark_again(used),
-            }))
-    })
-    .unwrap_or_else(|e| {
-        tracing::debug!("cache lookup failed: {e:#}");
-        None
-    });
+        let (stored, used) = result?;
+        Some(Outcome::Cached {
+            content,
+            width: facts.width,
+            height: facts.height,
+            detections: cache::answer(&stored, ask)?,
+            mark: cache::mark_again(used),
+        })
+    })();
     Ok(match answered {
         Some(outcome) => Lookup::Answered(outcome),
         None => Lookup::Miss(content),
