@@ -195,10 +195,14 @@ Formats:
   csv      one row per detection: path,width,height,class_id,label,score,x1,y1,x2,y2;
            an image without detections gets one row with the detection fields empty
   yolo     OUT/labels/<path>.txt (class cx cy w h, normalised; an empty file for an image
-           without detections), OUT/classes.txt, OUT/data.yaml
+           without detections), OUT/classes.txt, OUT/images.txt (the images exported) and
+           OUT/data.yaml training on it; each label where Ultralytics looks for it: OUT
+           above the images' images/ folder lists them as they are, any other OUT lists
+           links OUT/images/<path> to them
   coco     one JSON file: images, annotations (bbox [x, y, w, h], score), categories
            (id = class id + 1)
-  voc      OUT/Annotations/<path>.xml (Pascal VOC), OUT/classes.txt
+  voc      OUT/Annotations/<path>.xml (Pascal VOC), OUT/classes.txt,
+           OUT/ImageSets/Main/default.txt and OUT/labelmap.txt (for datumaro and CVAT)
   labelme  OUT/<path>.json as AnyLabeling / X-AnyLabeling open it, imagePath pointing at
            the image; --beside-images writes each beside its image instead
   html     OUT/index.html (and page-2.html... past 1,000 images) with thumbnails in
@@ -207,7 +211,8 @@ Formats:
 Records' paths are relative to --root. Records with an error are skipped (a warning
 names each) except in json and jsonl. A path that is absolute outside --root, or climbs
 out with .., is refused for yolo, voc and labelme: nothing is written outside OUT; the
-export goes on and exits with code 3. Every file is written atomically.
+export goes on and exits with code 3, as it does when two images of one name (x.jpg,
+x.png) would share a label file: the later is refused. Every file is written atomically.
 
 Examples:
   anylabel infer ./images --model nudenet-320n -o results.jsonl
