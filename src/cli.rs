@@ -203,8 +203,9 @@ Formats:
            (id = class id + 1)
   voc      OUT/Annotations/<path>.xml (Pascal VOC), OUT/classes.txt,
            OUT/ImageSets/Main/default.txt and OUT/labelmap.txt (for datumaro and CVAT)
-  labelme  OUT/<path>.json as AnyLabeling / X-AnyLabeling open it, imagePath pointing at
-           the image; --beside-images writes each beside its image instead
+  labelme  OUT/<name>.json, flat, where AnyLabeling / X-AnyLabeling look for it (OUT as
+           their output folder), imagePath pointing at the image; --beside-images writes
+           each beside its image instead
   html     OUT/index.html (and page-2.html... past 1,000 images) with thumbnails in
            OUT/thumbs/, boxes drawn, per-class counts and a filter box; opens from disk
 
