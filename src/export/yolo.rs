@@ -477,4 +477,39 @@ mod tests {
             (vec![], PathBuf::from("/y"))
         );
     }
+
+    #[test]
+    fn links_are_made_kept_replaced_and_never_over_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.jpg"), dir.path().join("b.jpg"));
+        let at = dir.path().join("link.jpg");
+        assert_eq!(link(&at, &a).unwrap(), Ok(()));
+        assert_eq!(std::fs::read_link(&at).unwrap(), a);
+        // Again to the same image: kept; to another (an earlier export of another root):
+        // replaced, with no temporary link left.
+        assert_eq!(link(&at, &a).unwrap(), Ok(()));
+        assert_eq!(link(&at, &b).unwrap(), Ok(()));
+        assert_eq!(std::fs::read_link(&at).unwrap(), b);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A file of the user's at that place is left, and the image refused.
+        let file = dir.path().join("real.jpg");
+        std::fs::write(&file, b"pixels").unwrap();
+        assert!(link(&file, &a).unwrap().is_err());
+        assert_eq!(std::fs::read(&file).unwrap(), b"pixels");
+    }
+
+    #[test]
+    fn labels_are_where_ultralytics_looks() {
+        let p = Path::new;
+        assert_eq!(
+            ultralytics_label(p("/d/images/train/a.jpg")),
+            Some(PathBuf::from("/d/labels/train/a.txt"))
+        );
+        // The last `images` folder; a file called `images` is not a folder.
+        assert_eq!(
+            ultralytics_label(p("/d/images/x/images/b.png")),
+            Some(PathBuf::from("/d/images/x/labels/b.txt"))
+        );
+        assert_eq!(ultralytics_label(p("/d/photos/images")), None);
+    }
 }
