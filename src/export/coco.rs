@@ -64,8 +64,8 @@ pub struct Dataset {
 }
 
 /// Writes the COCO file as the records come: each image goes straight to the output, each
-/// annotation to a spool file beside it (the output's folder, or the temporary folder for
-/// stdout), copied in after the images at the end. Memory stays flat on millions of
+/// annotation to a spool file beside it (beside the output's temporary file, or in the
+/// temporary folder for stdout, a device or a pipe), copied in after the images at the end. Memory stays flat on millions of
 /// records; the bytes are those `serde_json` writes for the whole [`Dataset`].
 pub struct CocoWriter {
     out: Output,
@@ -76,13 +76,10 @@ pub struct CocoWriter {
 
 impl CocoWriter {
     pub fn new(t: &Target) -> Result<CocoWriter> {
-        let path = &t.opts.output;
-        let dir = match path.parent() {
-            _ if path.as_os_str() == "-" => std::env::temp_dir(),
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::path::PathBuf::from("."),
-        };
-        let mut out = Output::open(path)?;
+        let mut out = Output::open(&t.opts.output)?;
+        let dir = out
+            .temp_folder()
+            .map_or_else(std::env::temp_dir, Path::to_path_buf);
         let spool = tempfile::tempfile_in(&dir).with_context(|| {
             format!(
                 "cannot create a temporary file in {} for the annotations",

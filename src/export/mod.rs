@@ -390,6 +390,15 @@ impl Output {
         )))
     }
 
+    /// The folder its temporary file is in, where it is written through one (not stdout,
+    /// a device or a pipe): where to put other temporary files of the same size.
+    pub fn temp_folder(&self) -> Option<&Path> {
+        match self {
+            Output::Stdout(_) => None,
+            Output::File(w) => w.get_ref().temp_path().and_then(Path::parent),
+        }
+    }
+
     pub fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::Stdout(w) => w,
@@ -461,6 +470,20 @@ mod tests {
             relative_path(Path::new("/r"), Path::new("/r/a.jpg")),
             "a.jpg"
         );
+    }
+
+    /// Where COCO spools its annotations: beside the output's temporary file, and never in
+    /// a device's folder (`-o /dev/stdout` put it in /dev, which only root may write).
+    #[test]
+    fn only_a_file_output_has_a_temporary_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Output::open(&dir.path().join("out.json")).unwrap();
+        assert_eq!(file.temp_folder(), Some(dir.path()));
+        assert_eq!(
+            Output::open(Path::new("/dev/null")).unwrap().temp_folder(),
+            None
+        );
+        assert_eq!(Output::open(Path::new("-")).unwrap().temp_folder(), None);
     }
 
     #[test]
