@@ -263,10 +263,15 @@ impl Write for OutFile {
 
 /// Writes `bytes` to `path` whole: see [`OutFile`].
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    written(path, bytes)?.finish()
+}
+
+/// `bytes` written to `path`'s temporary file, to be finished.
+fn written(path: &Path, bytes: &[u8]) -> Result<OutFile> {
     let mut out = OutFile::create(path)?;
     out.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    out.finish()
+    Ok(out)
 }
 
 /// Many files, each written whole as [`write`] writes one (a temporary file renamed into
@@ -300,9 +305,7 @@ impl Batch {
 
     /// Writes `bytes` to `path` whole, not yet synced.
     pub fn write(&mut self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let mut out = OutFile::create(path)?;
-        out.write_all(bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let out = written(path, bytes)?;
         if let Some(dir) = out.temp_path().and_then(Path::parent)
             && !self.folders.contains(dir)
         {
