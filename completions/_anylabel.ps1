@@ -237,6 +237,8 @@ Register-ArgumentCompleter -Native -CommandName 'anylabel' -ScriptBlock {
             [CompletionResult]::new('--images', '--images', [CompletionResultType]::ParameterName, 'For io, infer and cache: the images to measure on')
             [CompletionResult]::new('--imgsz', '--imgsz', [CompletionResultType]::ParameterName, 'For infer and cache: the model''s input size (square), when it is not fixed')
             [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick)')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'For infer and cache: as `infer --threads` (ONNX Runtime''s intra-op threads; 0: its choice, one per physical core)')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'For infer and cache: as `infer --workers` (decode threads; 0: one per CPU)')
             [CompletionResult]::new('--backend', '--backend', [CompletionResultType]::ParameterName, 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU')
             [CompletionResult]::new('--device', '--device', [CompletionResultType]::ParameterName, 'The GPU to run on, by index as `nvidia-smi` lists them (after CUDA_VISIBLE_DEVICES)')
             [CompletionResult]::new('--precision', '--precision', [CompletionResultType]::ParameterName, 'TensorRT''s precision (--backend trt, or auto when it picks TensorRT)')

@@ -286,7 +286,7 @@ _anylabel() {
             return 0
             ;;
         anylabel__subcmd__bench)
-            opts="-q -v -h --json --report --baseline --fail-on-regression --from --quick --model --images --imgsz --batch --backend --device --precision --calib --preprocess --decode --quiet --verbose --offline --help infer io nms filter cache all"
+            opts="-q -v -h --json --report --baseline --fail-on-regression --from --quick --model --images --imgsz --batch --threads --workers --backend --device --precision --calib --preprocess --decode --quiet --verbose --offline --help infer io nms filter cache all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -325,6 +325,14 @@ _anylabel() {
                     return 0
                     ;;
                 --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workers)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

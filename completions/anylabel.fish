@@ -206,6 +206,8 @@ complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l model -d 'Fo
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l images -d 'For io, infer and cache: the images to measure on' -r -F
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l imgsz -d 'For infer and cache: the model\'s input size (square), when it is not fixed' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l batch -d 'For infer: the batch sizes to measure throughput at (default 1,2,4, and 8,16 without --quick)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l threads -d 'For infer and cache: as `infer --threads` (ONNX Runtime\'s intra-op threads; 0: its choice, one per physical core)' -r
+complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l workers -d 'For infer and cache: as `infer --workers` (decode threads; 0: one per CPU)' -r
 complete -c anylabel -n "__fish_anylabel_using_subcommand bench" -l backend -d 'Where the model runs. An explicit backend that cannot start is an error that says why and what to install (`anylabel doctor` checks the machine); it never falls back to the CPU' -r -f -a "auto\t'The fastest that starts: TensorRT, then CUDA, then the CPU (why each was skipped is logged; a warning where the machine has an NVIDIA driver)'
 cpu\t'ONNX Runtime\'s CPU provider'
 cuda\t'ONNX Runtime\'s CUDA provider (installs the onnxruntime-gpu build when needed)'

@@ -30,6 +30,15 @@
 #                            as step 5's GPU letterbox with libjpeg-turbo), with all, half and
 #                            none of the JPEGs for the GPU's JPEG engine (ANYLABEL_NVJPEG_HARDWARE);
 #                            infer-big-*-t1.json: both decoders with one ONNX Runtime thread
+#   9. bench-t0/t1*.*, timeline-*.txt   bench infer with ONNX Runtime's default intra-op
+#                            threads and with one (and one with the decode threads' uploads,
+#                            14 decode threads, the CPU letterbox); timelines (-vv's timed
+#                            lines) of bench infer with each, and with nvJPEG
+#  10. bench-{before,before-nvjpeg,now,nvjpeg,nvjpeg-0,now-cpu}.*, timeline-*.txt,
+#                            infer-big-{cpu,gpu}.json: what a run leaves kept for the next
+#                            (GPU letterboxes, page-locked buffers, nvJPEG), against the
+#                            build before (BEFORE=), with both decoders; timelines; infer's
+#                            whole run with each decoder
 # Steps 2-5 need ONNX Runtime's GPU build (ORT_DYLIB_PATH, from unpack.sh). STEPS="4 5" runs
 # only those (all by default), to spend the device's minutes on what is not yet proven.
 set -uo pipefail
@@ -43,7 +52,7 @@ export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/local/cuda-13.
 status=0
 save() { tar -czf "$out/results.tar.gz.tmp" -C "$work" . && mv "$out/results.tar.gz.tmp" "$out/results.tar.gz"; }
 step() { save; echo "== $(date +%T) $*"; }
-steps=" ${STEPS:-1 2 3 4 5 6 7 8} "
+steps=" ${STEPS:-1 2 3 4 5 6 7 8 9 10} "
 want() { [[ "$steps" == *" $1 "* ]]; }
 nvidia-smi > "$work/nvidia-smi.txt" 2>&1
 al="$here/anylabel"
@@ -213,6 +222,67 @@ for dec in cpu gpu; do
         2> "$work/infer-big-$dec-t1.txt" || status=1
     cat "$work/infer-big-$dec-t1.json"
     echo
+done
+fi
+bench9() { # bench9 NAME ARGS...: bench infer on the 3008 JPEGs at batch 32, with $al
+    local name=$1
+    shift
+    timeout 90 "$al" bench infer --images "$big" --model nudenet-320n --imgsz 640 --backend cuda \
+        --batch 32 --json "$work/bench-$name.json" "$@" > "$work/bench-$name.txt" 2>&1 || status=1
+    echo "$name: $(grep -E "throughput|inference only, batch 32 |waiting" "$work/bench-$name.txt" | tr -s ' ' | tr '\n' ';')"
+}
+if want 9; then
+# What keeps end to end below inference alone: ONNX Runtime's intra-op threads (one per core
+# by default) and the decode threads' count, each in bench infer on the 3008 JPEGs; then
+# timelines (-vv's timed lines: each image decoded, each batch in hand, handed over, run,
+# written) of bench infer with each thread count, and with nvJPEG.
+step "9. threads: bench infer with ONNX Runtime's default threads, then one"
+bench9 t0 --preprocess gpu
+bench9 t1 --preprocess gpu --threads 1
+ANYLABEL_GPU_UPLOAD=decode bench9 t1-upload --preprocess gpu --threads 1
+bench9 t1-w14 --preprocess gpu --threads 1 --workers 14
+bench9 t1-cpu --preprocess cpu --threads 1
+step "9. timelines of bench infer"
+for t in 0 1; do
+    RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
+        --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --preprocess gpu --threads $t \
+        > "$work/bench-trace-t$t.txt" 2> "$work/timeline-t$t.txt" || status=1
+    grep -E "throughput" "$work/bench-trace-t$t.txt"
+done
+RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
+    --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --decode gpu --threads 1 \
+    > "$work/bench-trace-nvjpeg.txt" 2> "$work/timeline-nvjpeg.txt" || status=1
+grep -E "throughput" "$work/bench-trace-nvjpeg.txt"
+fi
+if want 10; then
+# Each run after the first takes up what the run before left: the GPU letterboxes, the
+# page-locked buffers, the output's shape and nvJPEG; against the build before
+# (anylabel-before) in the same run, with libjpeg-turbo and with nvJPEG. bench infer
+# notes any run whose records differ from its first run's.
+step "10. bench infer: the build before and this build; --decode gpu: the JPEG engine, nvJPEG's default backend"
+if [ -x "$here/anylabel-before" ]; then
+    al="$here/anylabel-before" bench9 before --preprocess gpu
+    al="$here/anylabel-before" bench9 before-nvjpeg --preprocess gpu --decode gpu
+fi
+bench9 now --preprocess gpu
+bench9 nvjpeg --preprocess gpu --decode gpu
+ANYLABEL_NVJPEG_HARDWARE=0 bench9 nvjpeg-0 --preprocess gpu --decode gpu
+bench9 now-cpu --preprocess cpu
+grep -h "unlike run 1" "$work"/bench-now*.txt "$work"/bench-nvjpeg*.txt || echo "every run's records equal its first run's"
+step "10. timelines"
+RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
+    --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --preprocess gpu \
+    > "$work/bench-trace-now.txt" 2> "$work/timeline-now.txt" || status=1
+grep -E "throughput" "$work/bench-trace-now.txt"
+RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
+    --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --decode gpu \
+    > "$work/bench-trace-nvjpeg.txt" 2> "$work/timeline-nvjpeg.txt" || status=1
+grep -E "throughput" "$work/bench-trace-nvjpeg.txt"
+step "10. infer, one run each (model load included)"
+for dec in cpu gpu; do
+    timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz 640 --backend cuda --decode $dec \
+        --batch 32 -o /dev/null --json "$work/infer-big-$dec.json" 2> "$work/infer-big-$dec.txt" || status=1
+    head -n 1 "$work/infer-big-$dec.txt"
 done
 fi
 step "check.sh: status $status"

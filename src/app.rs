@@ -1703,6 +1703,8 @@ fn bench_command(args: BenchArgs, offline: bool) -> Result<u8> {
                 imgsz: args.imgsz,
                 batches: args.batch.iter().map(|&b| b as usize).collect(),
                 offline,
+                threads: args.threads,
+                workers: args.workers,
             };
             bench::run(&suites, &opts, format!("anylabel {command}"))?
         }

@@ -401,6 +401,15 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: Vec<u32>,
 
+    /// For infer and cache: as `infer --threads` (ONNX Runtime's intra-op threads; 0: its
+    /// choice, one per physical core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// For infer and cache: as `infer --workers` (decode threads; 0: one per CPU).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub workers: usize,
+
     #[command(flatten)]
     pub backend: BackendArgs,
 }

@@ -251,6 +251,10 @@ pub struct Engine {
     pub device: u32,
     /// Backends tried before it that ONNX Runtime could not start.
     pub failed: Vec<Skip>,
+    /// The last input shape a pipeline ran, with its output's shape: the next run in this
+    /// process writes its first batch's output straight where it goes, as the runs after
+    /// the first of a run do.
+    pub last_shapes: Option<([usize; 4], [usize; 3])>,
 }
 
 impl Engine {
@@ -315,6 +319,7 @@ impl Engine {
             backend,
             device: opts.device,
             failed,
+            last_shapes: None,
         };
         let input_dims = [in_dims[0], in_dims[2], in_dims[3]];
         // A detection head's shape that is not known until the model runs: probe it.

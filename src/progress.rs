@@ -15,6 +15,8 @@ use tracing_subscriber::registry::LookupSpan;
 
 static BARS: AtomicBool = AtomicBool::new(false);
 static ACTIVE: Mutex<Option<ProgressBar>> = Mutex::new(None);
+/// When logging started: debug and trace lines say how long after it they were written.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// How much to say: `-q` lowers it, `-v` raises it, `RUST_LOG` overrides both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,7 @@ pub fn init(verbosity: Verbosity) {
         Verbosity::Verbose => "debug,ort=warn,ureq=warn,rustls=warn",
         Verbosity::Debug => "trace",
     };
+    STARTED.get_or_init(std::time::Instant::now);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("ort=error,{default}")));
     let _ = tracing_subscriber::fmt()
@@ -82,7 +85,9 @@ impl Write for StderrThroughBar {
     }
 }
 
-/// `warning: message`, `error: message`, or the bare message for notes.
+/// `warning: message`, `error: message`, or the bare message for notes. Debug and trace
+/// lines also say when (seconds since logging started) and on which thread, so that `-vv`
+/// gives a timeline of a run: `trace: 1.234567 decode-3 [anylabel::pipeline] message`.
 struct Plain;
 
 impl<S, N> FormatEvent<S, N> for Plain
@@ -106,7 +111,10 @@ where
         };
         write!(w, "{prefix}")?;
         if level > Level::INFO {
-            write!(w, "[{}] ", event.metadata().target())?;
+            let at = STARTED.get().map_or(0.0, |t| t.elapsed().as_secs_f64());
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("-");
+            write!(w, "{at:.6} {name} [{}] ", event.metadata().target())?;
         }
         ctx.field_format().format_fields(w.by_ref(), event)?;
         writeln!(w)

@@ -242,17 +242,18 @@ fn imgsz_is_checked_as_infer_checks_it() {
     }
 }
 
-#[test]
-fn infer_on_three_tiny_images_with_the_small_test_model() {
+/// `bench infer` with the small test model on `n` tiny PNGs and `args`: its JSON report.
+fn bench_infer(n: u32, args: &[&str]) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let images = dir.path().join("images");
     std::fs::create_dir(&images).unwrap();
-    for i in 0..3 {
+    for i in 0..n {
         common::write_png(&images.join(format!("{i}.png")), 40 + i * 8, 32);
     }
     let json = dir.path().join("infer.json");
     anylabel()
-        .args(["bench", "infer", "--quick", "--imgsz", "64", "--batch", "1"])
+        .args(["bench", "infer", "--imgsz", "64"])
+        .args(args)
         .arg("--model")
         .arg(common::test_model("yolov5_head.onnx"))
         .arg("--images")
@@ -261,7 +262,12 @@ fn infer_on_three_tiny_images_with_the_small_test_model() {
         .arg(&json)
         .assert()
         .success();
-    let r = read_json(&json);
+    read_json(&json)
+}
+
+#[test]
+fn infer_on_three_tiny_images_with_the_small_test_model() {
+    let r = bench_infer(3, &["--quick", "--batch", "1"]);
     let ort = &r["machine"]["onnxruntime"];
     assert!(ort["version"].as_str().unwrap().starts_with("1."), "{ort}");
     assert!(
@@ -394,4 +400,25 @@ fn the_html_report_draws_its_charts_in_chromium() {
     );
     let non_white = shot.pixels().filter(|p| p.0 != [255, 255, 255]).count();
     assert!(non_white > coloured, "text besides the bars");
+}
+
+/// `--threads` and `--workers` reach the runs (their details say so), and the three runs
+/// of a batch size give the same records (bench notes any run that does not).
+#[test]
+fn infer_with_set_threads_gives_the_same_records_in_every_run() {
+    let r = bench_infer(5, &["--batch", "2", "--threads", "1", "--workers", "2"]);
+    let throughput = r["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "throughput, batch 2")
+        .unwrap();
+    let detail = throughput["detail"].as_str().unwrap();
+    assert!(detail.contains("median of 3 runs"), "{detail}");
+    assert!(
+        detail.ends_with("1 intra-op thread, 2 decode threads"),
+        "{detail}"
+    );
+    let notes = r["notes"].to_string();
+    assert!(!notes.contains("unlike run 1"), "{notes}");
 }

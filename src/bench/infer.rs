@@ -23,15 +23,27 @@ use crate::record::Record;
 use crate::scan::Input;
 use crate::{fetch, model, runtime};
 
-struct Discard;
+/// Keeps a hash of each record (its JSON line) instead of the record: runs after the first
+/// reuse what the first left (the GPU letterboxes, page-locked buffers, nvJPEG), and their
+/// records must be the first's.
+#[derive(Default)]
+struct Digests(Vec<u64>);
 
-impl Sink for Discard {
-    fn write(&mut self, _: &Record) -> std::io::Result<()> {
+impl Sink for Digests {
+    fn write(&mut self, r: &Record) -> std::io::Result<()> {
+        let line = serde_json::to_vec(r)?;
+        self.0.push(xxhash_rust::xxh3::xxh3_64(&line));
         Ok(())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+/// How many records of `run` differ from `first`'s (a missing or extra one counts).
+fn differing(first: &[u64], run: &[u64]) -> usize {
+    let same = first.iter().zip(run).filter(|(a, b)| a == b).count();
+    first.len().max(run.len()) - same
 }
 
 /// A model loaded once for a suite.
@@ -50,7 +62,7 @@ fn load(opts: &Options) -> Result<Loaded> {
         request: opts.backend.clone(),
         precision: opts.precision,
         calib: opts.calib.clone(),
-        threads: 0,
+        threads: opts.threads,
         batch: opts.batches.iter().copied().max().unwrap_or(1),
         size_hint: opts.imgsz.map_or([640, 640], |s| [s, s]),
         sha256: sha256.clone(),
@@ -89,11 +101,22 @@ fn infer_options(dir: &Path, batch: usize, opts: &super::Options) -> InferOption
         batch,
         preprocess: opts.preprocess,
         gpu_decode: opts.gpu_decode,
+        workers: opts.workers,
         ..InferOptions::default()
     }
 }
 
 fn run_once(m: &mut Loaded, opts: &InferOptions, cache: Option<&mut CacheRun>) -> Result<Summary> {
+    run_digested(m, opts, cache).map(|(s, _)| s)
+}
+
+/// [`run_once`], with a hash of each record in order.
+fn run_digested(
+    m: &mut Loaded,
+    opts: &InferOptions,
+    cache: Option<&mut CacheRun>,
+) -> Result<(Summary, Vec<u64>)> {
+    let mut digests = Digests::default();
     pipeline::run(
         &mut m.slot,
         &m.info,
@@ -101,9 +124,10 @@ fn run_once(m: &mut Loaded, opts: &InferOptions, cache: Option<&mut CacheRun>) -
         opts,
         cache,
         &AtomicBool::new(false),
-        &mut Discard,
+        &mut digests,
         &ProgressBar::hidden(),
     )
+    .map(|s| (s, digests.0))
 }
 
 fn check_images(dir: &Path) -> Result<()> {
@@ -122,10 +146,18 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
     let mut m = load(opts)?;
     let [h, w] = m.size;
     let what = format!(
-        "{} at {w}×{h}, ONNX Runtime {} on the {} backend, default threads",
+        "{} at {w}×{h}, ONNX Runtime {} on the {} backend, {}, {}",
         m.info.id,
         m.runtime.version,
-        m.runtime.backend.as_deref().unwrap_or("cpu")
+        m.runtime.backend.as_deref().unwrap_or("cpu"),
+        match opts.threads {
+            0 => "its default intra-op threads".to_string(),
+            n => format!("{n} intra-op thread{}", if n == 1 { "" } else { "s" }),
+        },
+        match opts.workers {
+            0 => "one decode thread per CPU".to_string(),
+            n => format!("{n} decode thread{}", if n == 1 { "" } else { "s" }),
+        }
     );
 
     // Latency: one image, letterboxed once, run again and again after a warm-up.
@@ -201,8 +233,24 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
         let mut idle = Vec::new();
         let (mut images, mut gpu_decoded, mut gpu_uploaded, mut by_engine) = (0, 0, 0, 0);
         let first_batch = stages.is_none();
-        for _ in 0..rounds {
-            let s = run_once(&mut m, &io, None)?;
+        let mut first: Option<Vec<u64>> = None;
+        for round in 1..=rounds {
+            let (s, digests) = run_digested(&mut m, &io, None)?;
+            match &first {
+                None => first = Some(digests),
+                Some(f) => {
+                    let n = differing(f, &digests);
+                    if n > 0 {
+                        out.note(
+                            Suite::Infer,
+                            format!(
+                                "batch {b}: run {round} gave {n} of {} records unlike run 1's",
+                                f.len()
+                            ),
+                        );
+                    }
+                }
+            }
             images = s.images;
             gpu_decoded = s.gpu_decoded;
             gpu_uploaded = s.gpu_uploaded;
@@ -473,4 +521,18 @@ pub(super) fn cache(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
         detail,
     );
     Ok(m.runtime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::differing;
+
+    #[test]
+    fn records_that_differ_are_counted_missing_and_extra_ones_too() {
+        assert_eq!(differing(&[1, 2, 3], &[1, 2, 3]), 0);
+        assert_eq!(differing(&[1, 2, 3], &[1, 9, 3]), 1);
+        assert_eq!(differing(&[1, 2, 3], &[1, 2]), 1);
+        assert_eq!(differing(&[1, 2], &[1, 2, 3, 4]), 2);
+        assert_eq!(differing(&[], &[]), 0);
+    }
 }

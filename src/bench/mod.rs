@@ -124,6 +124,10 @@ pub struct Options {
     pub preprocess: crate::pipeline::Preprocess,
     /// Whether `infer`'s runs decode JPEGs with nvJPEG (`--decode gpu`).
     pub gpu_decode: bool,
+    /// ONNX Runtime's intra-op threads (`--threads`; 0: its choice).
+    pub threads: usize,
+    /// Decode threads (`--workers`; 0: one per CPU).
+    pub workers: usize,
 }
 
 /// Runs `suites` in order, the figures of each appended to one report.

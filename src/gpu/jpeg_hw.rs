@@ -183,6 +183,11 @@ impl HwJpeg {
         })
     }
 
+    /// Whether the engine gave up (decoded none of [`GIVE_UP_AFTER`] batches in a row).
+    pub fn gave_up(&self) -> bool {
+        self.shared.off.load(Ordering::Relaxed)
+    }
+
     /// Whether the engine is still taking JPEGs and this one falls in its share (cheap: ask
     /// before anything parses the JPEG).
     pub fn may_take(&self, bytes: &[u8]) -> bool {

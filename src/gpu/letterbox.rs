@@ -228,7 +228,37 @@ impl GpuTensor<'_> {
     }
 }
 
+/// Letterboxes that runs gave back ([`GpuLetterbox::keep`]), for the next run in this
+/// process: their kernel, tensor and page-locked buffer are made once, not once a run
+/// (`bench infer` runs the pipeline again and again; page-locking a buffer holds up the
+/// GPU's other work while it lasts).
+static KEPT: std::sync::Mutex<Vec<GpuLetterbox>> = std::sync::Mutex::new(Vec::new());
+
 impl GpuLetterbox {
+    /// A letterbox a run gave back on `gpu`'s device for the same batch and size, else a
+    /// new one ([`GpuLetterbox::new`]).
+    pub fn reuse_or_new(gpu: &Gpu, max_batch: usize, size: [u32; 2]) -> Result<GpuLetterbox> {
+        let ordinal = gpu.context().ordinal();
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        let found = kept.iter().position(|l| {
+            l.stream.context().ordinal() == ordinal && l.size == size && l.max_batch == max_batch
+        });
+        if let Some(i) = found {
+            tracing::trace!("gpu letterbox: the one an earlier run gave back");
+            return Ok(kept.swap_remove(i));
+        }
+        drop(kept);
+        GpuLetterbox::new(gpu, max_batch, size)
+    }
+
+    /// Gives this letterbox back for a later run in this process, once its work is done
+    /// (dropped where the GPU reports an error).
+    pub fn keep(self) {
+        if self.stream.synchronize().is_ok() {
+            KEPT.lock().unwrap_or_else(|e| e.into_inner()).push(self);
+        }
+    }
+
     /// A letterbox for up to `max_batch` images into `size = [h, w]` inputs; allocates the
     /// output tensor now and the upload buffers as the images need them.
     pub fn new(gpu: &Gpu, max_batch: usize, size: [u32; 2]) -> Result<GpuLetterbox> {
@@ -299,10 +329,29 @@ impl GpuLetterbox {
         let ctx = self.stream.context().clone();
         let stream = &self.stream;
         let grow = |len: usize, have: Option<usize>| have.is_none_or(|n| n < len);
-        if grow(total.max(1), self.host_pixels.as_ref().map(|b| b.len())) {
-            let len = total.max(1).next_power_of_two();
+        // Only the host images go through the page-locked buffer, one after another (those
+        // on the GPU already are copied there on the GPU). Page-locking memory takes about
+        // as long as the model runs a batch, and holds up the GPU's other work meanwhile:
+        // the buffer gets room for batches half as large again as the first that needs it,
+        // so that it seldom grows in the middle of a run.
+        let host_total: usize = images
+            .iter()
+            .filter(|im| matches!(im, Pixels::Host(_)))
+            .map(Pixels::len)
+            .sum();
+        if host_total > 0 && grow(host_total, self.host_pixels.as_ref().map(|b| b.len())) {
+            let len = (host_total + host_total / 2).next_power_of_two();
+            tracing::trace!(
+                "gpu letterbox: {} MB of page-locked memory for the pixels",
+                len >> 20
+            );
+            self.host_pixels = None; // freed before the larger one is made
             // SAFETY: write-combined pinned memory, written before it is read.
             self.host_pixels = Some(unsafe { ctx.alloc_pinned::<u8>(len) }?);
+        }
+        if grow(total.max(1), self.pixels.as_ref().map(|b| b.len())) {
+            let len = total.max(1).next_power_of_two();
+            self.pixels = None;
             self.pixels = Some(stream.alloc_zeros::<u8>(len)?);
         }
         if grow(meta.len().max(1), self.host_meta.as_ref().map(|b| b.len())) {
@@ -311,20 +360,28 @@ impl GpuLetterbox {
             self.host_meta = Some(unsafe { ctx.alloc_pinned::<i32>(len) }?);
             self.meta = Some(stream.alloc_zeros::<i32>(len)?);
         }
-        let (host_pixels, host_meta) = (
-            self.host_pixels.as_mut().context("pixel buffer")?,
-            self.host_meta.as_mut().context("meta buffer")?,
-        );
-        // The host images one after another, copied in parallel: a batch of 32 photos is a
-        // few hundred MB, which one thread copies in about as long as the model runs.
-        let mut rest = &mut host_pixels.as_mut_slice()?[..total];
-        let mut parts = Vec::with_capacity(images.len());
+        let host_meta = self.host_meta.as_mut().context("meta buffer")?;
+        // Where each host image lies in the page-locked buffer.
+        let mut staged = Vec::with_capacity(images.len());
+        let mut at = 0usize;
         for im in images {
-            let (dst, tail) = std::mem::take(&mut rest).split_at_mut(im.len());
-            if let Pixels::Host(im) = im {
-                parts.push((dst, &im.pixels[..]));
+            staged.push(at);
+            if let Pixels::Host(_) = im {
+                at += im.len();
             }
-            rest = tail;
+        }
+        // The host images copied in parallel: a batch of 32 photos is a few hundred MB,
+        // which one thread copies in about as long as the model runs.
+        let mut parts = Vec::with_capacity(images.len());
+        if let Some(host_pixels) = self.host_pixels.as_mut().filter(|_| host_total > 0) {
+            let mut rest = &mut host_pixels.as_mut_slice()?[..host_total];
+            for im in images {
+                if let Pixels::Host(im) = im {
+                    let (dst, tail) = std::mem::take(&mut rest).split_at_mut(im.pixels.len());
+                    parts.push((dst, &im.pixels[..]));
+                    rest = tail;
+                }
+            }
         }
         parts
             .into_par_iter()
@@ -334,6 +391,7 @@ impl GpuLetterbox {
             self.pixels.as_mut().context("pixel buffer")?,
             self.meta.as_mut().context("meta buffer")?,
         );
+        let host_pixels = &self.host_pixels;
         tracing::trace!("gpu letterbox: packed {total} bytes; uploading");
         if total > 0 {
             // One upload per run of consecutive host images, one device copy per image
@@ -346,10 +404,9 @@ impl GpuLetterbox {
                 }
                 if j > i {
                     let run = places[i].start..places[j - 1].end;
-                    stream.memcpy_htod(
-                        &host_pixels.as_slice()?[run.clone()],
-                        &mut pixels.slice_mut(run),
-                    )?;
+                    let from = staged[i]..staged[i] + run.len();
+                    let host = host_pixels.as_ref().context("pixel buffer")?;
+                    stream.memcpy_htod(&host.as_slice()?[from], &mut pixels.slice_mut(run))?;
                     i = j;
                     continue;
                 }
