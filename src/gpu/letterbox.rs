@@ -255,7 +255,9 @@ impl GpuLetterbox {
     /// (dropped where the GPU reports an error).
     pub fn keep(self) {
         if self.stream.synchronize().is_ok() {
-            KEPT.lock().unwrap_or_else(|e| e.into_inner()).push(self);
+            let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+            // A run's two letterboxes, and the two of one other batch size or input size.
+            super::keep_within(&mut kept, self, |_| 1, 4);
         }
     }
 

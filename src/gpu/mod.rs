@@ -163,16 +163,26 @@ fn arch_for(major: i32, minor: i32) -> Option<&'static str> {
 }
 
 /// Page-locked buffers runs gave back, for the next run in this process (at most
-/// [`KEEP_PINNED`]; page-locked memory is `CU_MEMHOSTALLOC_PORTABLE`, good on any GPU).
+/// [`KEEP_PINNED_BYTES`] of them, the latest kept; page-locked memory is
+/// `CU_MEMHOSTALLOC_PORTABLE`, good on any GPU). Page-locked memory cannot be swapped out,
+/// so what is kept is bounded.
 static KEPT_PINNED: std::sync::Mutex<Vec<PinnedHostSlice<f32>>> = std::sync::Mutex::new(Vec::new());
-const KEEP_PINNED: usize = 8;
+const KEEP_PINNED_BYTES: usize = 512 << 20;
 
 /// Gives a page-locked buffer from [`Gpu::pinned_f32`] back for a later run in this
 /// process, once nothing reads or writes it any more.
 pub fn keep_pinned(buf: PinnedHostSlice<f32>) {
     let mut kept = KEPT_PINNED.lock().unwrap_or_else(|e| e.into_inner());
-    if kept.len() < KEEP_PINNED {
-        kept.push(buf);
+    keep_within(&mut kept, buf, |b| b.len() * 4, KEEP_PINNED_BYTES);
+}
+
+/// Adds `item` to `kept`, then drops the oldest items until the sizes sum to at most
+/// `limit` (`item` too, where it alone is larger).
+pub(crate) fn keep_within<T>(kept: &mut Vec<T>, item: T, size: impl Fn(&T) -> usize, limit: usize) {
+    kept.push(item);
+    let mut total: usize = kept.iter().map(&size).sum();
+    while total > limit && !kept.is_empty() {
+        total -= size(&kept.remove(0));
     }
 }
 
@@ -332,5 +342,27 @@ impl<T> Pool<T> {
     /// Every one given back (for their owner's drop).
     pub(crate) fn drain(&mut self) -> Vec<T> {
         std::mem::take(self.0.get_mut().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_within;
+
+    #[test]
+    fn what_is_kept_stays_within_its_limit_oldest_dropped_first() {
+        let mut kept = Vec::new();
+        for n in [100, 200, 300] {
+            keep_within(&mut kept, n, |&n| n, 600);
+        }
+        assert_eq!(kept, [100, 200, 300]);
+        keep_within(&mut kept, 250, |&n| n, 600);
+        assert_eq!(kept, [300, 250]); // 100 and 200 dropped: 850, then 750, then 550
+        keep_within(&mut kept, 700, |&n| n, 600);
+        assert!(kept.is_empty(), "{kept:?}"); // larger than the limit alone: not kept
+        for n in 0..6 {
+            keep_within(&mut kept, n, |_| 1, 4);
+        }
+        assert_eq!(kept, [2, 3, 4, 5]);
     }
 }
