@@ -919,3 +919,70 @@ fn the_io_binding_gives_the_same_output_as_a_plain_run() {
         .unwrap_err();
     assert!(format!("{err:#}").contains("output buffer"), "{err:#}");
 }
+
+/// `RUST_LOG=anylabel::pipeline=trace` is a timeline of the run: each line says when and
+/// on which thread, each image decoded is a line of its decode thread, and
+/// `bench/timeline.py` (docs/gpu.md) reads it back into one run of those images.
+#[test]
+fn a_trace_log_is_a_timeline_that_bench_timeline_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = anylabel()
+        .env("RUST_LOG", "anylabel::pipeline=trace")
+        .arg("infer")
+        .arg(common::fixtures().join("people"))
+        .args([
+            "--model",
+            &v5(),
+            "--imgsz",
+            "64",
+            "--batch",
+            "4",
+            "--workers",
+            "2",
+        ])
+        .arg("-o")
+        .arg(dir.path().join("r.jsonl"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let decoded = log
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            f.len() > 4
+                && f[0] == "trace:"
+                && f[1].parse::<f64>().is_ok()
+                && f[2].starts_with("decode-")
+                && f[3] == "[anylabel::pipeline::decode]"
+        })
+        .count();
+    assert_eq!(decoded, 18, "{log}");
+    for thread in ["main", "batcher"] {
+        assert!(
+            log.contains(&format!(" {thread} [anylabel::pipeline]")),
+            "{log}"
+        );
+    }
+    let path = dir.path().join("timeline.txt");
+    std::fs::write(&path, &log).unwrap();
+    let python = std::env::var_os("ANYLABEL_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let summary = std::process::Command::new(python)
+        .arg(common::root().join("bench/timeline.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(
+        summary.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&summary.stderr)
+    );
+    assert!(text.starts_with("run 1: run of "), "{text}");
+    assert!(text.contains("18 images decoded on the CPU"), "{text}");
+    assert!(text.contains("model runs: first ended"), "{text}");
+}
