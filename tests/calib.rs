@@ -12,13 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 fn python() -> PathBuf {
-    match std::env::var_os("ANYLABEL_TEST_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "the calibration cross-check needs a Python with onnxruntime and onnx \
-             (tests/python/requirements.txt): set ANYLABEL_TEST_PYTHON, or run scripts/test.sh"
-        ),
-    }
+    common::python("the calibration cross-check needs a Python with onnxruntime and onnx")
 }
 
 fn model() -> (&'static ort::environment::Environment, PathBuf) {

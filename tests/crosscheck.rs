@@ -15,13 +15,7 @@ use common::{anylabel, fixtures, records};
 use serde_json::Value;
 
 fn python() -> PathBuf {
-    match std::env::var_os("ANYLABEL_TEST_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "the cross-checks need a Python with onnxruntime and opencv-python-headless \
-             (tests/python/requirements.txt): set ANYLABEL_TEST_PYTHON to it, or run scripts/test.sh, which does"
-        ),
-    }
+    common::python("the cross-checks need a Python with onnxruntime and opencv-python-headless")
 }
 
 fn iou(a: &[f64], b: &[f64]) -> f64 {

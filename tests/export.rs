@@ -284,13 +284,7 @@ fn label_formats_round_trip_and_the_tools_read_them() {
 }
 
 fn python() -> PathBuf {
-    match std::env::var_os("ANYLABEL_TEST_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "the export checks need a Python with pycocotools and supervision \
-             (tests/python/requirements*.txt): set ANYLABEL_TEST_PYTHON, or run scripts/test.sh, which does"
-        ),
-    }
+    common::python("the export checks need a Python with pycocotools and supervision")
 }
 
 #[test]

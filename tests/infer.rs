@@ -970,8 +970,7 @@ fn a_trace_log_is_a_timeline_that_bench_timeline_reads() {
     }
     let path = dir.path().join("timeline.txt");
     std::fs::write(&path, &log).unwrap();
-    let python = std::env::var_os("ANYLABEL_TEST_PYTHON").unwrap_or_else(|| "python3".into());
-    let summary = std::process::Command::new(python)
+    let summary = std::process::Command::new(common::python("bench/timeline.py needs a Python"))
         .arg(common::root().join("bench/timeline.py"))
         .arg(&path)
         .output()

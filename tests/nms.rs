@@ -155,13 +155,7 @@ fn reruns_nms_on_result_records() {
 }
 
 fn python() -> PathBuf {
-    match std::env::var_os("ANYLABEL_TEST_PYTHON") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => panic!(
-            "the OpenCV cross-check needs a Python with opencv-python-headless \
-             (tests/python/requirements.txt): set ANYLABEL_TEST_PYTHON to it, or run scripts/test.sh, which does"
-        ),
-    }
+    common::python("the OpenCV cross-check needs a Python with opencv-python-headless")
 }
 
 /// A seeded table of clustered boxes in `classes` classes with distinct scores.

@@ -199,3 +199,15 @@ pub fn cache_hits(stderr: &[u8]) -> (usize, usize) {
         .collect();
     (nums[0], nums[1])
 }
+
+/// The test Python (`ANYLABEL_TEST_PYTHON`, which `scripts/test.sh` makes from
+/// tests/python/requirements*.txt); `needs` says what the calling check needs of it.
+pub fn python(needs: &str) -> PathBuf {
+    match std::env::var_os("ANYLABEL_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => panic!(
+            "{needs} (tests/python/requirements*.txt): set ANYLABEL_TEST_PYTHON to it, or run \
+             scripts/test.sh, which makes one"
+        ),
+    }
+}
