@@ -231,6 +231,16 @@ bench9() { # bench9 NAME ARGS...: bench infer on the 3008 JPEGs at batch 32, wit
         --batch 32 --json "$work/bench-$name.json" "$@" > "$work/bench-$name.txt" 2>&1 || status=1
     echo "$name: $(grep -E "throughput|inference only, batch 32 |waiting" "$work/bench-$name.txt" | tr -s ' ' | tr '\n' ';')"
 }
+# traced NAME ARGS...: bench infer as bench9 does, its -vv timeline (RUST_LOG) in
+# timeline-NAME.txt (bench/timeline.py sums it) and its table in bench-trace-NAME.txt.
+traced() {
+    local name=$1
+    shift
+    RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer \
+        --images "$big" --model nudenet-320n --imgsz 640 --backend cuda --batch 32 "$@" \
+        > "$work/bench-trace-$name.txt" 2> "$work/timeline-$name.txt" || status=1
+    grep -E "throughput" "$work/bench-trace-$name.txt"
+}
 if want 9; then
 # What keeps end to end below inference alone: ONNX Runtime's intra-op threads (one per core
 # by default) and the decode threads' count, each in bench infer on the 3008 JPEGs; then
@@ -244,15 +254,9 @@ bench9 t1-w14 --preprocess gpu --threads 1 --workers 14
 bench9 t1-cpu --preprocess cpu --threads 1
 step "9. timelines of bench infer"
 for t in 0 1; do
-    RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
-        --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --preprocess gpu --threads $t \
-        > "$work/bench-trace-t$t.txt" 2> "$work/timeline-t$t.txt" || status=1
-    grep -E "throughput" "$work/bench-trace-t$t.txt"
+    traced "t$t" --preprocess gpu --threads $t
 done
-RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
-    --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --decode gpu --threads 1 \
-    > "$work/bench-trace-nvjpeg.txt" 2> "$work/timeline-nvjpeg.txt" || status=1
-grep -E "throughput" "$work/bench-trace-nvjpeg.txt"
+traced nvjpeg --decode gpu --threads 1
 fi
 if want 10; then
 # Each run after the first takes up what the run before left: the GPU letterboxes, the
@@ -270,14 +274,8 @@ ANYLABEL_NVJPEG_HARDWARE=0 bench9 nvjpeg-0 --preprocess gpu --decode gpu
 bench9 now-cpu --preprocess cpu
 grep -h "unlike run 1" "$work"/bench-now*.txt "$work"/bench-nvjpeg*.txt || echo "every run's records equal its first run's"
 step "10. timelines"
-RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
-    --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --preprocess gpu \
-    > "$work/bench-trace-now.txt" 2> "$work/timeline-now.txt" || status=1
-grep -E "throughput" "$work/bench-trace-now.txt"
-RUST_LOG=anylabel::pipeline=trace,anylabel::gpu=trace timeout 90 "$al" bench infer --images "$big" \
-    --model nudenet-320n --imgsz 640 --backend cuda --batch 32 --decode gpu \
-    > "$work/bench-trace-nvjpeg.txt" 2> "$work/timeline-nvjpeg.txt" || status=1
-grep -E "throughput" "$work/bench-trace-nvjpeg.txt"
+traced now --preprocess gpu
+traced nvjpeg --decode gpu
 step "10. infer, one run each (model load included)"
 for dec in cpu gpu; do
     timeout 60 "$al" infer "$big" -m nudenet-320n --imgsz 640 --backend cuda --decode $dec \
