@@ -23,6 +23,17 @@ use crate::record::Record;
 use crate::scan::Input;
 use crate::{fetch, model, runtime};
 
+struct Discard;
+
+impl Sink for Discard {
+    fn write(&mut self, _: &Record) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Keeps a hash of each record (its JSON line) instead of the record: runs after the first
 /// reuse what the first left (the GPU letterboxes, page-locked buffers, nvJPEG), and their
 /// records must be the first's.
@@ -106,17 +117,23 @@ fn infer_options(dir: &Path, batch: usize, opts: &super::Options) -> InferOption
     }
 }
 
+/// One run, its records discarded (the `cache` suite's, which times the cache alone).
 fn run_once(m: &mut Loaded, opts: &InferOptions, cache: Option<&mut CacheRun>) -> Result<Summary> {
-    run_digested(m, opts, cache).map(|(s, _)| s)
+    run_into(m, opts, cache, &mut Discard)
 }
 
-/// [`run_once`], with a hash of each record in order.
-fn run_digested(
+/// One run, with a hash of each record in order.
+fn run_digested(m: &mut Loaded, opts: &InferOptions) -> Result<(Summary, Vec<u64>)> {
+    let mut digests = Digests::default();
+    run_into(m, opts, None, &mut digests).map(|s| (s, digests.0))
+}
+
+fn run_into(
     m: &mut Loaded,
     opts: &InferOptions,
     cache: Option<&mut CacheRun>,
-) -> Result<(Summary, Vec<u64>)> {
-    let mut digests = Digests::default();
+    sink: &mut dyn Sink,
+) -> Result<Summary> {
     pipeline::run(
         &mut m.slot,
         &m.info,
@@ -124,10 +141,9 @@ fn run_digested(
         opts,
         cache,
         &AtomicBool::new(false),
-        &mut digests,
+        sink,
         &ProgressBar::hidden(),
     )
-    .map(|s| (s, digests.0))
 }
 
 fn check_images(dir: &Path) -> Result<()> {
@@ -235,7 +251,7 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
         let first_batch = stages.is_none();
         let mut first: Option<Vec<u64>> = None;
         for round in 1..=rounds {
-            let (s, digests) = run_digested(&mut m, &io, None)?;
+            let (s, digests) = run_digested(&mut m, &io)?;
             match &first {
                 None => first = Some(digests),
                 Some(f) => {
