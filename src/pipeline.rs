@@ -566,11 +566,7 @@ pub fn run(
                 .join()
                 .map_err(|p| anyhow!("the batching thread crashed: {}", panic_message(&*p)))?;
         // The outputs' page-locked buffers, for the next run in this process.
-        for o in spare_left.try_iter() {
-            if let HostBatch::Pinned(p) = o.buf {
-                crate::gpu::keep_pinned(p);
-            }
-        }
+        spare_left.try_iter().for_each(|o| o.buf.keep());
         let t = &mut summary.times;
         t.waiting += times.waiting;
         t.lookup += times.lookup;
@@ -1025,6 +1021,14 @@ impl Output {
 }
 
 impl HostBatch {
+    /// Gives a page-locked buffer back for the next run in this process
+    /// ([`crate::gpu::keep_pinned`]); a pageable one is dropped.
+    fn keep(self) {
+        if let HostBatch::Pinned(p) = self {
+            crate::gpu::keep_pinned(p);
+        }
+    }
+
     /// Its first `len` floats (a page-locked buffer holds the largest batch; a pageable
     /// one grows).
     fn slice_mut(&mut self, len: usize) -> Result<&mut [f32]> {
@@ -1253,11 +1257,7 @@ impl Batcher<'_> {
                 .join()
                 .map_err(|p| anyhow!("the inference thread crashed: {}", panic_message(&*p)))?;
             // The batches' page-locked buffers, for the next run in this process.
-            for b in x.free_host.try_iter() {
-                if let HostBatch::Pinned(p) = b {
-                    crate::gpu::keep_pinned(p);
-                }
-            }
+            x.free_host.try_iter().for_each(HostBatch::keep);
             done.result?;
             stopped.map(|()| (done.inference, done.starved, done.batches))
         })
