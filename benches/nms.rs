@@ -7,7 +7,8 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 
-use anylabel::nms::{Candidates, Nms, NmsParams, bench_boxes as clustered};
+use anylabel::detections::Detections;
+use anylabel::nms::{Nms, NmsParams, bench_boxes as clustered};
 
 fn bench(cr: &mut Criterion) {
     let mut group = cr.benchmark_group("nms");
@@ -106,7 +107,7 @@ fn postprocess(cr: &mut Criterion) {
         let (mut decoder, mut nms, mut c, mut keep) = (
             Decoder::default(),
             Nms::new(),
-            Candidates::default(),
+            Detections::default(),
             Vec::new(),
         );
         group.bench_function(BenchmarkId::new("decode_and_nms_conf", conf), |b| {

@@ -56,7 +56,7 @@ fn main() {
         let rtree = median_ms(repeat, || {
             pbr = powerboxesrs::nms::rtree_nms_slice(&flat, &scores, iou as f64, 0.0)
         });
-        let single_class = c.classes.iter().all(|&k| k == c.classes[0]);
+        let single_class = c.class_ids.iter().all(|&k| k == c.class_ids[0]);
         let same = single_class && pb == keep && pbr == keep;
         println!(
             "{}",

@@ -160,7 +160,7 @@ fn scan_command(args: ScanArgs) -> Result<u8> {
 }
 
 fn nms_command(args: NmsArgs) -> Result<u8> {
-    use crate::nms::{Candidates, Nms, NmsParams};
+    use crate::nms::{Nms, NmsParams};
     let name = match args.input.to_str() {
         Some("-") => "<stdin>".to_string(),
         _ => args.input.display().to_string(),
@@ -193,14 +193,8 @@ fn nms_command(args: NmsArgs) -> Result<u8> {
     if !is_jsonl {
         let all = crate::boxes::read_csv(&input[..]).map_err(|e| anyhow!("{name}: {e}"))?;
         // --conf first, remembering each survivor's row.
-        let mut rows = Vec::with_capacity(all.len());
-        let mut c = Candidates::default();
-        for i in 0..all.len() {
-            if all.scores[i] > conf {
-                rows.push(i);
-                c.push(all.boxes[i], all.scores[i], all.classes[i]);
-            }
-        }
+        let rows: Vec<usize> = (0..all.len()).filter(|&i| all.scores[i] > conf).collect();
+        let c = all.select(&rows);
         nms.run(&c, &params, &mut keep);
         match args.format {
             NmsFormat::Lines => {
@@ -217,13 +211,9 @@ fn nms_command(args: NmsArgs) -> Result<u8> {
         let mut records = Vec::new();
         for r in crate::record::Records::new(&name, &input[..]) {
             let mut r = r?;
-            let mut c = Candidates::default();
-            let dets: Vec<_> = r.detections.drain(..).filter(|d| d.score > conf).collect();
-            for d in &dets {
-                c.push(d.bbox, d.score, d.class_id);
-            }
-            nms.run(&c, &params, &mut keep);
-            r.detections = keep.iter().map(|&k| dets[k].clone()).collect();
+            let dets = r.to_detections().above(conf);
+            nms.run(&dets, &params, &mut keep);
+            r.set_detections(&dets.select(&keep));
             match args.format {
                 NmsFormat::Lines => {
                     serde_json::to_writer(&mut out, &r)?;

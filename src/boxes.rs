@@ -4,7 +4,7 @@
 //! Mapping between the letterboxed input and the original image lives with the letterbox
 //! ([`crate::letterbox::Letterbox::map_to_original`]), so it is written once.
 
-use crate::nms::Candidates;
+use crate::detections::Detections;
 
 /// How four numbers describe a box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ impl Lines<'_> {
 /// Reads a CSV of candidate boxes with a header naming the columns `x1, y1, x2, y2,
 /// score, class_id` (in any order; other columns are ignored). Every value must be a finite
 /// number, `x2 >= x1`, `y2 >= y1`, and `class_id` a non-negative integer.
-pub fn read_csv(input: &[u8]) -> Result<Candidates, RowError> {
+pub fn read_csv(input: &[u8]) -> Result<Detections, RowError> {
     let mut lines = Lines {
         bytes: input,
         at: 0,
@@ -148,7 +148,7 @@ pub fn read_csv(input: &[u8]) -> Result<Candidates, RowError> {
             ),
         })?;
     }
-    let mut c = Candidates::default();
+    let mut c = Detections::default();
     let mut record = csv::StringRecord::new();
     let mut row = 0;
     loop {
@@ -210,7 +210,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.boxes, vec![[0.0, 0.0, 10.0, 10.0], [1.0, 1.0, 5.0, 5.0]]);
         assert_eq!(
-            (c.scores.clone(), c.classes.clone()),
+            (c.scores.clone(), c.class_ids.clone()),
             (vec![0.9, 0.5], vec![0, 2])
         );
         let err = |text: &str| read_csv(text.as_bytes()).unwrap_err().to_string();

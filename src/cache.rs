@@ -24,6 +24,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use crate::detections::Detections;
+
 /// Detections are stored down to this score (or the run's `--conf`, if lower).
 pub const FLOOR: f32 = 0.01;
 /// At least this many detections are kept per image when storing (more if `--max-det`
@@ -126,9 +128,6 @@ impl FileStamp {
     }
 }
 
-/// One stored detection: class, score, `[x1, y1, x2, y2]` in original pixels.
-pub type StoredDetection = (u32, f32, [f32; 4]);
-
 /// A stored result row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stored {
@@ -136,8 +135,8 @@ pub struct Stored {
     pub cap: usize,
     /// NMS stopped at `cap`: there may have been more detections above the floor.
     pub truncated: bool,
-    /// Highest score first.
-    pub detections: Vec<StoredDetection>,
+    /// Highest score first, boxes in original pixels, no labels.
+    pub detections: Detections,
 }
 
 /// What a run asks of the stored detections.
@@ -153,61 +152,51 @@ pub struct Ask {
 /// The detections a fresh run with `ask` would produce, or `None` when the stored row
 /// cannot tell (its floor is above `--conf`, or it was cut off before `--max-det` boxes
 /// above `--conf`).
-pub fn answer(stored: &Stored, ask: &Ask) -> Option<Vec<StoredDetection>> {
+pub fn answer(stored: &Stored, ask: &Ask) -> Option<Detections> {
     if stored.floor > ask.conf {
         return None;
     }
-    let above: Vec<&StoredDetection> = stored
-        .detections
-        .iter()
-        .filter(|d| d.1 > ask.conf)
-        .collect();
+    let above = stored.detections.above(ask.conf);
     // Cut off while every stored box was still above --conf: boxes past the cap may exist.
     if stored.truncated && above.len() == stored.detections.len() && above.len() < ask.max_det {
         return None;
     }
-    Some(
-        above
-            .into_iter()
-            .filter(|d| {
-                ask.allowed
-                    .as_ref()
-                    .is_none_or(|a| a.get(d.0 as usize).copied().unwrap_or(false))
-            })
-            .take(ask.max_det)
-            .cloned()
-            .collect(),
-    )
+    let allowed = match &ask.allowed {
+        Some(a) => above.of_classes(a),
+        None => above,
+    };
+    Some(allowed.top(ask.max_det))
 }
 
-fn encode_detections(d: &[StoredDetection]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(d.len() * 24);
-    for (class, score, b) in d {
-        out.extend_from_slice(&class.to_le_bytes());
-        out.extend_from_slice(&score.to_le_bytes());
-        for v in b {
+/// The bytes of one stored detection: class id, score and box, little-endian.
+const ROW_BYTES: usize = 24;
+
+fn encode_detections(d: &Detections) -> Vec<u8> {
+    let mut out = Vec::with_capacity(d.len() * ROW_BYTES);
+    for i in 0..d.len() {
+        out.extend_from_slice(&d.class_ids[i].to_le_bytes());
+        out.extend_from_slice(&d.scores[i].to_le_bytes());
+        for v in d.boxes[i] {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
     out
 }
 
-fn decode_detections(b: &[u8]) -> Option<Vec<StoredDetection>> {
-    if !b.len().is_multiple_of(24) {
+fn decode_detections(b: &[u8]) -> Option<Detections> {
+    if !b.len().is_multiple_of(ROW_BYTES) {
         return None;
     }
     let f = |c: &[u8]| f32::from_le_bytes(c.try_into().unwrap());
-    Some(
-        b.chunks_exact(24)
-            .map(|c| {
-                (
-                    u32::from_le_bytes(c[0..4].try_into().unwrap()),
-                    f(&c[4..8]),
-                    [f(&c[8..12]), f(&c[12..16]), f(&c[16..20]), f(&c[20..24])],
-                )
-            })
-            .collect(),
-    )
+    let mut d = Detections::with_capacity(b.len() / ROW_BYTES);
+    for c in b.chunks_exact(ROW_BYTES) {
+        d.push(
+            [f(&c[8..12]), f(&c[12..16]), f(&c[16..20]), f(&c[20..24])],
+            f(&c[4..8]),
+            u32::from_le_bytes(c[0..4].try_into().unwrap()),
+        );
+    }
+    Some(d)
 }
 
 /// What decoding found about a content hash.
@@ -959,11 +948,20 @@ mod tests {
             floor: FLOOR,
             cap,
             truncated,
-            detections: dets
-                .iter()
-                .map(|&(c, s)| (c, s, [0.0, 0.0, 1.0, 1.0]))
-                .collect(),
+            detections: rows(
+                &dets
+                    .iter()
+                    .map(|&(c, s)| (c, s, [0.0, 0.0, 1.0, 1.0]))
+                    .collect::<Vec<_>>(),
+            ),
         }
+    }
+
+    /// `(class id, score, box)` rows as detections.
+    fn rows(rows: &[(u32, f32, [f32; 4])]) -> Detections {
+        let mut d = Detections::default();
+        rows.iter().for_each(|&(c, s, b)| d.push(b, s, c));
+        d
     }
 
     #[test]
@@ -974,8 +972,7 @@ mod tests {
             max_det,
             allowed: None,
         };
-        let scores =
-            |a: Option<Vec<StoredDetection>>| a.map(|v| v.iter().map(|d| d.1).collect::<Vec<_>>());
+        let scores = |a: Option<Detections>| a.map(|d| d.scores);
         assert_eq!(
             scores(answer(&s, &ask(0.25, 300))),
             Some(vec![0.9, 0.5, 0.3])
@@ -1018,7 +1015,7 @@ mod tests {
             floor: FLOOR,
             cap: 300,
             truncated: false,
-            detections: vec![(3, 0.123_456_79, [1.5, 2.25, 100.125, 50.0])],
+            detections: rows(&[(3, 0.123_456_79, [1.5, 2.25, 100.125, 50.0])]),
         };
         let stamp = FileStamp {
             path: b"/x/a.jpg".to_vec(),
@@ -1125,7 +1122,11 @@ mod tests {
         let mut cache = Cache::open(&path).unwrap();
         let key = content_hash(b"params");
         cache.set_params(key, "abc", "test").unwrap();
-        let dets: Vec<StoredDetection> = (0..100).map(|i| (i, 0.5, [0.0, 0.0, 1.0, 1.0])).collect();
+        let dets = rows(
+            &(0..100)
+                .map(|i| (i, 0.5, [0.0, 0.0, 1.0, 1.0]))
+                .collect::<Vec<_>>(),
+        );
         for i in 0..400u32 {
             let batch = Batch {
                 results: vec![(
@@ -1176,7 +1177,11 @@ mod tests {
         cache
             .set_params(content_hash(b"params"), "abc", "test")
             .unwrap();
-        let dets: Vec<StoredDetection> = (0..100).map(|i| (i, 0.5, [0.0, 0.0, 1.0, 1.0])).collect();
+        let dets = rows(
+            &(0..100)
+                .map(|i| (i, 0.5, [0.0, 0.0, 1.0, 1.0]))
+                .collect::<Vec<_>>(),
+        );
         let fill = |cache: &mut Cache| {
             let results = (0..400u32)
                 .map(|i| {
@@ -1251,7 +1256,7 @@ mod tests {
                             floor: FLOOR,
                             cap: 300,
                             truncated: false,
-                            detections: vec![(0, 0.5, [0.0, 0.0, 1.0, 1.0])],
+                            detections: rows(&[(0, 0.5, [0.0, 0.0, 1.0, 1.0])]),
                         };
                         (*c, s)
                     })
@@ -1275,23 +1280,15 @@ mod tests {
 
     mod floor {
         use super::super::*;
-        use crate::nms::{Candidates, NmsParams, iou, nms};
+        use crate::nms::{NmsParams, iou, nms};
         use proptest::prelude::*;
 
-        fn run_nms(
-            c: &Candidates,
-            keep_if: impl Fn(usize) -> bool,
-            p: &NmsParams,
-        ) -> Vec<StoredDetection> {
-            let mut sub = Candidates::default();
-            for i in (0..c.len()).filter(|&i| keep_if(i)) {
-                sub.push(c.boxes[i], c.scores[i], c.classes[i]);
-            }
+        fn run_nms(c: &Detections, keep_if: impl Fn(usize) -> bool, p: &NmsParams) -> Detections {
+            let rows: Vec<usize> = (0..c.len()).filter(|&i| keep_if(i)).collect();
+            let sub = c.select(&rows);
             let (mut order, mut keep) = (Vec::new(), Vec::new());
             nms(&sub, p, &mut order, &mut keep);
-            keep.iter()
-                .map(|&k| (sub.classes[k], sub.scores[k], sub.boxes[k]))
-                .collect()
+            sub.select(&keep)
         }
 
         proptest! {
@@ -1307,12 +1304,12 @@ mod tests {
                 agnostic in any::<bool>(),
                 filter in prop::option::of(prop::collection::vec(any::<bool>(), 4)),
             ) {
-                let mut c = Candidates::default();
+                let mut c = Detections::default();
                 for (x, y, w, h, s, class) in &boxes {
                     // Scores on a coarse grid, so ties are common.
                     c.push([*x, *y, x + w, y + h], *s as f32 / 100.0, *class);
                 }
-                let allowed = |i: usize| filter.as_ref().is_none_or(|f| f[c.classes[i] as usize]);
+                let allowed = |i: usize| filter.as_ref().is_none_or(|f| f[c.class_ids[i] as usize]);
                 let p = |max_det| NmsParams { iou: iou_t, max_det, agnostic, max_candidates: 30_000 };
                 // A fresh run: the class filter and --conf before NMS, as Ultralytics does it.
                 let fresh = run_nms(&c, |i| c.scores[i] > conf && allowed(i), &p(max_det));
@@ -1331,10 +1328,10 @@ mod tests {
                 };
                 prop_assert_eq!(answer(&stored, &ask), Some(fresh.clone()));
                 // And the kept set is what greedy NMS promises.
-                for (i, a) in fresh.iter().enumerate() {
-                    for b in &fresh[i + 1..] {
-                        if agnostic || a.0 == b.0 {
-                            prop_assert!(iou(&a.2, &b.2) <= iou_t);
+                for i in 0..fresh.len() {
+                    for j in i + 1..fresh.len() {
+                        if agnostic || fresh.class_ids[i] == fresh.class_ids[j] {
+                            prop_assert!(iou(&fresh.boxes[i], &fresh.boxes[j]) <= iou_t);
                         }
                     }
                 }

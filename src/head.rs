@@ -10,7 +10,7 @@
 //! - YOLOv5 `[B, N, 5+C]`: `cx, cy, w, h, objectness`, then C class scores, one row per anchor.
 //! - NMS-free YOLOv10/YOLO26 `[B, N, 6]`: `x1, y1, x2, y2, score, class`, already final.
 
-use crate::nms::Candidates;
+use crate::detections::Detections;
 
 /// What the model's type, config and metadata say about its head, beyond the shape.
 #[derive(Debug, Clone, Default)]
@@ -216,7 +216,7 @@ impl Decoder {
         dims: [usize; 3],
         index: usize,
         p: &DecodeParams,
-        out: &mut Candidates,
+        out: &mut Detections,
     ) {
         let [_, a, b] = dims;
         let one = &data[index * a * b..(index + 1) * a * b];
@@ -233,7 +233,7 @@ impl Decoder {
         classes: usize,
         n: usize,
         p: &DecodeParams,
-        out: &mut Candidates,
+        out: &mut Detections,
     ) {
         // Two passes. First each anchor's best score, one class row at a time over blocks of
         // anchors, so the inner loop runs over contiguous memory, vectorises to `maxps`, and
@@ -276,7 +276,7 @@ fn decode_v5(
     n: usize,
     stride: usize,
     p: &DecodeParams,
-    out: &mut Candidates,
+    out: &mut Detections,
 ) {
     for i in 0..n {
         let row = &one[i * stride..(i + 1) * stride];
@@ -304,7 +304,7 @@ fn decode_v5(
     }
 }
 
-fn decode_end2end(one: &[f32], n: usize, stride: usize, p: &DecodeParams, out: &mut Candidates) {
+fn decode_end2end(one: &[f32], n: usize, stride: usize, p: &DecodeParams, out: &mut Detections) {
     for i in 0..n {
         let row = &one[i * stride..(i + 1) * stride];
         let score = row[4];
@@ -422,7 +422,7 @@ mod tests {
                 out.push((k % 97) as f32 + 1.0);
             }
             out.extend_from_slice(&scores);
-            let mut c = Candidates::default();
+            let mut c = Detections::default();
             let p = DecodeParams { conf, allowed: None };
             Decoder::default().decode(
                 Head::Yolov8 { classes, extra: 0 },
@@ -448,7 +448,7 @@ mod tests {
                 }
             }
             prop_assert_eq!(&c.scores, &want.0);
-            prop_assert_eq!(&c.classes, &want.1);
+            prop_assert_eq!(&c.class_ids, &want.1);
         }
     }
 
@@ -464,7 +464,7 @@ mod tests {
             0.9, 0.1, 0.3,    // class 0
             0.2, 0.8, 0.25,   // class 1
         ];
-        let mut c = Candidates::default();
+        let mut c = Detections::default();
         let p = DecodeParams {
             conf: 0.25,
             allowed: None,
@@ -480,7 +480,7 @@ mod tests {
             &p,
             &mut c,
         );
-        assert_eq!(c.classes, vec![0, 1, 0]);
+        assert_eq!(c.class_ids, vec![0, 1, 0]);
         assert_eq!(c.scores, vec![0.9, 0.8, 0.3]);
         assert_eq!(c.boxes[0], [8.0, 9.0, 12.0, 11.0]);
         // Only class 1 allowed: anchor 2's best class is 0, so it is dropped, not demoted.
@@ -500,7 +500,7 @@ mod tests {
             &p,
             &mut c,
         );
-        assert_eq!(c.classes, vec![1]);
+        assert_eq!(c.class_ids, vec![1]);
     }
 
     #[test]
@@ -511,13 +511,13 @@ mod tests {
             20.0, 20.0, 4.0, 2.0, 0.2, 0.1, 0.9, // objectness below conf
             30.0, 30.0, 4.0, 2.0, 0.9, 0.2, 0.3, // 0.27 class 1
         ];
-        let mut c = Candidates::default();
+        let mut c = Detections::default();
         let p = DecodeParams {
             conf: 0.25,
             allowed: None,
         };
         Decoder::default().decode(Head::Yolov5 { classes: 2 }, &v5, [1, 3, 7], 0, &p, &mut c);
-        assert_eq!(c.classes, vec![0, 1]);
+        assert_eq!(c.class_ids, vec![0, 1]);
         assert!((c.scores[0] - 0.45).abs() < 1e-6 && (c.scores[1] - 0.27).abs() < 1e-6);
 
         #[rustfmt::skip]
@@ -530,7 +530,7 @@ mod tests {
         let batch: Vec<f32> = e2e.iter().chain(e2e.iter()).copied().collect();
         Decoder::default().decode(Head::EndToEnd, &batch, [2, 2, 6], 1, &p, &mut c);
         assert_eq!(
-            (c.classes.clone(), c.boxes[0]),
+            (c.class_ids.clone(), c.boxes[0]),
             (vec![7], [1.0, 2.0, 3.0, 4.0])
         );
     }

@@ -16,6 +16,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod detections;
 pub mod doctor;
 pub mod driver;
 pub mod elf;

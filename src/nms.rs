@@ -5,40 +5,12 @@
 //! the lower index; a candidate is dropped when its IoU with an already kept box of the
 //! same class is above the threshold; the run stops at `max_det` kept boxes.
 
-/// Candidate boxes in structure-of-arrays form: `boxes[i]` is `[x1, y1, x2, y2]`.
-#[derive(Debug, Default, Clone)]
-pub struct Candidates {
-    pub boxes: Vec<[f32; 4]>,
-    pub scores: Vec<f32>,
-    pub classes: Vec<u32>,
-}
-
-impl Candidates {
-    pub fn len(&self) -> usize {
-        self.scores.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.scores.is_empty()
-    }
-
-    pub fn clear(&mut self) {
-        self.boxes.clear();
-        self.scores.clear();
-        self.classes.clear();
-    }
-
-    pub fn push(&mut self, b: [f32; 4], score: f32, class: u32) {
-        self.boxes.push(b);
-        self.scores.push(score);
-        self.classes.push(class);
-    }
-}
+use crate::detections::Detections;
 
 /// Benchmark input, shared by `benches/nms.rs` and `anylabel bench nms`: boxes in clusters
 /// of about ten around random centres, as a detector's raw output is;
 /// the area grows with the count so the density stays the same.
-pub fn bench_boxes(n: usize, seed: u64) -> Candidates {
+pub fn bench_boxes(n: usize, seed: u64) -> Detections {
     let mut rng = crate::rng::XorShift(seed | 1);
     let mut rnd = move || rng.unit_f32();
     let clusters = (n / 10).max(1);
@@ -52,7 +24,7 @@ pub fn bench_boxes(n: usize, seed: u64) -> Candidates {
     for i in (1..n).rev() {
         ranks.swap(i, ((rnd() * (i + 1) as f32) as usize).min(i));
     }
-    let mut c = Candidates::default();
+    let mut c = Detections::default();
     for rank in ranks {
         let (cx, cy, size) = centres[((rnd() * clusters as f32) as usize).min(clusters - 1)];
         let (x, y) = (cx + (rnd() - 0.5) * 16.0, cy + (rnd() - 0.5) * 16.0);
@@ -95,7 +67,7 @@ pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
 /// `order` is scratch space, reused between calls.
 ///
 /// The plain textbook loop: the reference the fast [`Nms`] is tested against.
-pub fn nms(c: &Candidates, p: &NmsParams, order: &mut Vec<usize>, keep: &mut Vec<usize>) {
+pub fn nms(c: &Detections, p: &NmsParams, order: &mut Vec<usize>, keep: &mut Vec<usize>) {
     keep.clear();
     order.clear();
     order.extend(0..c.len());
@@ -108,7 +80,7 @@ pub fn nms(c: &Candidates, p: &NmsParams, order: &mut Vec<usize>, keep: &mut Vec
         }
         let bi = &c.boxes[i];
         for &k in keep.iter() {
-            if (p.agnostic || c.classes[k] == c.classes[i]) && iou(&c.boxes[k], bi) > p.iou {
+            if (p.agnostic || c.class_ids[k] == c.class_ids[i]) && iou(&c.boxes[k], bi) > p.iou {
                 continue 'next;
             }
         }
@@ -209,7 +181,7 @@ impl Nms {
     }
 
     /// Runs NMS over `c` and writes the indices it keeps into `keep`, highest score first.
-    pub fn run(&mut self, c: &Candidates, p: &NmsParams, keep: &mut Vec<usize>) {
+    pub fn run(&mut self, c: &Detections, p: &NmsParams, keep: &mut Vec<usize>) {
         keep.clear();
         self.kept_keys.clear();
         let n = c.len().min(u32::MAX as usize);
@@ -231,9 +203,9 @@ impl Nms {
         } else {
             u64::MAX
         };
-        let first = c.classes[0];
-        let max_class = c.classes[..n].iter().copied().max().unwrap_or(0) as usize;
-        if p.agnostic || c.classes[..n].iter().all(|&k| k == first) {
+        let first = c.class_ids[0];
+        let max_class = c.class_ids[..n].iter().copied().max().unwrap_or(0) as usize;
+        if p.agnostic || c.class_ids[..n].iter().all(|&k| k == first) {
             let mut keys = std::mem::take(&mut self.keys);
             keys.clear();
             keys.extend(
@@ -248,7 +220,7 @@ impl Nms {
         } else if max_class > 1 << 20 {
             // Huge class ids: order by (class, key) instead of counting.
             let mut pairs: Vec<(u32, u64)> = (0..n)
-                .map(|i| (c.classes[i], rank_key(c.scores[i], i)))
+                .map(|i| (c.class_ids[i], rank_key(c.scores[i], i)))
                 .filter(|&(_, k)| k <= cutoff)
                 .collect();
             pairs.sort_unstable();
@@ -267,7 +239,7 @@ impl Nms {
             // A counting sort by class, in index order.
             self.counts.clear();
             self.counts.resize(max_class + 2, 0);
-            for &k in &c.classes[..n] {
+            for &k in &c.class_ids[..n] {
                 self.counts[k as usize + 1] += 1;
             }
             for i in 1..self.counts.len() {
@@ -275,7 +247,7 @@ impl Nms {
             }
             self.by_class.clear();
             self.by_class.resize(n, 0);
-            for (i, &k) in c.classes[..n].iter().enumerate() {
+            for (i, &k) in c.class_ids[..n].iter().enumerate() {
                 let slot = &mut self.counts[k as usize];
                 self.by_class[*slot as usize] = i as u32;
                 *slot += 1;
@@ -308,7 +280,7 @@ impl Nms {
 
     /// Greedy NMS over one class's candidates (`keys`, in index order; sorted here),
     /// appending the keys it keeps.
-    fn run_bucket(&mut self, c: &Candidates, p: &NmsParams, keys: &mut Vec<u64>) {
+    fn run_bucket(&mut self, c: &Detections, p: &NmsParams, keys: &mut Vec<u64>) {
         if keys.is_empty() {
             return;
         }
@@ -559,7 +531,7 @@ mod tests {
         }
     }
 
-    fn both(c: &Candidates, p: &NmsParams) -> Vec<usize> {
+    fn both(c: &Detections, p: &NmsParams) -> Vec<usize> {
         let (mut order, mut reference) = (Vec::new(), Vec::new());
         nms(c, p, &mut order, &mut reference);
         let mut fast = Vec::new();
@@ -580,7 +552,7 @@ mod tests {
 
     #[test]
     fn suppresses_within_a_class_only() {
-        let mut c = Candidates::default();
+        let mut c = Detections::default();
         c.push([0.0, 0.0, 10.0, 10.0], 0.9, 0);
         c.push([1.0, 1.0, 10.0, 10.0], 0.8, 0); // IoU 0.81 with the first: dropped
         c.push([1.0, 1.0, 10.0, 10.0], 0.7, 1); // another class: kept
@@ -595,7 +567,7 @@ mod tests {
 
     #[test]
     fn ties_go_to_the_lower_index_and_max_det_stops() {
-        let mut c = Candidates::default();
+        let mut c = Detections::default();
         for i in 0..5 {
             c.push(
                 [i as f32 * 100.0, 0.0, i as f32 * 100.0 + 10.0, 10.0],
@@ -653,14 +625,14 @@ mod tests {
 
     /// Candidates in clusters (as a detector's raw output is), with scores on a coarse grid
     /// so ties are common.
-    fn clustered() -> impl Strategy<Value = Candidates> {
+    fn clustered() -> impl Strategy<Value = Detections> {
         (1usize..60, 0usize..3000, any::<u64>()).prop_map(|(clusters, n, seed)| {
             let mut rng = crate::rng::XorShift(seed | 1);
             let mut rnd = move || rng.unit_f32();
             let centres: Vec<(f32, f32, f32)> = (0..clusters)
                 .map(|_| (rnd() * 2000.0, rnd() * 2000.0, 10.0 + rnd() * 200.0))
                 .collect();
-            let mut c = Candidates::default();
+            let mut c = Detections::default();
             for _ in 0..n {
                 let (cx, cy, size) = centres[(rnd() * clusters as f32) as usize % clusters];
                 let (w, h) = (size * (0.7 + 0.6 * rnd()), size * (0.7 + 0.6 * rnd()));
@@ -698,7 +670,7 @@ mod tests {
                 for &k in &kept { v[k] = true; }
                 v
             };
-            let same_class = |a: usize, b: usize| agnostic || c.classes[a] == c.classes[b];
+            let same_class = |a: usize, b: usize| agnostic || c.class_ids[a] == c.class_ids[b];
             // No two kept boxes of a class overlap by more than the threshold.
             for (x, &a) in kept.iter().enumerate() {
                 for &b in &kept[x + 1..] {

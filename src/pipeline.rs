@@ -37,10 +37,9 @@ use cudarc::driver::PinnedHostSlice;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
-use crate::cache::{
-    self, Ask, Batch, Cache, Content, FileStamp, ImageFacts, Stored, StoredDetection, with_reader,
-};
+use crate::cache::{self, Ask, Batch, Cache, Content, FileStamp, ImageFacts, Stored, with_reader};
 use crate::decode::{DecodeErrorKind, DecodeOptions, RgbImage, decode_bytes, read_file};
+use crate::detections::Detections;
 use crate::engine::{Engine, ModelInfo, OutputTo};
 use crate::gpu::jpeg::{DeviceImage, GpuJpeg};
 use crate::gpu::jpeg_hw::{HwJpeg, Reply as EngineReply};
@@ -48,8 +47,8 @@ use crate::gpu::letterbox::{GpuLetterbox, Pixels};
 use crate::gpu::upload::{UPLOAD_VAR, UploadBy, Uploader};
 use crate::head::{DecodeParams, Decoder};
 use crate::letterbox::{Letterbox, Preprocessor};
-use crate::nms::{Candidates, Nms, NmsParams};
-use crate::record::{Detection, Record};
+use crate::nms::{Nms, NmsParams};
+use crate::record::Record;
 use crate::scan::{Item, ScanError, Sources, scan};
 use crate::shard::Shard;
 
@@ -283,7 +282,7 @@ enum Outcome {
         content: Content,
         width: u32,
         height: u32,
-        detections: Vec<StoredDetection>,
+        detections: Detections,
         /// Whether to mark the result used now ([`cache::mark_again`]).
         mark: bool,
     },
@@ -1927,21 +1926,15 @@ impl Writer<'_> {
         recycle: &Sender<Vec<f32>>,
     ) -> Record {
         let id = self.info.id.clone();
-        let record = |width, height, dets: Vec<StoredDetection>, info: &ModelInfo| Record {
-            path: slot.item.name.clone(),
-            width,
-            height,
-            model: id.clone(),
-            detections: dets
-                .into_iter()
-                .map(|(class_id, score, bbox)| Detection {
-                    class_id,
-                    label: info.label(class_id),
-                    score,
-                    bbox,
-                })
-                .collect(),
-            error: None,
+        let info = self.info;
+        let record = |width, height, dets: Detections| {
+            Record::new(
+                slot.item.name.clone(),
+                [width, height],
+                id.clone(),
+                &dets,
+                |c| info.label(c),
+            )
         };
         match slot.outcome {
             Outcome::Cached {
@@ -1956,7 +1949,7 @@ impl Writer<'_> {
                 }
                 store.hits += 1;
                 self.summary.cache_hits += 1;
-                record(width, height, detections, self.info)
+                record(width, height, detections)
             }
             Outcome::Image { input, lb, content } => {
                 let stored = fresh
@@ -1979,7 +1972,7 @@ impl Writer<'_> {
                     store.results.push((content, stored));
                     store.misses += 1;
                 }
-                record(lb.full_w, lb.full_h, detections, self.info)
+                record(lb.full_w, lb.full_h, detections)
             }
             Outcome::KnownBad { reason } => {
                 store.hits += 1;
@@ -2022,7 +2015,7 @@ struct Post {
     params: DecodeParams,
     nms: NmsParams,
     floor: f32,
-    candidates: Candidates,
+    candidates: Detections,
     nms_run: Nms,
     keep: Vec<usize>,
 }
@@ -2049,7 +2042,7 @@ impl Post {
                 max_candidates: 30_000,
             },
             floor,
-            candidates: Candidates::default(),
+            candidates: Detections::default(),
             nms_run: Nms::new(),
             keep: Vec::new(),
         }
@@ -2081,15 +2074,13 @@ impl Post {
                 .sort_by(|&a, &b| c.scores[b].total_cmp(&c.scores[a]));
             self.keep.truncate(self.nms.max_det);
         }
+        let mut detections = c.select(&self.keep);
+        detections.map_boxes(|b| lb.to_original(b));
         Stored {
             floor: self.floor,
             cap: self.nms.max_det,
             truncated: self.keep.len() >= self.nms.max_det,
-            detections: self
-                .keep
-                .iter()
-                .map(|&k| (c.classes[k], c.scores[k], lb.to_original(c.boxes[k])))
-                .collect(),
+            detections,
         }
     }
 }

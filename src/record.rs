@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::detections::Detections;
+
 /// One detected object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
@@ -36,6 +38,41 @@ pub struct Record {
 }
 
 impl Record {
+    /// The record of a labelled image: `detections` (boxes in its pixels), each named by
+    /// `label` of its class id where the detections carry no labels of their own.
+    pub fn new(
+        path: String,
+        [width, height]: [u32; 2],
+        model: String,
+        detections: &Detections,
+        label: impl Fn(u32) -> String,
+    ) -> Record {
+        Record {
+            path,
+            width,
+            height,
+            model,
+            detections: rows(detections, label),
+            error: None,
+        }
+    }
+
+    /// The record's detections as columns, labels included.
+    pub fn to_detections(&self) -> Detections {
+        let mut d = Detections::with_capacity(self.detections.len());
+        d.labels = Some(Vec::with_capacity(self.detections.len()));
+        for x in &self.detections {
+            d.push_labelled(x.bbox, x.score, x.class_id, x.label.clone());
+        }
+        d
+    }
+
+    /// Replaces the record's detections (labelled ones keep their labels; the others are
+    /// named `class_N`).
+    pub fn set_detections(&mut self, detections: &Detections) {
+        self.detections = rows(detections, |id| format!("class_{id}"));
+    }
+
     /// The record of an image that could not be processed.
     pub fn failed(path: String, model: String, error: String) -> Record {
         Record {
@@ -47,6 +84,20 @@ impl Record {
             error: Some(error),
         }
     }
+}
+
+/// `d` as the record's rows; `label` names the rows of unlabelled detections.
+fn rows(d: &Detections, label: impl Fn(u32) -> String) -> Vec<Detection> {
+    (0..d.len())
+        .map(|i| Detection {
+            class_id: d.class_ids[i],
+            label: d
+                .label(i)
+                .map_or_else(|| label(d.class_ids[i]), str::to_string),
+            score: d.scores[i],
+            bbox: d.boxes[i],
+        })
+        .collect()
 }
 
 /// Reads result records, one JSON object a line, from a file or `-` (stdin). Blank lines
@@ -196,6 +247,32 @@ mod tests {
             err.starts_with("r.jsonl, line 3: not a result record"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn detections_convert_to_records_and_back() {
+        let mut d = Detections::default();
+        d.push([1.0, 2.0, 3.0, 4.0], 0.5, 1);
+        d.push([0.0, 0.0, 9.0, 9.0], 0.25, 0);
+        let names = ["cat", "dog"];
+        let r = Record::new("a.jpg".into(), [10, 20], "m".into(), &d, |id| {
+            names[id as usize].to_string()
+        });
+        assert_eq!((r.width, r.height), (10, 20));
+        assert_eq!(r.detections[0].label, "dog");
+        let back = r.to_detections();
+        assert_eq!(
+            (&back.boxes, &back.scores, &back.class_ids),
+            (&d.boxes, &d.scores, &d.class_ids)
+        );
+        assert_eq!(
+            back.labels,
+            Some(vec!["dog".to_string(), "cat".to_string()])
+        );
+        // Labels travel with the rows they name.
+        let mut kept = r.clone();
+        kept.set_detections(&back.filter(&[false, true]));
+        assert_eq!(kept.detections, r.detections[1..]);
     }
 
     #[test]

@@ -12,10 +12,11 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use anylabel::decode::{DecodeOptions, RgbImage, decode_file};
+use anylabel::detections::Detections;
 use anylabel::gpu::letterbox::{GpuLetterbox, Pixels};
 use anylabel::gpu::{self, Gpu, nms::GpuNms, nms::Ran};
 use anylabel::letterbox::{Letterbox, Preprocessor};
-use anylabel::nms::{Candidates, Nms, NmsParams, bench_boxes};
+use anylabel::nms::{Nms, NmsParams, bench_boxes};
 use anylabel::scan::{Input, scan};
 
 /// Loads NVRTC from the test Python's `nvidia-cuda-nvrtc` wheel, unless it is on the
@@ -425,14 +426,14 @@ fn letterbox_equals_the_cpu_on_mixed_batches() {
     }
 }
 
-fn with_classes(mut c: Candidates, classes: u32) -> Candidates {
-    for (i, k) in c.classes.iter_mut().enumerate() {
+fn with_classes(mut c: Detections, classes: u32) -> Detections {
+    for (i, k) in c.class_ids.iter_mut().enumerate() {
         *k = (i as u32).wrapping_mul(2_654_435_761) % classes;
     }
     c
 }
 
-fn cpu_nms(c: &Candidates, p: &NmsParams) -> Vec<usize> {
+fn cpu_nms(c: &Detections, p: &NmsParams) -> Vec<usize> {
     let mut keep = Vec::new();
     Nms::new().run(c, p, &mut keep);
     keep

@@ -26,7 +26,7 @@ use crate::record::Record;
 pub enum Keep {
     /// The record as it is.
     All,
-    /// Only the detections that made it match (see [`Rule::eval_keep`]).
+    /// Only the detections that made it match (see [`Rule::matches_keep`]).
     Matching,
 }
 
@@ -59,16 +59,16 @@ impl Filter {
         if r.error.is_some() {
             return None;
         }
+        let (detections, area) = (r.to_detections(), rule::image_area(r));
         match self.keep {
-            Keep::All => rule.eval(r).then_some(Cow::Borrowed(r)),
+            Keep::All => rule.matches(&detections, area).then_some(Cow::Borrowed(r)),
             Keep::Matching => {
-                let mut mask = vec![false; r.detections.len()];
-                if !rule.eval_keep(r, &mut mask) {
+                let mut mask = vec![false; detections.len()];
+                if !rule.matches_keep(&detections, area, &mut mask) {
                     return None;
                 }
                 let mut kept = r.clone();
-                let mut m = mask.iter();
-                kept.detections.retain(|_| *m.next().unwrap_or(&false));
+                kept.set_detections(&detections.filter(&mask));
                 Some(Cow::Owned(kept))
             }
         }

@@ -9,7 +9,8 @@
 //! meaning of a mixed rule obvious, and makes `--keep matching` easy to define: the
 //! detections a true leaf selected.
 
-use crate::record::{Detection, Record};
+use crate::detections::Detections;
+use crate::record::Record;
 
 /// A class as a rule names it: by name (matched against a detection's `label`) or by id
 /// (matched against its `class_id`).
@@ -29,10 +30,11 @@ impl Class {
         }
     }
 
-    fn matches(&self, d: &Detection) -> bool {
+    /// Whether row `i` of `d` is of this class (a name needs labelled detections).
+    fn matches(&self, d: &Detections, i: usize) -> bool {
         match self {
-            Class::Name(n) => d.label == *n,
-            Class::Id(i) => d.class_id == *i,
+            Class::Name(n) => d.label(i) == Some(n.as_str()),
+            Class::Id(id) => d.class_ids[i] == *id,
         }
     }
 }
@@ -149,15 +151,14 @@ pub struct Select {
 }
 
 impl Select {
-    /// Whether `d` passes everything but the class condition.
-    fn passes_conditions(&self, d: &Detection, image_area: f64) -> bool {
-        if self.min_conf.is_some_and(|m| d.score < m) || self.max_conf.is_some_and(|m| d.score > m)
-        {
+    /// Whether row `i` of `d` passes everything but the class condition.
+    fn passes_conditions(&self, d: &Detections, i: usize, image_area: f64) -> bool {
+        let score = d.scores[i];
+        if self.min_conf.is_some_and(|m| score < m) || self.max_conf.is_some_and(|m| score > m) {
             return false;
         }
         if self.min_area.is_some() || self.max_area.is_some() {
-            let [x1, y1, x2, y2] = d.bbox;
-            let a = ((x2 - x1).max(0.0) as f64) * ((y2 - y1).max(0.0) as f64);
+            let a = d.area(i);
             if self.min_area.is_some_and(|m| a < m.pixels(image_area))
                 || self.max_area.is_some_and(|m| a > m.pixels(image_area))
             {
@@ -167,11 +168,12 @@ impl Select {
         true
     }
 
-    pub fn matches(&self, d: &Detection, image_area: f64) -> bool {
+    /// Whether row `i` of `d` is selected, in an image of `image_area` pixels.
+    pub fn matches(&self, d: &Detections, i: usize, image_area: f64) -> bool {
         self.classes
             .as_ref()
-            .is_none_or(|cs| cs.iter().any(|c| c.class.matches(d)))
-            && self.passes_conditions(d, image_area)
+            .is_none_or(|cs| cs.iter().any(|c| c.class.matches(d, i)))
+            && self.passes_conditions(d, i, image_area)
     }
 }
 
@@ -190,29 +192,24 @@ impl Count {
         n >= self.at_least as usize && self.at_most.is_none_or(|m| n <= m as usize)
     }
 
-    fn eval(&self, r: &Record, mask: Option<&mut [bool]>) -> bool {
-        let image_area = r.width as f64 * r.height as f64;
-        let ok = match (&self.select.classes, self.per_class) {
+    fn eval(&self, d: &Detections, image_area: f64, mask: Option<&mut [bool]>) -> bool {
+        let s = &self.select;
+        let ok = match (&s.classes, self.per_class) {
             (Some(classes), true) => classes.iter().all(|c| {
-                let n = r
-                    .detections
-                    .iter()
-                    .filter(|d| c.class.matches(d) && self.select.passes_conditions(d, image_area))
+                let n = (0..d.len())
+                    .filter(|&i| c.class.matches(d, i) && s.passes_conditions(d, i, image_area))
                     .count();
                 self.in_range(n)
             }),
-            _ => {
-                let n = r
-                    .detections
-                    .iter()
-                    .filter(|d| self.select.matches(d, image_area))
-                    .count();
-                self.in_range(n)
-            }
+            _ => self.in_range(
+                (0..d.len())
+                    .filter(|&i| s.matches(d, i, image_area))
+                    .count(),
+            ),
         };
         if ok && let Some(mask) = mask {
-            for (m, d) in mask.iter_mut().zip(&r.detections) {
-                *m |= self.select.matches(d, image_area);
+            for (i, m) in mask.iter_mut().enumerate().take(d.len()) {
+                *m |= s.matches(d, i, image_area);
             }
         }
         ok
@@ -231,27 +228,32 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// Whether the record matches.
+    /// Whether the record matches (its detections, in an image of its size).
     pub fn eval(&self, r: &Record) -> bool {
+        self.matches(&r.to_detections(), image_area(r))
+    }
+
+    /// Whether an image of `image_area` pixels with detections `d` matches.
+    pub fn matches(&self, d: &Detections, image_area: f64) -> bool {
         match self {
-            Rule::And(rs) => rs.iter().all(|x| x.eval(r)),
-            Rule::Or(rs) => rs.iter().any(|x| x.eval(r)),
-            Rule::Not(x) => !x.eval(r),
-            Rule::Count(c) => c.eval(r, None),
+            Rule::And(rs) => rs.iter().all(|x| x.matches(d, image_area)),
+            Rule::Or(rs) => rs.iter().any(|x| x.matches(d, image_area)),
+            Rule::Not(x) => !x.matches(d, image_area),
+            Rule::Count(c) => c.eval(d, image_area, None),
         }
     }
 
-    /// Whether the record matches, marking in `mask` the detections that made it match:
-    /// a true leaf marks the detections it selected; a true AND marks what all its
-    /// children marked, a true OR what its true children marked; NOT marks nothing (it
-    /// matches by what is absent). A false rule marks nothing.
-    pub fn eval_keep(&self, r: &Record, mask: &mut [bool]) -> bool {
+    /// Whether the image matches, marking in `mask` (one entry a row of `d`) the detections
+    /// that made it match: a true leaf marks the detections it selected; a true AND marks
+    /// what all its children marked, a true OR what its true children marked; NOT marks
+    /// nothing (it matches by what is absent). A false rule marks nothing.
+    pub fn matches_keep(&self, d: &Detections, image_area: f64, mask: &mut [bool]) -> bool {
         match self {
-            Rule::Count(c) => c.eval(r, Some(mask)),
-            Rule::Not(x) => !x.eval(r),
+            Rule::Count(c) => c.eval(d, image_area, Some(mask)),
+            Rule::Not(x) => !x.matches(d, image_area),
             Rule::And(rs) => {
                 let mut local = vec![false; mask.len()];
-                if !rs.iter().all(|x| x.eval_keep(r, &mut local)) {
+                if !rs.iter().all(|x| x.matches_keep(d, image_area, &mut local)) {
                     return false;
                 }
                 mask.iter_mut().zip(local).for_each(|(m, l)| *m |= l);
@@ -261,7 +263,7 @@ impl Rule {
                 let mut any = false;
                 for x in rs {
                     let mut local = vec![false; mask.len()];
-                    if x.eval_keep(r, &mut local) {
+                    if x.matches_keep(d, image_area, &mut local) {
                         any = true;
                         mask.iter_mut().zip(local).for_each(|(m, l)| *m |= l);
                     }
@@ -344,6 +346,11 @@ impl Rule {
             }
         }
     }
+}
+
+/// The area of a record's image in pixels, which area rules take fractions of.
+pub fn image_area(r: &Record) -> f64 {
+    r.width as f64 * r.height as f64
 }
 
 /// An `f32` threshold as the decimal it was written as (0.3, not 0.30000001192092896).
@@ -465,6 +472,8 @@ impl Flags {
 mod tests {
     use super::*;
 
+    use crate::record::Detection;
+
     fn det(label: &str, id: u32, score: f32, bbox: [f32; 4]) -> Detection {
         Detection {
             class_id: id,
@@ -567,7 +576,7 @@ mod tests {
             Rule::And(vec![count("dog"), count("cat")]),
         ]);
         let mut mask = vec![false; 3];
-        assert!(rule.eval_keep(&r, &mut mask));
+        assert!(rule.matches_keep(&r.to_detections(), image_area(&r), &mut mask));
         assert_eq!(mask, [true, true, false]);
     }
 

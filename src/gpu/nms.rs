@@ -26,7 +26,8 @@ use cudarc::driver::{
 };
 
 use super::{Gpu, Kernel, linear};
-use crate::nms::{Candidates, Nms, NmsParams, radix_sort_by_score, rank_key};
+use crate::detections::Detections;
+use crate::nms::{Nms, NmsParams, radix_sort_by_score, rank_key};
 
 pub const KERNEL: Kernel = Kernel {
     name: "nms",
@@ -78,7 +79,7 @@ fn in_grid(b: &[f32; 4], key: u64, cutoff: u64) -> bool {
 /// The grid over the boxes in it: cells twice the mean box size, at most
 /// [`GRID_SIDE_MAX`] (and about `2√n`) a side. `None` when no box is in the grid. Any grid
 /// is correct (nms.cu); this one keeps cells to a few boxes each.
-fn plan_grid(c: &Candidates, n: usize, cutoff: u64) -> Option<Grid> {
+fn plan_grid(c: &Detections, n: usize, cutoff: u64) -> Option<Grid> {
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     let (mut sw, mut sh, mut count) = (0f64, 0f64, 0usize);
     for (i, b) in c.boxes[..n].iter().enumerate() {
@@ -121,7 +122,7 @@ fn plan_grid(c: &Candidates, n: usize, cutoff: u64) -> Option<Grid> {
 
 /// The keys of the candidates that take part (at or below `cutoff`, the CPU's
 /// `max_candidates` rule), ascending: best first.
-fn ranked(c: &Candidates, n: usize, cutoff: u64, scratch: &mut Vec<u64>) -> Vec<u64> {
+fn ranked(c: &Detections, n: usize, cutoff: u64, scratch: &mut Vec<u64>) -> Vec<u64> {
     let mut keys: Vec<u64> = (0..n)
         .map(|i| rank_key(c.scores[i], i))
         .filter(|&k| k <= cutoff)
@@ -267,7 +268,7 @@ impl GpuNms {
 
     /// Runs NMS over `c` and writes the indices it keeps into `keep`, highest score first:
     /// the same as [`Nms::run`].
-    pub fn run(&mut self, c: &Candidates, p: &NmsParams, keep: &mut Vec<usize>) -> Result<Ran> {
+    pub fn run(&mut self, c: &Detections, p: &NmsParams, keep: &mut Vec<usize>) -> Result<Ran> {
         keep.clear();
         let n = c.len();
         if n == 0 || p.max_det == 0 || p.max_candidates == 0 {
@@ -331,7 +332,7 @@ impl GpuNms {
     }
 
     /// Copies the candidates to the GPU through the pinned buffers.
-    fn upload(&mut self, c: &Candidates, job: &Job) -> Result<()> {
+    fn upload(&mut self, c: &Detections, job: &Job) -> Result<()> {
         let (s, n) = (&self.stream, job.n);
         s.synchronize()?; // the last run's copies from the pinned buffers are done
         ensure_pinned(s, &mut self.host_boxes, 4 * n, true)?;
@@ -343,7 +344,7 @@ impl GpuNms {
         let hb = get_mut(&mut self.host_boxes).as_mut_slice()?;
         hb[..4 * n].copy_from_slice(c.boxes[..n].as_flattened());
         get_mut(&mut self.host_scores).as_mut_slice()?[..n].copy_from_slice(&c.scores[..n]);
-        get_mut(&mut self.host_classes).as_mut_slice()?[..n].copy_from_slice(&c.classes[..n]);
+        get_mut(&mut self.host_classes).as_mut_slice()?[..n].copy_from_slice(&c.class_ids[..n]);
         s.memcpy_htod(
             &get(&self.host_boxes).as_slice()?[..4 * n],
             &mut get_mut(&mut self.boxes).slice_mut(..4 * n),
@@ -531,7 +532,7 @@ mod tests {
     /// The kernels of nms.cu run one thread after another, in Rust: the graph the GPU
     /// builds, as (start, targets) (targets in a different order within a box's list,
     /// which the walk does not see).
-    fn emulate(c: &Candidates, job: &Job) -> (Vec<u32>, Vec<u32>) {
+    fn emulate(c: &Detections, job: &Job) -> (Vec<u32>, Vec<u32>) {
         let g = &job.grid;
         let key = |i: usize| rank_key(c.scores[i], i);
         let mut cells: Vec<Vec<u32>> = vec![Vec::new(); g.cells()];
@@ -555,7 +556,7 @@ mod tests {
                     for cx in cx0..=cx1 {
                         for &j in &cells[(cy * g.gx + cx) as usize] {
                             let j = j as usize;
-                            if job.agnostic == 0 && c.classes[j] != c.classes[i] {
+                            if job.agnostic == 0 && c.class_ids[j] != c.class_ids[i] {
                                 continue;
                             }
                             if key(j) <= key(i) {
@@ -578,7 +579,7 @@ mod tests {
     }
 
     /// `GpuNms::run` with the graph from [`emulate`] instead of the GPU.
-    fn emulated_nms(c: &Candidates, p: &NmsParams) -> Vec<usize> {
+    fn emulated_nms(c: &Detections, p: &NmsParams) -> Vec<usize> {
         let mut keep = Vec::new();
         let n = c.len();
         if n == 0 || p.max_det == 0 || p.max_candidates == 0 {
@@ -619,7 +620,7 @@ mod tests {
         keep
     }
 
-    fn cpu(c: &Candidates, p: &NmsParams) -> Vec<usize> {
+    fn cpu(c: &Detections, p: &NmsParams) -> Vec<usize> {
         let mut keep = Vec::new();
         Nms::new().run(c, p, &mut keep);
         keep
@@ -642,7 +643,7 @@ mod tests {
                 emulated_nms(&c, &params(0.45, true)),
                 cpu(&c, &params(0.45, true))
             );
-            for (i, k) in c.classes.iter_mut().enumerate() {
+            for (i, k) in c.class_ids.iter_mut().enumerate() {
                 *k = (i as u32).wrapping_mul(2_654_435_761) % 5;
             }
             for agnostic in [false, true] {
@@ -658,7 +659,7 @@ mod tests {
 
     #[test]
     fn awkward_boxes_and_limits() {
-        let mut c = Candidates::default();
+        let mut c = Detections::default();
         let nan = f32::NAN;
         let inf = f32::INFINITY;
         for b in [
@@ -696,14 +697,14 @@ mod tests {
     }
 
     /// Candidates in clusters with coarse scores (ties) and a few classes, as in src/nms.rs.
-    fn clustered() -> impl Strategy<Value = Candidates> {
+    fn clustered() -> impl Strategy<Value = Detections> {
         (1usize..40, 0usize..1500, any::<u64>()).prop_map(|(clusters, n, seed)| {
             let mut rng = crate::rng::XorShift(seed | 1);
             let mut rnd = move || rng.unit_f32();
             let centres: Vec<(f32, f32, f32)> = (0..clusters)
                 .map(|_| (rnd() * 2000.0 - 500.0, rnd() * 2000.0, 1.0 + rnd() * 400.0))
                 .collect();
-            let mut c = Candidates::default();
+            let mut c = Detections::default();
             for _ in 0..n {
                 let (cx, cy, size) = centres[(rnd() * clusters as f32) as usize % clusters];
                 let (w, h) = (size * (0.2 + 1.6 * rnd()), size * (0.2 + 1.6 * rnd()));
