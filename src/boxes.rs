@@ -41,15 +41,6 @@ pub fn convert(b: [f32; 4], from: BoxFormat, to: BoxFormat) -> [f32; 4] {
     }
 }
 
-/// Converts boxes in place.
-pub fn convert_all(boxes: &mut [[f32; 4]], from: BoxFormat, to: BoxFormat) {
-    if from != to {
-        for b in boxes {
-            *b = convert(*b, from, to);
-        }
-    }
-}
-
 /// Clips an `xyxy` box to `[0, w] × [0, h]`.
 #[inline]
 pub fn clip(b: [f32; 4], w: f32, h: f32) -> [f32; 4] {

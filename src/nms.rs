@@ -338,8 +338,116 @@ impl Nms {
         self.karea.push(area);
     }
 
+    /// The greedy loop of a large bucket (its boxes `gathered` in the rank order of
+    /// `keys`), with the kept boxes in a grid ([`GridShape`]) so that each candidate meets
+    /// only the kept boxes near it.
     fn run_bucket_grid(&mut self, p: &NmsParams, keys: &[u64]) {
-        // The grid spans the bucket's boxes, with cells about the size of an average box.
+        let g = GridShape::over(&self.gathered);
+        if self.grid.len() < g.gx * g.gy {
+            self.grid.resize(g.gx * g.gy, Cell::EMPTY);
+        }
+        const AHEAD: usize = 8;
+        let mut kept = 0;
+        // `gathered` holds one box per key, in the keys' order.
+        for (offset, &key) in keys.iter().enumerate() {
+            if kept >= p.max_det {
+                break;
+            }
+            // The grid does not fit in the fastest caches and candidates come in score order,
+            // not by place: ask for the cells a later candidate will read now.
+            if let Some(ahead) = self.gathered.get(offset + AHEAD) {
+                let (ax, ay0, ay1) = (g.col(ahead[0]), g.row(ahead[1]), g.row(ahead[3]));
+                prefetch(&self.grid[ay0 * g.gx + ax]);
+                prefetch(&self.grid[ay1 * g.gx + ax]);
+            }
+            let b = self.gathered[offset];
+            let area = (b[2] - b[0]) * (b[3] - b[1]);
+            let cells = g.cells(&b);
+            if self.grid_suppresses(g.gx, cells, &b, area, p.iou) {
+                continue;
+            }
+            self.kept_keys.push(key);
+            kept += 1;
+            self.grid_insert(g.gx, cells, &b);
+        }
+        for at in self.touched.drain(..) {
+            self.grid[at as usize] = Cell::EMPTY;
+        }
+        self.overflow.clear();
+    }
+
+    /// Whether a kept box in the `cells` (of a grid `gx` cells wide) overlaps `b`, of
+    /// `area`, by more than `iou`.
+    #[inline(always)]
+    fn grid_suppresses(&self, gx: usize, cells: Cells, b: &[f32; 4], area: f32, iou: f32) -> bool {
+        for cy in cells.y0..=cells.y1 {
+            for cx in cells.x0..=cells.x1 {
+                let cell = &self.grid[cy * gx + cx];
+                for kb in &cell.boxes[..(cell.len as usize).min(CELL_SLOTS)] {
+                    if iou_with_areas(kb, (kb[2] - kb[0]) * (kb[3] - kb[1]), b, area) > iou {
+                        return true;
+                    }
+                }
+                let mut next = cell.overflow;
+                while next != u32::MAX {
+                    let (kb, after) = &self.overflow[next as usize];
+                    if iou_with_areas(kb, (kb[2] - kb[0]) * (kb[3] - kb[1]), b, area) > iou {
+                        return true;
+                    }
+                    next = *after;
+                }
+            }
+        }
+        false
+    }
+
+    /// Puts the kept box `b` into each of its `cells` (of a grid `gx` cells wide): into a
+    /// free slot, else onto the cell's overflow list.
+    #[inline(always)]
+    fn grid_insert(&mut self, gx: usize, cells: Cells, b: &[f32; 4]) {
+        for cy in cells.y0..=cells.y1 {
+            for cx in cells.x0..=cells.x1 {
+                let at = cy * gx + cx;
+                let cell = &mut self.grid[at];
+                if cell.len == 0 {
+                    self.touched.push(at as u32);
+                }
+                if (cell.len as usize) < CELL_SLOTS {
+                    cell.boxes[cell.len as usize] = *b;
+                } else {
+                    self.overflow.push((*b, cell.overflow));
+                    cell.overflow = (self.overflow.len() - 1) as u32;
+                }
+                cell.len += 1;
+            }
+        }
+    }
+}
+
+/// The uniform grid over one bucket's boxes: its origin, the inverse of its cell size, and
+/// its cells a side (`gx × gy`, at most [`GRID_MAX`] each).
+#[derive(Debug, Clone, Copy)]
+struct GridShape {
+    x0: f32,
+    y0: f32,
+    icw: f32,
+    ich: f32,
+    gx: usize,
+    gy: usize,
+}
+
+/// The cells a box covers: columns `x0..=x1`, rows `y0..=y1`.
+#[derive(Debug, Clone, Copy)]
+struct Cells {
+    x0: usize,
+    x1: usize,
+    y0: usize,
+    y1: usize,
+}
+
+impl GridShape {
+    /// A grid that spans `boxes`, with cells about the size of an average box.
+    fn over(boxes: &[[f32; 4]]) -> GridShape {
         let (mut x0, mut y0, mut x1, mut y1) = (
             f32::INFINITY,
             f32::INFINITY,
@@ -347,7 +455,7 @@ impl Nms {
             f32::NEG_INFINITY,
         );
         let (mut sw, mut sh) = (0f64, 0f64);
-        for b in &self.gathered {
+        for b in boxes {
             x0 = x0.min(b[0]);
             y0 = y0.min(b[1]);
             x1 = x1.max(b[2]);
@@ -355,88 +463,44 @@ impl Nms {
             sw += (b[2] - b[0]).max(0.0) as f64;
             sh += (b[3] - b[1]).max(0.0) as f64;
         }
-        let count = keys.len() as f64;
+        let count = boxes.len() as f64;
         let (ew, eh) = ((x1 - x0).max(1e-6), (y1 - y0).max(1e-6));
         let cw = ((sw / count) as f32).max(ew / GRID_MAX as f32).max(1e-6);
         let ch = ((sh / count) as f32).max(eh / GRID_MAX as f32).max(1e-6);
-        let gx = ((ew / cw).ceil() as usize).clamp(1, GRID_MAX);
-        let gy = ((eh / ch).ceil() as usize).clamp(1, GRID_MAX);
-        if self.grid.len() < gx * gy {
-            self.grid.resize(gx * gy, Cell::EMPTY);
+        GridShape {
+            x0,
+            y0,
+            icw: 1.0 / cw,
+            ich: 1.0 / ch,
+            gx: ((ew / cw).ceil() as usize).clamp(1, GRID_MAX),
+            gy: ((eh / ch).ceil() as usize).clamp(1, GRID_MAX),
         }
-        // Any monotonic map from coordinates to cells keeps overlapping boxes in a shared
-        // cell; values are at or above the origin, so truncation is the floor (a NaN is 0).
-        let (icw, ich) = (1.0 / cw, 1.0 / ch);
-        let cell = |v: f32, origin: f32, inv: f32, cells: usize| -> usize {
-            (((v - origin) * inv) as usize).min(cells - 1)
-        };
-        const AHEAD: usize = 8;
-        let mut kept = 0;
-        for (offset, b) in self.gathered.iter().enumerate() {
-            if kept >= p.max_det {
-                break;
-            }
-            // The grid does not fit in the fastest caches and candidates come in score order,
-            // not by place: ask for the cells a later candidate will read now.
-            if let Some(ahead) = self.gathered.get(offset + AHEAD) {
-                let (ax, ay0, ay1) = (
-                    cell(ahead[0], x0, icw, gx),
-                    cell(ahead[1], y0, ich, gy),
-                    cell(ahead[3], y0, ich, gy),
-                );
-                prefetch(&self.grid[ay0 * gx + ax]);
-                prefetch(&self.grid[ay1 * gx + ax]);
-            }
-            let area = (b[2] - b[0]) * (b[3] - b[1]);
-            let (cx0, cx1) = (cell(b[0], x0, icw, gx), cell(b[2], x0, icw, gx));
-            let (cy0, cy1) = (cell(b[1], y0, ich, gy), cell(b[3], y0, ich, gy));
-            let mut hit = false;
-            'cells: for cy in cy0..=cy1 {
-                for cx in cx0..=cx1 {
-                    let cell = &self.grid[cy * gx + cx];
-                    for kb in &cell.boxes[..(cell.len as usize).min(CELL_SLOTS)] {
-                        if iou_with_areas(kb, (kb[2] - kb[0]) * (kb[3] - kb[1]), b, area) > p.iou {
-                            hit = true;
-                            break 'cells;
-                        }
-                    }
-                    let mut next = cell.overflow;
-                    while next != u32::MAX {
-                        let (kb, after) = &self.overflow[next as usize];
-                        if iou_with_areas(kb, (kb[2] - kb[0]) * (kb[3] - kb[1]), b, area) > p.iou {
-                            hit = true;
-                            break 'cells;
-                        }
-                        next = *after;
-                    }
-                }
-            }
-            if hit {
-                continue;
-            }
-            self.kept_keys.push(keys[offset]);
-            kept += 1;
-            for cy in cy0..=cy1 {
-                for cx in cx0..=cx1 {
-                    let at = cy * gx + cx;
-                    let cell = &mut self.grid[at];
-                    if cell.len == 0 {
-                        self.touched.push(at as u32);
-                    }
-                    if (cell.len as usize) < CELL_SLOTS {
-                        cell.boxes[cell.len as usize] = *b;
-                    } else {
-                        self.overflow.push((*b, cell.overflow));
-                        cell.overflow = (self.overflow.len() - 1) as u32;
-                    }
-                    cell.len += 1;
-                }
-            }
+    }
+
+    // Any monotonic map from coordinates to cells keeps overlapping boxes in a shared
+    // cell; values are at or above the origin, so truncation is the floor (a NaN is 0).
+
+    /// The column of `x`.
+    #[inline(always)]
+    fn col(&self, x: f32) -> usize {
+        (((x - self.x0) * self.icw) as usize).min(self.gx - 1)
+    }
+
+    /// The row of `y`.
+    #[inline(always)]
+    fn row(&self, y: f32) -> usize {
+        (((y - self.y0) * self.ich) as usize).min(self.gy - 1)
+    }
+
+    /// The cells the box `b` covers.
+    #[inline(always)]
+    fn cells(&self, b: &[f32; 4]) -> Cells {
+        Cells {
+            x0: self.col(b[0]),
+            x1: self.col(b[2]),
+            y0: self.row(b[1]),
+            y1: self.row(b[3]),
         }
-        for at in self.touched.drain(..) {
-            self.grid[at as usize] = Cell::EMPTY;
-        }
-        self.overflow.clear();
     }
 }
 

@@ -5,7 +5,7 @@
 //! once), and finds the bytes in the operating system's page cache. Work is done in
 //! parallel, in chunks, so memory stays flat on any folder size.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -52,7 +52,7 @@ pub fn preload(
     opts: &DecodeOptions,
     workers: usize,
     bar: &ProgressBar,
-    mut on_bad: impl FnMut(&std::path::Path, &str),
+    mut on_bad: impl FnMut(&Path, &str),
 ) -> Result<PreloadSummary> {
     let started = Instant::now();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -79,67 +79,82 @@ pub fn preload(
         let results: Vec<One> = pool.install(|| {
             chunk
                 .par_iter()
-                .map(|item| {
-                    let bad = |reason: String| One::Bad {
-                        path: item.path.clone(),
-                        reason,
-                        remember: None,
-                    };
-                    let stamp = match FileStamp::of(&item.path) {
-                        Ok(s) => s,
-                        Err(e) => return bad(crate::decode::unreadable(&e).reason),
-                    };
-                    // Reading the whole file also puts it in the page cache for the next run.
-                    let bytes = match read_file(&item.path) {
-                        Ok(b) => b,
-                        Err(e) => return bad(e.reason),
-                    };
-                    let content = cache::content_hash(&bytes);
-                    let known = cache::with_reader(&path, |r| r.image(&content))
-                        .ok()
-                        .flatten();
-                    let facts = match known {
-                        // Known, but the limit is this run's.
-                        Some(f) if f.error.is_none() => {
-                            match crate::decode::check_size(f.width, f.height, "image", opts) {
-                                Ok(()) => f,
-                                Err(e) => return bad(e.reason),
-                            }
-                        }
-                        Some(f) => f,
-                        None => match decode_bytes(&bytes, opts) {
-                            Ok(img) => ImageFacts {
-                                width: img.width,
-                                height: img.height,
-                                error: None,
-                            },
-                            Err(e) if e.kind == DecodeErrorKind::Content => ImageFacts {
-                                width: 0,
-                                height: 0,
-                                error: Some(e.reason),
-                            },
-                            Err(e) => return bad(e.reason),
-                        },
-                    };
-                    match facts.error.clone() {
-                        Some(reason) => One::Bad {
-                            path: item.path.clone(),
-                            reason,
-                            remember: Some((stamp, content, facts)),
-                        },
-                        None => One::Good {
-                            stamp,
-                            content,
-                            bytes: bytes.len() as u64,
-                            facts: Some(facts),
-                        },
-                    }
-                })
+                .map(|item| preload_one(&item.path, &path, opts))
                 .collect()
         });
+        let batch = summary.add(results, &mut on_bad);
+        cache.write(&batch)?;
+        bar.inc(chunk.len() as u64);
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// Reads, hashes and (unless the cache at `cache_path` knows its content) decodes one file.
+fn preload_one(file: &Path, cache_path: &Path, opts: &DecodeOptions) -> One {
+    let bad = |reason: String| One::Bad {
+        path: file.to_path_buf(),
+        reason,
+        remember: None,
+    };
+    let stamp = match FileStamp::of(file) {
+        Ok(s) => s,
+        Err(e) => return bad(crate::decode::unreadable(&e).reason),
+    };
+    // Reading the whole file also puts it in the page cache for the next run.
+    let bytes = match read_file(file) {
+        Ok(b) => b,
+        Err(e) => return bad(e.reason),
+    };
+    let content = cache::content_hash(&bytes);
+    let known = cache::with_reader(cache_path, |r| r.image(&content))
+        .ok()
+        .flatten();
+    let facts = match known {
+        // Known, but the limit is this run's.
+        Some(f) if f.error.is_none() => {
+            match crate::decode::check_size(f.width, f.height, "image", opts) {
+                Ok(()) => f,
+                Err(e) => return bad(e.reason),
+            }
+        }
+        Some(f) => f,
+        None => match decode_bytes(&bytes, opts) {
+            Ok(img) => ImageFacts {
+                width: img.width,
+                height: img.height,
+                error: None,
+            },
+            Err(e) if e.kind == DecodeErrorKind::Content => ImageFacts {
+                width: 0,
+                height: 0,
+                error: Some(e.reason),
+            },
+            Err(e) => return bad(e.reason),
+        },
+    };
+    match facts.error.clone() {
+        Some(reason) => One::Bad {
+            path: file.to_path_buf(),
+            reason,
+            remember: Some((stamp, content, facts)),
+        },
+        None => One::Good {
+            stamp,
+            content,
+            bytes: bytes.len() as u64,
+            facts: Some(facts),
+        },
+    }
+}
+
+impl PreloadSummary {
+    /// Counts a chunk's `results` (in scan order), calling `on_bad` for each bad file; gives
+    /// what the cache learns from them.
+    fn add(&mut self, results: Vec<One>, on_bad: &mut impl FnMut(&Path, &str)) -> Batch {
         let mut batch = Batch::default();
         for one in results {
-            summary.images += 1;
+            self.images += 1;
             match one {
                 One::Good {
                     stamp,
@@ -147,8 +162,8 @@ pub fn preload(
                     bytes,
                     facts,
                 } => {
-                    summary.bytes += bytes;
-                    summary.contents.push(content);
+                    self.bytes += bytes;
+                    self.contents.push(content);
                     batch.files.push((stamp, content));
                     if let Some(f) = facts {
                         batch.images.push((content, f));
@@ -164,13 +179,10 @@ pub fn preload(
                         batch.files.push((stamp, content));
                         batch.images.push((content, facts));
                     }
-                    summary.bad.push((path, reason));
+                    self.bad.push((path, reason));
                 }
             }
         }
-        cache.write(&batch)?;
-        bar.inc(chunk.len() as u64);
+        batch
     }
-    summary.elapsed = started.elapsed();
-    Ok(summary)
 }

@@ -247,17 +247,44 @@ fn a_run_killed_at_any_moment_resumes_to_the_same_output() {
     );
 }
 
+/// Generated images the Ctrl-C test adds to the fixtures, each of its own content (so that
+/// none is answered from the cache by another), so that its run cannot end in the moment
+/// between its first records and the signal.
+const EXTRA_IMAGES: u32 = 100;
+
+/// One image a batch, one decode thread: many batch boundaries, each a place to stop.
+const ONE_BY_ONE: [&str; 4] = ["--batch", "1", "--workers", "1"];
+
+/// Whether the run writing into `dir` has written records into its output's temporary file
+/// (it writes a batch's records after the cache holds them).
+fn wrote_records(dir: &Path) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let e = e.unwrap();
+        e.file_name().to_string_lossy().ends_with(".partial")
+            && e.metadata().is_ok_and(|m| m.len() > 0)
+    })
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_at_a_batch_boundary_and_says_how_to_resume() {
+    use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cache.db");
     let out = dir.path().join("out.jsonl");
     let summary = dir.path().join("summary.json");
-    let child = common::spawnable_cached(&db)
+    let extra = dir.path().join("extra");
+    std::fs::create_dir(&extra).unwrap();
+    for i in 0..EXTRA_IMAGES {
+        write_png(&extra.join(format!("{i:03}.png")), 64 + i, 48);
+    }
+    let total = 50 + EXTRA_IMAGES as u64;
+    let mut child = common::spawnable_cached(&db)
         .arg("infer")
         .arg(fixtures())
+        .arg(&extra)
         .args(FAST)
+        .args(ONE_BY_ONE)
         .arg("-o")
         .arg(&out)
         .arg("--json")
@@ -265,28 +292,30 @@ fn ctrl_c_stops_at_a_batch_boundary_and_says_how_to_resume() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Once the run has opened its output (and so set up its Ctrl-C handler), let it work a while.
-    let started = std::time::Instant::now();
-    while !std::fs::read_dir(dir.path()).unwrap().any(|e| {
-        e.unwrap()
-            .file_name()
-            .to_string_lossy()
-            .ends_with(".partial")
-    }) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the run never opened its output"
-        );
-        std::thread::sleep(Duration::from_millis(10));
+    // Ctrl-C as soon as the run has written its first records: by then its Ctrl-C handler is
+    // set (before it opens its output) and the cache holds work to resume from.
+    while !wrote_records(dir.path()) {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            panic!("the run ended ({status}) before it wrote a record:\n{stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
-    std::thread::sleep(Duration::from_millis(800));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let result = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&result.stderr);
-    if result.status.code() == Some(0) {
-        eprintln!("skipped: the run finished before Ctrl-C arrived");
-        return;
-    }
+    assert_ne!(
+        result.status.code(),
+        Some(0),
+        "the run labelled all {total} images before Ctrl-C arrived, so nothing was \
+         interrupted: give it more work (EXTRA_IMAGES)\n{stderr}"
+    );
     assert_eq!(result.status.code(), Some(130), "{stderr}");
     assert!(
         stderr.contains("interrupted after") && stderr.contains("run the same command again"),
@@ -297,16 +326,21 @@ fn ctrl_c_stops_at_a_batch_boundary_and_says_how_to_resume() {
     let s: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     assert_eq!(s["exit_code"], 130);
-    assert!(s["images"].as_u64().unwrap() < 50, "{s}");
+    let done = s["images"].as_u64().unwrap();
+    assert!((1..total).contains(&done), "{s}");
+    eprintln!("Ctrl-C stopped the run after {done} of {total} images");
     let again = anylabel_cached(&db)
         .arg("infer")
         .arg(fixtures())
+        .arg(&extra)
         .args(FAST)
+        .args(ONE_BY_ONE)
         .arg("-o")
         .arg(&out)
         .assert()
         .success();
-    let (h, _) = common::cache_hits(&again.get_output().stderr);
+    let (h, n) = common::cache_hits(&again.get_output().stderr);
+    assert_eq!(n as u64, total);
     assert!(h > 0, "the resumed run computed everything again");
     integrity_ok(&db);
 }

@@ -556,7 +556,6 @@ fn a_slurm_job_array_labels_the_fixtures_and_merges_into_a_single_run() {
         "the cluster came up in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    assert!(started.elapsed() < Duration::from_secs(60));
 
     let work = cluster.dir.path().join("work");
     std::fs::create_dir(&work).unwrap();

@@ -86,101 +86,118 @@ impl Lexer<'_> {
             return err(pos, "rules nested more than 128 deep");
         }
         let v = match self.chars.peek().copied() {
-            Some('{') => {
-                self.bump();
-                let mut fields = Vec::new();
-                self.skip_ws();
-                if self.chars.peek() == Some(&'}') {
-                    self.bump();
-                } else {
-                    loop {
-                        self.skip_ws();
-                        let kpos = self.pos;
-                        let key = match self.value(depth + 1)?.v {
-                            Json::Str(s) => s,
-                            _ => return err(kpos, "expected a key"),
-                        };
-                        self.expect(':')?;
-                        let val = self.value(depth + 1)?;
-                        fields.push((key, kpos, val));
-                        self.skip_ws();
-                        let at = self.pos;
-                        match self.bump() {
-                            Some(',') => continue,
-                            Some('}') => break,
-                            _ => return err(at, "expected ',' or '}'"),
-                        }
-                    }
-                }
-                Json::Obj(fields)
-            }
-            Some('[') => {
-                self.bump();
-                let mut items = Vec::new();
-                self.skip_ws();
-                if self.chars.peek() == Some(&']') {
-                    self.bump();
-                } else {
-                    loop {
-                        items.push(self.value(depth + 1)?);
-                        self.skip_ws();
-                        let at = self.pos;
-                        match self.bump() {
-                            Some(',') => continue,
-                            Some(']') => break,
-                            _ => return err(at, "expected ',' or ']'"),
-                        }
-                    }
-                }
-                Json::Arr(items)
-            }
-            Some('"') => {
-                self.bump();
-                // The text is valid JSON (serde_json said so): let it decode the escapes.
-                let mut raw = String::from("\"");
-                loop {
-                    match self.bump() {
-                        Some('\\') => {
-                            raw.push('\\');
-                            raw.extend(self.bump());
-                        }
-                        Some('"') => break,
-                        Some(c) => raw.push(c),
-                        None => return err(pos, "unterminated string"),
-                    }
-                }
-                raw.push('"');
-                Json::Str(serde_json::from_str(&raw).map_err(|e| RuleError {
-                    pos,
-                    message: e.to_string(),
-                })?)
-            }
-            Some(c) if c == '-' || c.is_ascii_digit() => {
-                let mut s = String::new();
-                while self
-                    .chars
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_digit() || "+-.eE".contains(*c))
-                {
-                    s.extend(self.bump());
-                }
-                Json::Num(s)
-            }
-            Some(_) => {
-                let mut s = String::new();
-                while self.chars.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
-                    s.extend(self.bump());
-                }
-                match s.as_str() {
-                    "true" => Json::Bool(true),
-                    "false" => Json::Bool(false),
-                    "null" => Json::Null,
-                    _ => return err(pos, "expected a value"),
-                }
-            }
+            Some('{') => self.object(depth)?,
+            Some('[') => self.array(depth)?,
+            Some('"') => self.string(pos)?,
+            Some(c) if c == '-' || c.is_ascii_digit() => self.number(),
+            Some(_) => self.word(pos)?,
             None => return err(pos, "unexpected end of the file"),
         };
         Ok(Node { pos, v })
+    }
+
+    /// `{ "key": value, ... }`, from its `{`.
+    fn object(&mut self, depth: usize) -> Res<Json> {
+        self.bump();
+        let mut fields = Vec::new();
+        self.skip_ws();
+        if self.chars.peek() == Some(&'}') {
+            self.bump();
+            return Ok(Json::Obj(fields));
+        }
+        loop {
+            self.skip_ws();
+            let kpos = self.pos;
+            let key = match self.value(depth + 1)?.v {
+                Json::Str(s) => s,
+                _ => return err(kpos, "expected a key"),
+            };
+            self.expect(':')?;
+            let val = self.value(depth + 1)?;
+            fields.push((key, kpos, val));
+            self.skip_ws();
+            let at = self.pos;
+            match self.bump() {
+                Some(',') => continue,
+                Some('}') => break,
+                _ => return err(at, "expected ',' or '}'"),
+            }
+        }
+        Ok(Json::Obj(fields))
+    }
+
+    /// `[ value, ... ]`, from its `[`.
+    fn array(&mut self, depth: usize) -> Res<Json> {
+        self.bump();
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.chars.peek() == Some(&']') {
+            self.bump();
+            return Ok(Json::Arr(items));
+        }
+        loop {
+            items.push(self.value(depth + 1)?);
+            self.skip_ws();
+            let at = self.pos;
+            match self.bump() {
+                Some(',') => continue,
+                Some(']') => break,
+                _ => return err(at, "expected ',' or ']'"),
+            }
+        }
+        Ok(Json::Arr(items))
+    }
+
+    /// A string from its opening quote at `pos`.
+    fn string(&mut self, pos: Pos) -> Res<Json> {
+        self.bump();
+        // The text is valid JSON (serde_json said so): let it decode the escapes.
+        let mut raw = String::from("\"");
+        loop {
+            match self.bump() {
+                Some('\\') => {
+                    raw.push('\\');
+                    raw.extend(self.bump());
+                }
+                Some('"') => break,
+                Some(c) => raw.push(c),
+                None => return err(pos, "unterminated string"),
+            }
+        }
+        raw.push('"');
+        Ok(Json::Str(serde_json::from_str(&raw).map_err(|e| {
+            RuleError {
+                pos,
+                message: e.to_string(),
+            }
+        })?))
+    }
+
+    /// A number, kept as written.
+    fn number(&mut self) -> Json {
+        let mut s = String::new();
+        while self
+            .chars
+            .peek()
+            .is_some_and(|c| c.is_ascii_digit() || "+-.eE".contains(*c))
+        {
+            s.extend(self.bump());
+        }
+        Json::Num(s)
+    }
+
+    /// `true`, `false` or `null`, starting at `pos`.
+    fn word(&mut self, pos: Pos) -> Res<Json> {
+        let mut s = String::new();
+        while self.chars.peek().is_some_and(|c| c.is_ascii_alphabetic()) {
+            s.extend(self.bump());
+        }
+        match s.as_str() {
+            "true" => Ok(Json::Bool(true)),
+            "false" => Ok(Json::Bool(false)),
+            "null" => Ok(Json::Null),
+            _ => err(pos, "expected a value"),
+        }
     }
 }
 

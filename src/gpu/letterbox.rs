@@ -293,6 +293,41 @@ impl GpuLetterbox {
     /// [`Letterbox::of_image`] does. Images in host memory go up through the page-locked
     /// buffer; images already on the GPU are copied there on the GPU.
     pub fn run(&mut self, images: &[Pixels<'_>]) -> Result<(GpuTensor<'_>, Vec<Letterbox>)> {
+        self.check(images)?;
+        let [h, w] = self.size;
+        let (boxes, meta, places) = layout(images, w, h);
+        let total = total(&places);
+        // The upload buffers are rewritten below: the previous batch's copies must be done.
+        tracing::trace!(
+            "gpu letterbox: {} images, waiting for the previous batch",
+            images.len()
+        );
+        self.stream.synchronize()?;
+        tracing::trace!("gpu letterbox: packing");
+        let host_total: usize = images
+            .iter()
+            .filter(|im| matches!(im, Pixels::Host(_)))
+            .map(Pixels::len)
+            .sum();
+        self.make_room(host_total, total, meta.len())?;
+        let staged = self.pack(images, host_total, &meta)?;
+        tracing::trace!("gpu letterbox: packed {total} bytes; uploading");
+        if total > 0 {
+            self.upload(images, &places, &staged)?;
+            self.launch(images.len(), meta.len())?;
+        }
+        self.batch = images.len();
+        let tensor = GpuTensor {
+            stream: &self.stream,
+            buf: &self.out,
+            shape: [images.len(), 3, h as usize, w as usize],
+        };
+        Ok((tensor, boxes))
+    }
+
+    /// Refuses a batch larger than the tensor, and images that are empty or whose buffer
+    /// is not `width × height × 3`.
+    fn check(&self, images: &[Pixels<'_>]) -> Result<()> {
         if images.len() > self.max_batch {
             bail!(
                 "GPU letterbox: {} images, at most {}",
@@ -306,41 +341,19 @@ impl GpuLetterbox {
         {
             bail!("GPU letterbox: image {i} is empty or its buffer is not width × height × 3");
         }
-        let [h, w] = self.size;
-        let sizes: Vec<(u32, u32)> = images.iter().map(Pixels::size).collect();
-        let (mut boxes, meta, places) = plan(&sizes, w, h);
-        let total = total(&places);
-        // A JPEG decoded reduced maps its boxes back to its full size, as on the CPU.
-        for (lb, im) in boxes.iter_mut().zip(images) {
-            if let Pixels::Host(im) = im {
-                *lb = Letterbox {
-                    reduction: im.reduction,
-                    full_w: im.full_width,
-                    full_h: im.full_height,
-                    ..*lb
-                };
-            }
-        }
-        // The upload buffers are rewritten below: the previous batch's copies must be done.
-        tracing::trace!(
-            "gpu letterbox: {} images, waiting for the previous batch",
-            images.len()
-        );
-        self.stream.synchronize()?;
-        tracing::trace!("gpu letterbox: packing");
+        Ok(())
+    }
+
+    /// Grows the upload buffers to hold `host_total` bytes of host pixels, `total` bytes of
+    /// pixels on the GPU and `meta_len` meta ints (they never shrink).
+    fn make_room(&mut self, host_total: usize, total: usize, meta_len: usize) -> Result<()> {
         let ctx = self.stream.context().clone();
-        let stream = &self.stream;
         let grow = |len: usize, have: Option<usize>| have.is_none_or(|n| n < len);
         // Only the host images go through the page-locked buffer, one after another (those
         // on the GPU already are copied there on the GPU). Page-locking memory takes about
         // as long as the model runs a batch, and holds up the GPU's other work meanwhile:
         // the buffer gets room for batches half as large again as the first that needs it,
         // so that it seldom grows in the middle of a run.
-        let host_total: usize = images
-            .iter()
-            .filter(|im| matches!(im, Pixels::Host(_)))
-            .map(Pixels::len)
-            .sum();
         if host_total > 0 && grow(host_total, self.host_pixels.as_ref().map(|b| b.len())) {
             let len = (host_total + host_total / 2).next_power_of_two();
             tracing::trace!(
@@ -354,14 +367,26 @@ impl GpuLetterbox {
         if grow(total.max(1), self.pixels.as_ref().map(|b| b.len())) {
             let len = total.max(1).next_power_of_two();
             self.pixels = None;
-            self.pixels = Some(stream.alloc_zeros::<u8>(len)?);
+            self.pixels = Some(self.stream.alloc_zeros::<u8>(len)?);
         }
-        if grow(meta.len().max(1), self.host_meta.as_ref().map(|b| b.len())) {
-            let len = meta.len().max(1).next_power_of_two();
+        if grow(meta_len.max(1), self.host_meta.as_ref().map(|b| b.len())) {
+            let len = meta_len.max(1).next_power_of_two();
             // SAFETY: as above.
             self.host_meta = Some(unsafe { ctx.alloc_pinned::<i32>(len) }?);
-            self.meta = Some(stream.alloc_zeros::<i32>(len)?);
+            self.meta = Some(self.stream.alloc_zeros::<i32>(len)?);
         }
+        Ok(())
+    }
+
+    /// Copies the host images (`host_total` bytes) one after another into the page-locked
+    /// buffer and `meta` into its own; gives where each image lies in the first (an image
+    /// on the GPU takes no room: its offset is the next host image's).
+    fn pack(
+        &mut self,
+        images: &[Pixels<'_>],
+        host_total: usize,
+        meta: &[i32],
+    ) -> Result<Vec<usize>> {
         let host_meta = self.host_meta.as_mut().context("meta buffer")?;
         // Where each host image lies in the page-locked buffer.
         let mut staged = Vec::with_capacity(images.len());
@@ -388,81 +413,109 @@ impl GpuLetterbox {
         parts
             .into_par_iter()
             .for_each(|(dst, src)| dst.copy_from_slice(src));
-        host_meta.as_mut_slice()?[..meta.len()].copy_from_slice(&meta);
+        host_meta.as_mut_slice()?[..meta.len()].copy_from_slice(meta);
+        Ok(staged)
+    }
+
+    /// Queues the pixels' way into the device buffer, each image at its place: one upload
+    /// per run of consecutive host images (from where [`GpuLetterbox::pack`] `staged`
+    /// them), one device copy per image already on the GPU.
+    fn upload(
+        &mut self,
+        images: &[Pixels<'_>],
+        places: &[std::ops::Range<usize>],
+        staged: &[usize],
+    ) -> Result<()> {
+        let stream = &self.stream;
+        let pixels = self.pixels.as_mut().context("pixel buffer")?;
+        let mut i = 0;
+        while i < images.len() {
+            let mut j = i;
+            while j < images.len() && matches!(images[j], Pixels::Host(_)) {
+                j += 1;
+            }
+            if j > i {
+                let run = places[i].start..places[j - 1].end;
+                let from = staged[i]..staged[i] + run.len();
+                let host = self.host_pixels.as_ref().context("pixel buffer")?;
+                stream.memcpy_htod(&host.as_slice()?[from], &mut pixels.slice_mut(run))?;
+                i = j;
+                continue;
+            }
+            if let Pixels::Device(im) = images[i] {
+                let (base, _) = pixels.device_ptr(stream);
+                // SAFETY: the source holds `len` bytes (checked above); the destination is
+                // this image's place inside `pixels`. The source's stream finished
+                // writing it before the image was handed on (`GpuJpeg::decode`
+                // synchronises), and it lives until this stream is synchronised (the
+                // caller's batch holds it).
+                unsafe {
+                    cudarc::driver::result::memcpy_dtod_async(
+                        base + places[i].start as u64,
+                        im.device_ptr(),
+                        im.len(),
+                        stream.cu_stream(),
+                    )
+                }?;
+            }
+            i += 1;
+        }
+        Ok(())
+    }
+
+    /// Uploads the first `meta_len` meta ints and queues the kernel over `n` images.
+    fn launch(&mut self, n: usize, meta_len: usize) -> Result<()> {
+        let [h, w] = self.size;
+        let stream = &self.stream;
+        let host_meta = self.host_meta.as_ref().context("meta buffer")?;
         let (pixels, dev_meta) = (
-            self.pixels.as_mut().context("pixel buffer")?,
+            self.pixels.as_ref().context("pixel buffer")?,
             self.meta.as_mut().context("meta buffer")?,
         );
-        let host_pixels = &self.host_pixels;
-        tracing::trace!("gpu letterbox: packed {total} bytes; uploading");
-        if total > 0 {
-            // One upload per run of consecutive host images, one device copy per image
-            // already on the GPU.
-            let mut i = 0;
-            while i < images.len() {
-                let mut j = i;
-                while j < images.len() && matches!(images[j], Pixels::Host(_)) {
-                    j += 1;
-                }
-                if j > i {
-                    let run = places[i].start..places[j - 1].end;
-                    let from = staged[i]..staged[i] + run.len();
-                    let host = host_pixels.as_ref().context("pixel buffer")?;
-                    stream.memcpy_htod(&host.as_slice()?[from], &mut pixels.slice_mut(run))?;
-                    i = j;
-                    continue;
-                }
-                if let Pixels::Device(im) = images[i] {
-                    let (base, _) = pixels.device_ptr(stream);
-                    // SAFETY: the source holds `len` bytes (checked above); the destination is
-                    // this image's place inside `pixels`. The source's stream finished
-                    // writing it before the image was handed on (`GpuJpeg::decode`
-                    // synchronises), and it lives until this stream is synchronised (the
-                    // caller's batch holds it).
-                    unsafe {
-                        cudarc::driver::result::memcpy_dtod_async(
-                            base + places[i].start as u64,
-                            im.device_ptr(),
-                            im.len(),
-                            stream.cu_stream(),
-                        )
-                    }?;
-                }
-                i += 1;
-            }
-            stream.memcpy_htod(
-                &host_meta.as_slice()?[..meta.len()],
-                &mut dev_meta.slice_mut(..meta.len()),
-            )?;
-            let pad = PAD_VALUE as f32 / 255.0;
-            let (dw, dh) = (w as i32, h as i32);
-            let cfg = LaunchConfig {
-                grid_dim: (w.div_ceil(32), h.div_ceil(8), images.len() as u32),
-                block_dim: (32, 8, 1),
-                shared_mem_bytes: 0,
-            };
-            let mut launch = stream.launch_builder(&self.func);
-            launch
-                .arg(&*pixels)
-                .arg(&*dev_meta)
-                .arg(&mut self.out)
-                .arg(&dw)
-                .arg(&dh)
-                .arg(&pad);
-            // SAFETY: the arguments match the kernel's signature; `meta` describes images
-            // that lie inside `pixels` and an output of `images.len()` ≤ max_batch tensors.
-            tracing::trace!("gpu letterbox: launching");
-            unsafe { launch.launch(cfg) }.map_err(|e| anyhow!("letterbox kernel: {e}"))?;
-            tracing::trace!("gpu letterbox: launched");
-        }
-        self.batch = images.len();
-        let tensor = GpuTensor {
-            stream: &self.stream,
-            buf: &self.out,
-            shape: [images.len(), 3, h as usize, w as usize],
+        stream.memcpy_htod(
+            &host_meta.as_slice()?[..meta_len],
+            &mut dev_meta.slice_mut(..meta_len),
+        )?;
+        let pad = PAD_VALUE as f32 / 255.0;
+        let (dw, dh) = (w as i32, h as i32);
+        let cfg = LaunchConfig {
+            grid_dim: (w.div_ceil(32), h.div_ceil(8), n as u32),
+            block_dim: (32, 8, 1),
+            shared_mem_bytes: 0,
         };
-        Ok((tensor, boxes))
+        let mut launch = stream.launch_builder(&self.func);
+        launch
+            .arg(pixels)
+            .arg(&*dev_meta)
+            .arg(&mut self.out)
+            .arg(&dw)
+            .arg(&dh)
+            .arg(&pad);
+        // SAFETY: the arguments match the kernel's signature; `meta` describes images
+        // that lie inside `pixels` and an output of `n` ≤ max_batch tensors.
+        tracing::trace!("gpu letterbox: launching");
+        unsafe { launch.launch(cfg) }.map_err(|e| anyhow!("letterbox kernel: {e}"))?;
+        tracing::trace!("gpu letterbox: launched");
+        Ok(())
     }
+}
+
+/// [`plan`] for a batch of images: a JPEG decoded reduced maps its boxes back to its full
+/// size, as on the CPU.
+fn layout(images: &[Pixels<'_>], dst_w: u32, dst_h: u32) -> Layout {
+    let sizes: Vec<(u32, u32)> = images.iter().map(Pixels::size).collect();
+    let (mut boxes, meta, places) = plan(&sizes, dst_w, dst_h);
+    for (lb, im) in boxes.iter_mut().zip(images) {
+        if let Pixels::Host(im) = im {
+            *lb = Letterbox {
+                reduction: im.reduction,
+                full_w: im.full_width,
+                full_h: im.full_height,
+                ..*lb
+            };
+        }
+    }
+    (boxes, meta, places)
 }
 
 #[cfg(test)]
