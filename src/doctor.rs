@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::backend::{self, Dep, Facts, Kind, OrtFacts, Request, Wanted};
 use crate::driver::DriverState;
+use crate::dylib;
 use crate::exit_codes;
 use crate::home::Home;
 use crate::runtime::{self, Flavour};
@@ -122,9 +123,9 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
         })
         .map(|o| o.library.clone())
         .or_else(|| gpu_build.as_ref().map(|g| g.library.clone()));
-    let dirs = backend::library_dirs(
+    let dirs = dylib::library_dirs(
         provider_dir.as_deref().and_then(Path::parent),
-        runtime::site_packages(),
+        dylib::site_packages(),
     );
     let (deps, deps_source) = match &provider_dir {
         Some(lib) => (
@@ -137,7 +138,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
                 .map(|(k, s)| Dep {
                     provider: *k,
                     soname: s.to_string(),
-                    found: backend::find_library(s, &dirs),
+                    found: dylib::find_library(s, &dirs),
                 })
                 .collect(),
             "what onnxruntime-gpu 1.31 needs; no GPU build is installed to read it from"
@@ -150,7 +151,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
         deps: deps.clone(),
     };
     let sonames: Vec<String> = deps.iter().map(|d| d.soname.clone()).collect();
-    let cuda_major = backend::cuda_major(&sonames);
+    let cuda_major = dylib::cuda_major(&sonames);
 
     let checks: Vec<(Kind, Result<(), backend::Reason>)> = [Kind::Cpu, Kind::Cuda, Kind::Trt]
         .into_iter()
@@ -214,7 +215,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
     let (trt_files, trt_bytes) = dir_size(&trt_dir);
 
     // Our own CUDA kernels (the GPU letterbox): NVRTC compiles them.
-    let nvrtc = crate::gpu::nvrtc_location();
+    let nvrtc = dylib::nvrtc_location();
     let nvrtc_fix = "`pip install \"nvidia-cuda-nvrtc==13.*\"`, or the CUDA toolkit";
     // nvJPEG, for --decode gpu: found and loaded (its version asks no GPU), or why not.
     let nvjpeg = crate::gpu::jpeg::probe();
@@ -253,7 +254,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
             "driver": driver_json,
             "libraries": deps.iter().map(|d| json!({
                 "provider": d.provider.name(), "name": d.soname, "found": d.found,
-                "fix": d.found.is_none().then(|| backend::fix(&d.soname, cuda_major)),
+                "fix": d.found.is_none().then(|| dylib::fix(&d.soname, cuda_major)),
             })).collect::<Vec<_>>(),
             "libraries_source": deps_source,
             "kernels": {"nvrtc": nvrtc, "fix": nvrtc.is_none().then_some(nvrtc_fix)},
@@ -357,7 +358,7 @@ pub fn run(opts: &Options, _offline: bool) -> Result<u8> {
                 "  {:<width$}  {:<4}  missing: {}",
                 d.soname,
                 d.provider.name(),
-                backend::fix(&d.soname, cuda_major)
+                dylib::fix(&d.soname, cuda_major)
             )),
         }
     }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod decode;
 pub mod doctor;
 pub mod driver;
+pub mod dylib;
 pub mod elf;
 pub mod engine;
 pub mod exit_codes;
