@@ -3,7 +3,7 @@
 //! The choice is a pure function, [`plan`], over [`Facts`] probed on the machine: the
 //! NVIDIA driver and its GPUs ([`crate::driver`]), the ONNX Runtime library in use and
 //! the providers it was built with, and each library the GPU providers link against
-//! (read from their ELF files) with where it was found. So every combination (no driver,
+//! (read from their ELF files) with where it was found ([`crate::dylib`] owns the search). So every combination (no driver,
 //! a driver but a CPU-only ONNX Runtime, CUDA but no TensorRT, a device index out of
 //! range...) is tested without a GPU, and the reasons printed are the ones tested.
 //!
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::driver::DriverState;
+use crate::dylib;
 
 /// A backend that runs a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -218,7 +219,7 @@ impl fmt::Display for Reason {
                      folders and Python nvidia-*/tensorrt packages). Install: {}",
                     kind.title(),
                     sonames.join(", "),
-                    fixes(sonames).join("; ")
+                    dylib::fixes(sonames).join("; ")
                 )
             }
             Reason::ProviderFailed { kind, message } => {
@@ -228,9 +229,9 @@ impl fmt::Display for Reason {
                     kind.title(),
                     message.trim()
                 )?;
-                let missing = unopened_libraries(message);
+                let missing = dylib::unopened_libraries(message);
                 if !missing.is_empty() {
-                    write!(f, ". Install: {}", fixes(&missing).join("; "))?;
+                    write!(f, ". Install: {}", dylib::fixes(&missing).join("; "))?;
                 }
                 Ok(())
             }
@@ -344,160 +345,8 @@ pub fn skip_is_notable(skip: &Skip) -> bool {
     !skip.reason.is_no_driver()
 }
 
-/// The command that installs a library, by its file name.
-pub fn fix(soname: &str, cuda_major: Option<u32>) -> String {
-    let cu = cuda_major.unwrap_or(13);
-    let base = soname.split(".so").next().unwrap_or(soname);
-    let py = |cu12: &str, cu13: &str| {
-        if cu >= 13 {
-            format!("`pip install \"{cu13}\"`")
-        } else {
-            format!("`pip install {cu12}`")
-        }
-    };
-    match base {
-        "libcuda" => "the NVIDIA driver (see `nvidia-smi`)".to_string(),
-        "libcudart" => py("nvidia-cuda-runtime-cu12", "nvidia-cuda-runtime==13.*"),
-        "libcublas" | "libcublasLt" => py("nvidia-cublas-cu12", "nvidia-cublas==13.*"),
-        "libcurand" => py("nvidia-curand-cu12", "nvidia-curand==10.4.*"),
-        "libcufft" => py("nvidia-cufft-cu12", "nvidia-cufft==12.*"),
-        "libnvrtc" => py("nvidia-cuda-nvrtc-cu12", "nvidia-cuda-nvrtc==13.*"),
-        b if b.starts_with("libcudnn") => {
-            format!(
-                "`pip install nvidia-cudnn-cu{}`",
-                if cu >= 13 { 13 } else { 12 }
-            )
-        }
-        b if b.starts_with("libnvinfer") || b.starts_with("libnvonnxparser") => format!(
-            "TensorRT 10 ({soname}): `pip install \"tensorrt-cu{}==10.*\"`, or the TensorRT 10 \
-             tarball from https://developer.nvidia.com/tensorrt with its lib/ on LD_LIBRARY_PATH",
-            if cu >= 13 { 13 } else { 12 }
-        ),
-        "libonnxruntime_providers_shared" => "`anylabel runtime install --gpu`".to_string(),
-        _ => format!("the package that provides {soname}"),
-    }
-}
-
-/// The CUDA major version a set of libraries was built for, from `libcudart.so.N` or
-/// `libcublas.so.N`.
-pub fn cuda_major(sonames: &[String]) -> Option<u32> {
-    sonames.iter().find_map(|s| {
-        let rest = s
-            .strip_prefix("libcudart.so.")
-            .or_else(|| s.strip_prefix("libcublas.so."))?;
-        rest.split('.').next()?.parse().ok()
-    })
-}
-
-/// The fixes for a list of missing libraries, one per install command.
-pub fn fixes(sonames: &[String]) -> Vec<String> {
-    let cu = cuda_major(sonames);
-    let mut out: Vec<String> = Vec::new();
-    for s in sonames {
-        let f = fix(s, cu);
-        if !out.contains(&f) {
-            out.push(f);
-        }
-    }
-    if out.iter().any(|f| f.contains("pip install")) {
-        out.push(
-            "pip packages need no LD_LIBRARY_PATH: anylabel finds them in the Python environment"
-                .into(),
-        );
-    }
-    out
-}
-
-/// The libraries a loader message says it could not open
-/// (`libcudnn.so.9: cannot open shared object file`).
-pub fn unopened_libraries(message: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut rest = message;
-    while let Some(i) = rest.find(": cannot open shared object file") {
-        let before = &rest[..i];
-        let start = before
-            .rfind(|c: char| c.is_whitespace() || c == '\'' || c == '"' || c == '/')
-            .map_or(0, |j| j + 1);
-        let name = &before[start..];
-        if name.contains(".so") && !out.iter().any(|o| o == name) {
-            out.push(name.to_string());
-        }
-        rest = &rest[i + 1..];
-    }
-    out
-}
-
-/// Libraries every program has, or that the providers carry themselves: not checked.
-fn is_system(soname: &str) -> bool {
-    [
-        "libc.so",
-        "libm.so",
-        "libdl.so",
-        "librt.so",
-        "libpthread.so",
-        "libstdc++.so",
-        "libgcc_s.so",
-        "ld-linux",
-        "libonnxruntime_providers_shared.so",
-        "libcuda.so",
-    ]
-    .iter()
-    .any(|p| soname.starts_with(p))
-}
-
-/// Where the GPU libraries are looked for: LD_LIBRARY_PATH, the ONNX Runtime folder, CUDA
-/// toolkits in /usr/local, the system folders, and Python's nvidia-* and tensorrt packages.
-pub fn library_dirs(ort_dir: Option<&Path>, site_packages: &[PathBuf]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("LD_LIBRARY_PATH")
-        .map(|v| std::env::split_paths(&v).collect())
-        .unwrap_or_default();
-    dirs.extend(ort_dir.map(Path::to_path_buf));
-    let mut cuda: Vec<PathBuf> = std::fs::read_dir("/usr/local")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| n.to_string_lossy().starts_with("cuda"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    cuda.sort();
-    for c in cuda {
-        dirs.push(c.join("lib64"));
-        dirs.push(c.join("targets/x86_64-linux/lib"));
-        dirs.push(c.join("targets/sbsa-linux/lib"));
-    }
-    for d in [
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/usr/lib64",
-        "/usr/local/lib",
-        "/usr/lib",
-    ] {
-        dirs.push(PathBuf::from(d));
-    }
-    for site in site_packages {
-        if let Ok(entries) = std::fs::read_dir(site.join("nvidia")) {
-            let mut found: Vec<PathBuf> = entries.flatten().map(|e| e.path().join("lib")).collect();
-            found.sort();
-            dirs.extend(found);
-        }
-        dirs.push(site.join("tensorrt_libs"));
-        dirs.push(site.join("tensorrt"));
-    }
-    let mut seen = BTreeSet::new();
-    dirs.retain(|d| d.is_dir() && seen.insert(d.clone()));
-    dirs
-}
-
-/// The first folder holding `soname`.
-pub fn find_library(soname: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
-    dirs.iter().map(|d| d.join(soname)).find(|p| p.exists())
-}
-
-/// What the GPU providers beside `ort_library` link against, and where each was found.
+/// What the GPU providers beside `ort_library` link against, and where each was found in
+/// `dirs` ([`dylib::library_dirs`]).
 pub fn provider_deps(ort_library: &Path, dirs: &[PathBuf]) -> Vec<Dep> {
     let Some(ort_dir) = ort_library.parent() else {
         return Vec::new();
@@ -511,52 +360,16 @@ pub fn provider_deps(ort_library: &Path, dirs: &[PathBuf]) -> Vec<Dep> {
         if !path.is_file() {
             continue;
         }
-        let needed = match crate::elf::needed(&path) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::debug!("cannot read what {} needs: {e:#}", path.display());
-                continue;
-            }
-        };
-        for soname in needed.into_iter().filter(|s| !is_system(s)) {
-            let found = find_library(&soname, dirs);
-            deps.push(Dep {
+        match dylib::linked(&path, dirs) {
+            Ok(linked) => deps.extend(linked.into_iter().map(|(soname, found)| Dep {
                 provider: kind,
                 soname,
                 found,
-            });
+            })),
+            Err(e) => tracing::debug!("cannot read what {} needs: {e:#}", path.display()),
         }
     }
     deps
-}
-
-/// Opens the found libraries that the loader would not find by itself (those in Python
-/// packages or CUDA folders off the library path), so that the providers' own `dlopen`
-/// of each by name finds the copy already loaded. Libraries that fail to open are left
-/// for ONNX Runtime to report.
-pub fn preload(deps: &[Dep]) {
-    // Dependencies first: cuDNN's and cuBLAS's own libraries before what links them. The
-    // loader resolves a library's needs from those already open, so a few passes settle
-    // any order.
-    let mut left: Vec<&Path> = deps.iter().filter_map(|d| d.found.as_deref()).collect();
-    left.sort();
-    left.dedup();
-    for _ in 0..3 {
-        left.retain(|p| {
-            let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) else {
-                return false;
-            };
-            // SAFETY: dlopen of a library file; it stays loaded for the process.
-            let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
-            h.is_null()
-        });
-        if left.is_empty() {
-            break;
-        }
-    }
-    for p in left {
-        tracing::debug!("could not preload {}", p.display());
-    }
 }
 
 /// A run's backend as asked for, with the NVIDIA driver probed.
@@ -651,7 +464,7 @@ impl Request {
         let deps = if !gpu_possible {
             Vec::new()
         } else {
-            let dirs = library_dirs(rt.library.parent(), crate::runtime::site_packages());
+            let dirs = dylib::library_dirs(rt.library.parent(), dylib::site_packages());
             provider_deps(&rt.library, &dirs)
         };
         let facts = self.facts(
@@ -659,7 +472,7 @@ impl Request {
                 library: rt.library.clone(),
                 version: rt.version.clone(),
                 providers,
-                from_env: rt.source == crate::runtime::Source::EnvVar,
+                from_env: rt.source == dylib::Source::EnvVar,
             }),
             deps,
         );
@@ -673,7 +486,7 @@ impl Request {
             }
         }
         if plan.candidates.iter().any(|k| *k != Kind::Cpu) {
-            preload(&facts.deps);
+            dylib::preload(facts.deps.iter().filter_map(|d| d.found.as_deref()));
         }
         Ok(Started {
             env: &loaded.env,
@@ -903,26 +716,11 @@ mod tests {
     }
 
     #[test]
-    fn fixes_follow_the_cuda_version_of_the_build() {
-        let cu12 = vec!["libcublasLt.so.12".to_string(), "libcudart.so.12".into()];
-        assert_eq!(cuda_major(&cu12), Some(12));
-        assert_eq!(
-            fixes(&cu12)[0],
-            "`pip install nvidia-cublas-cu12`".to_string()
-        );
-        assert_eq!(
-            fix("libcudnn.so.9", Some(12)),
-            "`pip install nvidia-cudnn-cu12`"
-        );
-        assert!(fix("libfoo.so.1", None).contains("libfoo.so.1"));
-    }
-
-    #[test]
     fn onnx_runtimes_own_failure_names_the_library_and_its_fix() {
         let message = "/rt/libonnxruntime_providers_shared.so: Failed to load library \
             libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared \
             object file: No such file or directory";
-        assert_eq!(unopened_libraries(message), ["libcublasLt.so.13"]);
+        assert_eq!(dylib::unopened_libraries(message), ["libcublasLt.so.13"]);
         let text = Reason::ProviderFailed {
             kind: Kind::Cuda,
             message: message.into(),
@@ -935,26 +733,5 @@ mod tests {
             message: "CUDA failure 35: CUDA driver version is insufficient".into(),
         };
         assert!(!plain.to_string().contains("Install:"));
-    }
-
-    #[test]
-    fn finds_libraries_in_python_nvidia_packages() {
-        let site = tempfile::tempdir().unwrap();
-        let lib = site.path().join("nvidia/cudnn/lib");
-        std::fs::create_dir_all(&lib).unwrap();
-        std::fs::write(lib.join("libcudnn.so.9"), b"x").unwrap();
-        let cu13 = site.path().join("nvidia/cu13/lib");
-        std::fs::create_dir_all(&cu13).unwrap();
-        std::fs::write(cu13.join("libcublasLt.so.13"), b"x").unwrap();
-        let dirs = library_dirs(None, &[site.path().to_path_buf()]);
-        assert_eq!(
-            find_library("libcudnn.so.9", &dirs),
-            Some(lib.join("libcudnn.so.9"))
-        );
-        assert_eq!(
-            find_library("libcublasLt.so.13", &dirs),
-            Some(cu13.join("libcublasLt.so.13"))
-        );
-        assert_eq!(find_library("libnvinfer.so.10.nope", &dirs), None);
     }
 }

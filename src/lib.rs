@@ -19,6 +19,7 @@ pub mod decode;
 pub mod detections;
 pub mod doctor;
 pub mod driver;
+pub mod dylib;
 pub mod elf;
 pub mod engine;
 pub mod exit_codes;

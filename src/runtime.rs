@@ -1,9 +1,10 @@
 //! Finding ONNX Runtime, or installing the official build.
 //!
 //! `ort` is built with `load-dynamic`, so one binary runs with whatever ONNX Runtime the
-//! machine has. The library is looked for in this order: `ORT_DYLIB_PATH`; `runtime/`
-//! under the anylabel home; a Python `onnxruntime` package (the active virtualenv or
-//! conda environment, then `python3`'s site-packages); the system library folders. When
+//! machine has. The library is looked for in this order ([`crate::dylib`] owns the search):
+//! `ORT_DYLIB_PATH`; `runtime/` under the anylabel home; a Python `onnxruntime` package (the
+//! active virtualenv or conda environment, then `python3`'s site-packages); the system
+//! library folders. When
 //! none of them has a compatible version (1.31 or newer, the API `ort` was built for),
 //! the official `onnxruntime` wheel is fetched from PyPI, verified against the sha256
 //! the index publishes, and only its library files are unpacked into
@@ -16,50 +17,19 @@
 //! `load-dynamic`, one process loads one ONNX Runtime library, so the choice is made
 //! before it is loaded.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::home::Home;
 use crate::pypi::{self, WheelName};
 use crate::{fetch, progress};
 
-/// The ONNX Runtime release series `ort` is built against (`api-31`): 1.31 or newer.
-pub const MIN_MINOR: u64 = 31;
+use crate::dylib::{
+    COMPLETE_MARKER, has_gpu_providers, onnxruntime_in, ort_prefix, version_from_name,
+};
+pub use crate::dylib::{MIN_MINOR, Runtime, Source};
+
 /// The series anylabel installs.
 pub const INSTALL_SERIES: [u64; 2] = [1, 31];
-
-/// Where a library came from, for `anylabel runtime path` and error messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    EnvVar,
-    Home,
-    Python,
-    System,
-    Installed,
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Source::EnvVar => "ORT_DYLIB_PATH",
-            Source::Home => "the anylabel home",
-            Source::Python => "a Python onnxruntime package",
-            Source::System => "the system library path",
-            Source::Installed => "just installed from PyPI",
-        })
-    }
-}
-
-/// An ONNX Runtime shared library on disk.
-#[derive(Debug, Clone)]
-pub struct Runtime {
-    pub library: PathBuf,
-    pub source: Source,
-    /// `1.31.1`, read from the file name where it says.
-    pub version: Option<String>,
-}
 
 /// The build of ONNX Runtime to look for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,258 +58,13 @@ impl Flavour {
     }
 }
 
-impl Runtime {
-    /// Whether the GPU providers are beside the library (an `onnxruntime-gpu` build).
-    pub fn is_gpu_build(&self) -> bool {
-        is_gpu_dir(self.library.parent())
-    }
-}
-
-fn is_gpu_dir(dir: Option<&Path>) -> bool {
-    dir.is_some_and(|d| d.join("libonnxruntime_providers_cuda.so").is_file())
-}
-
-/// The library's file name on this platform, with and without a version.
-fn lib_prefix() -> &'static str {
-    if cfg!(windows) {
-        "onnxruntime"
-    } else {
-        "libonnxruntime"
-    }
-}
-
-/// Reads the version out of a library file name: `libonnxruntime.so.1.31.1`,
-/// `libonnxruntime.1.31.1.dylib`.
-pub fn version_from_name(name: &str) -> Option<String> {
-    let rest = name.strip_prefix(lib_prefix())?;
-    let digits: String = rest
-        .trim_start_matches(".so")
-        .trim_start_matches('.')
-        .trim_end_matches(".dylib")
-        .to_string();
-    let parts: Vec<&str> = digits.split('.').collect();
-    (parts.len() >= 2
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
-    .then_some(digits)
-}
-
-fn compatible(version: &Option<String>) -> bool {
-    match version {
-        // Unknown (an unversioned name): let the loader check it.
-        None => true,
-        Some(v) => {
-            let mut it = v.split('.').map(|p| p.parse::<u64>().unwrap_or(0));
-            let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
-            major > 1 || (major == 1 && minor >= MIN_MINOR)
-        }
-    }
-}
-
-/// Looks for a library in `dir` whose name carries a version: the newest compatible one.
-fn find_in_dir(dir: &Path) -> Option<(PathBuf, Option<String>)> {
-    let entries = std::fs::read_dir(dir).ok()?;
-    let mut found: Vec<(Vec<u64>, PathBuf, Option<String>)> = Vec::new();
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !name.starts_with(lib_prefix()) || name.contains("providers") {
-            continue;
-        }
-        let is_lib = name.contains(".so") || name.ends_with(".dylib") || name.ends_with(".dll");
-        if !is_lib {
-            continue;
-        }
-        let version = version_from_name(&name);
-        if !compatible(&version) {
-            tracing::debug!(
-                "skipping {} (version {:?} is older than 1.{MIN_MINOR})",
-                e.path().display(),
-                version
-            );
-            continue;
-        }
-        let key = version
-            .as_deref()
-            .map(|v| v.split('.').map(|p| p.parse().unwrap_or(0)).collect())
-            .unwrap_or_default();
-        found.push((key, e.path(), version));
-    }
-    found.sort();
-    found.pop().map(|(_, p, v)| (p, v))
-}
-
-/// Looks for a usable library without touching the network. For [`Flavour::Gpu`], only
-/// builds with the GPU providers count, except that ORT_DYLIB_PATH always wins: a CPU-only
-/// library there is an error that says so.
+/// Looks for a usable library without touching the network, where
+/// [`crate::dylib::locate_onnxruntime`] says. For [`Flavour::Gpu`], only builds with the GPU
+/// providers count, except that ORT_DYLIB_PATH always wins: a CPU-only library there is an
+/// error that says so.
 pub fn locate(home: &Home, flavour: Flavour) -> Result<Option<Runtime>> {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|v| !v.is_empty()) {
-        let library = PathBuf::from(p);
-        if !library.is_file() {
-            bail!(
-                "ORT_DYLIB_PATH is set to {}, which is not a file; unset it to let anylabel find or install ONNX Runtime",
-                library.display()
-            );
-        }
-        let version = library
-            .file_name()
-            .and_then(|n| version_from_name(&n.to_string_lossy()));
-        let rt = Runtime {
-            library,
-            source: Source::EnvVar,
-            version,
-        };
-        if flavour == Flavour::Gpu && !rt.is_gpu_build() {
-            bail!(
-                "ORT_DYLIB_PATH points at {}, a CPU-only build of ONNX Runtime (no \
-                 libonnxruntime_providers_cuda.so beside it), and a GPU backend was asked for: \
-                 point it at the library of an onnxruntime-gpu build, or unset it and run \
-                 `anylabel runtime install --gpu`",
-                rt.library.display()
-            );
-        }
-        return Ok(Some(rt));
-    }
-    let gpu_only = flavour == Flavour::Gpu;
-    // Our own installs, newest first; for the GPU flavour only the GPU builds.
-    if let Ok(entries) = std::fs::read_dir(home.runtime_dir()) {
-        let mut dirs: Vec<(bool, PathBuf)> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("onnxruntime-"))
-                    && p.join(COMPLETE_MARKER).is_file()
-            })
-            .map(|p| {
-                let gpu = p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("onnxruntime-gpu-"));
-                (gpu, p)
-            })
-            .filter(|(gpu, _)| *gpu || !gpu_only)
-            .collect();
-        // CPU builds before GPU builds (the CPU flavour prefers the smaller one it installs),
-        // then the newest first.
-        dirs.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        for (_, dir) in &dirs {
-            if let Some((library, version)) = find_in_dir(dir) {
-                return Ok(Some(Runtime {
-                    library,
-                    source: Source::Home,
-                    version,
-                }));
-            }
-        }
-    }
-    for dir in python_capi_dirs() {
-        if gpu_only && !is_gpu_dir(Some(&dir)) {
-            continue;
-        }
-        if let Some((library, version)) = find_in_dir(&dir) {
-            return Ok(Some(Runtime {
-                library,
-                source: Source::Python,
-                version,
-            }));
-        }
-    }
-    for dir in system_dirs() {
-        if gpu_only && !is_gpu_dir(Some(&dir)) {
-            continue;
-        }
-        if let Some((library, version)) = find_in_dir(&dir) {
-            return Ok(Some(Runtime {
-                library,
-                source: Source::System,
-                version,
-            }));
-        }
-    }
-    Ok(None)
+    crate::dylib::locate_onnxruntime(home, flavour == Flavour::Gpu)
 }
-
-/// `onnxruntime/capi` folders of Python environments on the machine.
-fn python_capi_dirs() -> Vec<PathBuf> {
-    site_packages()
-        .iter()
-        .map(|d| d.join("onnxruntime").join("capi"))
-        .filter(|d| d.is_dir())
-        .collect()
-}
-
-/// The site-packages folders of the Python environments on the machine: the active
-/// virtualenv or conda environment, then `python3`'s own (asked once per process).
-pub fn site_packages() -> &'static [PathBuf] {
-    static DIRS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
-    DIRS.get_or_init(find_site_packages)
-}
-
-fn find_site_packages() -> Vec<PathBuf> {
-    let mut prefixes: Vec<PathBuf> = ["VIRTUAL_ENV", "CONDA_PREFIX"]
-        .iter()
-        .filter_map(|v| std::env::var_os(v).map(PathBuf::from))
-        .collect();
-    let mut site_dirs = Vec::new();
-    for prefix in prefixes.drain(..) {
-        for lib in ["lib", "lib64"] {
-            if let Ok(entries) = std::fs::read_dir(prefix.join(lib)) {
-                for e in entries.flatten() {
-                    if e.file_name().to_string_lossy().starts_with("python") {
-                        site_dirs.push(e.path().join("site-packages"));
-                    }
-                }
-            }
-        }
-        site_dirs.push(prefix.join("Lib").join("site-packages"));
-    }
-    // python3's own site-packages; a fraction of a second, and only when nothing else
-    // was found first.
-    let script =
-        "import site,sys; print('\\n'.join(site.getsitepackages() + [site.getusersitepackages()]))";
-    for python in ["python3", "python"] {
-        if let Ok(out) = Command::new(python).args(["-I", "-c", script]).output()
-            && out.status.success()
-        {
-            site_dirs.extend(
-                String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .map(PathBuf::from),
-            );
-            break;
-        }
-    }
-    site_dirs.retain(|d| d.is_dir());
-    site_dirs.dedup();
-    site_dirs
-}
-
-fn system_dirs() -> Vec<PathBuf> {
-    let var = if cfg!(target_os = "macos") {
-        "DYLD_LIBRARY_PATH"
-    } else {
-        "LD_LIBRARY_PATH"
-    };
-    let mut dirs: Vec<PathBuf> = std::env::var_os(var)
-        .map(|v| std::env::split_paths(&v).collect())
-        .unwrap_or_default();
-    for d in [
-        "/usr/local/lib",
-        "/usr/local/lib64",
-        "/usr/lib",
-        "/usr/lib64",
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/opt/homebrew/lib",
-        "/opt/onnxruntime/lib",
-    ] {
-        dirs.push(PathBuf::from(d));
-    }
-    dirs
-}
-
-/// Written last into an install folder: a folder without it is an interrupted install.
-const COMPLETE_MARKER: &str = ".complete";
 
 /// The wheel platform tags this machine can use.
 fn platform_matches(platform: &str) -> bool {
@@ -400,7 +125,7 @@ fn library_member(member: &str) -> Option<String> {
     if name.contains('/') {
         return None;
     }
-    let wanted = name.starts_with(lib_prefix())
+    let wanted = name.starts_with(ort_prefix())
         && (name.contains(".so") || name.ends_with(".dylib") || name.ends_with(".dll"))
         || (cfg!(windows) && name.ends_with(".dll") && name.starts_with("onnxruntime"));
     wanted.then(|| name.to_string())
@@ -430,7 +155,7 @@ pub fn install(home: &Home, flavour: Flavour) -> Result<Runtime> {
     let root = home.runtime_dir();
     let dest = root.join(flavour.dir_name(&version));
     if dest.join(COMPLETE_MARKER).is_file()
-        && let Some((library, version)) = find_in_dir(&dest)
+        && let Some((library, version)) = onnxruntime_in(&dest)
     {
         progress::note(&format!(
             "ONNX Runtime {} ({}) is already installed in {}",
@@ -471,7 +196,7 @@ pub fn install(home: &Home, flavour: Flavour) -> Result<Runtime> {
             wheel.filename
         );
     }
-    if flavour == Flavour::Gpu && !is_gpu_dir(Some(&unpack)) {
+    if flavour == Flavour::Gpu && !has_gpu_providers(&unpack) {
         bail!(
             "{} holds no CUDA provider (onnxruntime/capi/libonnxruntime_providers_cuda.so): not a GPU build",
             wheel.filename
@@ -495,7 +220,7 @@ pub fn install(home: &Home, flavour: Flavour) -> Result<Runtime> {
     std::fs::rename(&unpack, &dest)
         .with_context(|| format!("cannot move the install into {}", dest.display()))?;
     let (library, version) =
-        find_in_dir(&dest).ok_or_else(|| anyhow!("no library in {}", dest.display()))?;
+        onnxruntime_in(&dest).ok_or_else(|| anyhow!("no library in {}", dest.display()))?;
     progress::note(&format!(
         "installed ONNX Runtime {} ({}) into {}",
         version.as_deref().unwrap_or("?"),
@@ -653,28 +378,6 @@ pub fn available_providers() -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_versions_from_library_names() {
-        if cfg!(windows) {
-            return;
-        }
-        assert_eq!(
-            version_from_name("libonnxruntime.so.1.31.1").as_deref(),
-            Some("1.31.1")
-        );
-        assert_eq!(
-            version_from_name("libonnxruntime.1.31.1.dylib").as_deref(),
-            Some("1.31.1")
-        );
-        assert_eq!(version_from_name("libonnxruntime.so"), None);
-        assert_eq!(
-            version_from_name("libonnxruntime_providers_shared.so"),
-            None
-        );
-        assert!(compatible(&Some("1.31.0".into())) && compatible(&Some("1.32.2".into())));
-        assert!(!compatible(&Some("1.20.1".into())));
-    }
 
     #[test]
     fn picks_the_newest_wheel_of_the_series_for_this_platform() {

@@ -24,6 +24,9 @@ pub mod letterbox;
 pub mod nms;
 pub mod upload;
 
+/// Where our kernels' libraries (NVRTC, nvJPEG) are looked for: [`crate::dylib`]'s search.
+pub use crate::dylib::find_cuda_library;
+
 /// A kernel source: its name (for errors and tests) and its CUDA C text.
 #[derive(Debug, Clone, Copy)]
 pub struct Kernel {
@@ -55,43 +58,15 @@ pub fn available() -> Result<(), String> {
 /// Whether NVRTC (`libnvrtc.so.13` or a name like it) loads; compiling needs nothing else.
 /// Where the loader does not find it by name, it is looked for where anylabel looks for the
 /// GPU providers' libraries (CUDA toolkits in /usr/local, Python's `nvidia-*` packages; see
-/// [`nvrtc_location`]) and opened from there.
+/// [`crate::dylib::nvrtc_location`]) and opened from there.
 pub fn nvrtc_available() -> Result<(), String> {
     // SAFETY: only tries to dlopen libnvrtc by its usual names.
     let present = || unsafe { cudarc::nvrtc::sys::is_culib_present() };
     if present() {
         return Ok(());
     }
-    if let Some(lib) = nvrtc_location() {
-        // NVRTC opens its builtins library by name when it compiles: that one first.
-        let dir = lib
-            .parent()
-            .map(std::path::Path::to_path_buf)
-            .unwrap_or_default();
-        let mut builtins: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| {
-                        p.file_name().is_some_and(|n| {
-                            n.to_string_lossy().starts_with("libnvrtc-builtins.so")
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        builtins.sort();
-        for path in builtins.iter().chain([&lib]) {
-            let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
-                continue;
-            };
-            // SAFETY: dlopen of a library file; it stays loaded for the process, so that
-            // cudarc's dlopen by name finds it.
-            let h = unsafe { libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL) };
-            if h.is_null() {
-                tracing::debug!("could not open {}", path.display());
-            }
-        }
+    if let Some(lib) = crate::dylib::nvrtc_location() {
+        crate::dylib::preload_nvrtc(&lib);
         if present() {
             tracing::debug!("NVRTC from {}", lib.display());
             return Ok(());
@@ -103,28 +78,6 @@ pub fn nvrtc_available() -> Result<(), String> {
          or the CUDA toolkit"
             .into(),
     )
-}
-
-/// Where NVRTC's library is ([`find_cuda_library`]); `None` where it is nowhere there.
-pub fn nvrtc_location() -> Option<std::path::PathBuf> {
-    find_cuda_library(&["libnvrtc.so.13", "libnvrtc.so.12"])
-}
-
-/// The first of `names` (sonames, newest first) where anylabel looks for the GPU
-/// providers' libraries ([`crate::backend::library_dirs`]). Asks python3 for its
-/// site-packages (once a process) only when the other folders lack it.
-pub fn find_cuda_library(names: &[&str]) -> Option<std::path::PathBuf> {
-    let find = |dirs: &[std::path::PathBuf]| {
-        names
-            .iter()
-            .find_map(|n| crate::backend::find_library(n, dirs))
-    };
-    find(&crate::backend::library_dirs(None, &[])).or_else(|| {
-        find(&crate::backend::library_dirs(
-            None,
-            crate::runtime::site_packages(),
-        ))
-    })
 }
 
 /// The options every kernel is compiled with; see the module comment for why.
