@@ -10,18 +10,19 @@
 //! conf = 0.4
 //! ```
 //!
-//! The file's and the environment's values become the clap arguments' default values
-//! before the command line is parsed ([`Config::apply`]), so a flag always wins and the
-//! parsed [`crate::cli::Cli`] needs nothing else. The file is read with `toml_edit`, which
-//! keeps each value's position (errors name the line) and, for `config set` and `unset`,
-//! the file's other keys, comments and layout.
+//! This is the file model: [`SETTINGS`] (each key, its variable, its help and the flags it
+//! is the default of), [`Config::load`], [`Config::effective`], and the edits of `config
+//! set` and `unset`. The binary makes the effective values its flags' default values
+//! before it parses the command line, so a flag always wins; nothing here knows clap.
+//! Each value is checked with the function its flag parses it with ([`crate::values`]).
+//! The file is read with `toml_edit`, which keeps each value's position (errors name the
+//! line) and, for `config set` and `unset`, the file's other keys, comments and layout.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::ValueEnum;
 
 use crate::home::Home;
 
@@ -44,10 +45,10 @@ pub struct Setting {
 }
 
 fn valid_unit(s: &str) -> Result<(), String> {
-    crate::cli::parse_unit(s).map(drop)
+    crate::values::parse_unit(s).map(drop)
 }
 fn valid_imgsz(s: &str) -> Result<(), String> {
-    crate::cli::parse_imgsz(s).map(drop)
+    crate::values::parse_imgsz(s).map(drop)
 }
 fn valid_size(s: &str) -> Result<(), String> {
     crate::cache::parse_size(s).map(drop)
@@ -72,15 +73,7 @@ fn valid_count(s: &str) -> Result<(), String> {
         .map_err(|_| format!("'{s}' is not a whole number (0: automatic)"))
 }
 fn valid_backend(s: &str) -> Result<(), String> {
-    crate::cli::Backend::from_str(s, false)
-        .map(drop)
-        .map_err(|_| {
-            let names: Vec<String> = crate::cli::Backend::value_variants()
-                .iter()
-                .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
-                .collect();
-            format!("'{s}' is not a backend; one of: {}", names.join(", "))
-        })
+    crate::values::parse_backend(s).map(drop)
 }
 
 fn valid_device(s: &str) -> Result<(), String> {
@@ -386,26 +379,6 @@ impl Config {
         })
     }
 
-    /// Makes the environment's and the file's values the default values of the flags they
-    /// stand for, so that a flag on the command line still wins. `infer --model` stops
-    /// being required when a model is given this way.
-    pub fn apply(&self, mut cmd: clap::Command) -> Result<clap::Command> {
-        for st in SETTINGS {
-            let eff = self.effective(st)?;
-            let (Some(value), false) = (eff.value, eff.origin == Origin::BuiltIn) else {
-                continue;
-            };
-            // Parsed once per process: leaking the few values is simpler than owning them.
-            let value: &'static str = Box::leak(value.into_boxed_str());
-            for &(sub, arg) in st.args {
-                cmd = cmd.mut_subcommand(sub, |c| {
-                    c.mut_arg(arg, |a| a.default_value(value).required(false))
-                });
-            }
-        }
-        Ok(cmd)
-    }
-
     /// The cache size limit: `ANYLABEL_CACHE_MAX_SIZE`, else `cache.max_size`.
     pub fn cache_max_size(&self) -> Result<Option<u64>> {
         let eff = self.effective(setting("cache.max_size")?)?;
@@ -432,19 +405,6 @@ fn value_text(item: &toml_edit::Item) -> Option<String> {
             nums.map(|n| n.join(","))
         }
         _ => None,
-    }
-}
-
-/// The clap command with the config's defaults applied, and the error that kept them from
-/// being applied, if any (`anylabel config` still runs then, to show or fix the file).
-pub fn command_with_config(cmd: clap::Command) -> (clap::Command, Option<anyhow::Error>) {
-    // Without a home folder there is no file; the commands that need one say so.
-    let Ok(home) = Home::from_env() else {
-        return (cmd, None);
-    };
-    match Config::load(&home).and_then(|c| c.apply(cmd.clone())) {
-        Ok(applied) => (applied, None),
-        Err(e) => (cmd, Some(e)),
     }
 }
 
@@ -563,46 +523,5 @@ mod tests {
             "{t}"
         );
         assert!(!unset_in(&t, "cache.max_size").unwrap().1);
-    }
-
-    #[test]
-    fn every_setting_applies_to_the_cli() {
-        let text = "[cache]\nmax_size = \"1GB\"\n[infer]\nmodel = \"m\"\nconf = 0.3\niou = 0.5\n\
-                    imgsz = 320\nbatch = 2\nworkers = 3\nthreads = 4\nbackend = \"cpu\"\n";
-        // Panics if a setting names an argument that does not exist.
-        infer_defaults(&parse(text).unwrap());
-    }
-
-    /// `anylabel infer x` with `c`'s values as the defaults, checked as model m, conf 0.3
-    /// and batch 2: the infer subcommand's matches.
-    fn infer_defaults(c: &Config) -> clap::ArgMatches {
-        use clap::CommandFactory;
-        let cmd = c.apply(crate::cli::Cli::command()).unwrap();
-        cmd.clone().debug_assert();
-        let m = cmd
-            .try_get_matches_from(["anylabel", "infer", "x"])
-            .unwrap();
-        let sub = m.subcommand().unwrap().1.clone();
-        assert_eq!(
-            sub.get_one::<String>("model").map(String::as_str),
-            Some("m")
-        );
-        assert_eq!(sub.get_one::<f32>("conf"), Some(&0.3));
-        assert_eq!(sub.get_one::<u32>("batch"), Some(&2));
-        sub
-    }
-
-    #[test]
-    fn surrounding_whitespace_is_ignored_as_the_flags_parse_it() {
-        let text = "[infer]\nmodel = \"m \"\nconf = \" 0.3\"\nbatch = \" 2\"\n\
-                    workers = \"3 \"\nthreads = \" 4 \"\ndevice = \"\t1\"\nbackend = \" cpu\"\n";
-        let c = parse(text).unwrap();
-        assert_eq!(c.file_value("infer.workers"), Some("3"));
-        let sub = infer_defaults(&c);
-        assert_eq!(sub.get_one::<usize>("workers"), Some(&3));
-        assert_eq!(sub.get_one::<usize>("threads"), Some(&4));
-        assert_eq!(sub.get_one::<u32>("device"), Some(&1));
-        let t = set_in("", "infer.model", " m ").unwrap();
-        assert_eq!(t, "[infer]\nmodel = \"m\"\n");
     }
 }

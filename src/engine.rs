@@ -172,8 +172,11 @@ pub struct Start {
     pub sha256: String,
 }
 
-/// Loads ONNX Runtime for the backend asked for, plans, and starts the model on the first
-/// backend that starts. The engine's `failed` lists every backend passed over.
+/// Loads ONNX Runtime for the backend asked for (unless it is loaded), plans, and starts
+/// the model on the first backend that starts. The engine's `failed` lists every backend
+/// passed over. A run that starts the engine lazily, at its first cache miss, has loaded
+/// ONNX Runtime before it began ([`crate::infer::Model::engine`]), so this never finds or
+/// installs it in the middle of a run.
 pub fn start(
     st: &Start,
     home: &crate::home::Home,

@@ -1,13 +1,16 @@
 //! The `anylabel` binary: parse the command line, with the config file's and the
-//! environment's defaults applied, and hand it to the library.
+//! environment's defaults applied, and hand it to the command layer ([`cli::commands`]),
+//! which calls the library.
+
+mod cli;
 
 use std::process::ExitCode;
 
-use anylabel::cli::{Cli, Command};
 use clap::{CommandFactory, FromArgMatches};
+use cli::args::{Cli, Command};
 
 fn main() -> ExitCode {
-    let (cmd, config_error) = anylabel::config::command_with_config(Cli::command());
+    let (cmd, config_error) = cli::config_defaults::command_with_config(Cli::command());
     // A bad config file or variable stops every command but `config` (which can fix it).
     let config_failed = |e: &anyhow::Error| {
         eprintln!("error: {e:#}");
@@ -28,7 +31,7 @@ fn main() -> ExitCode {
     {
         return config_failed(e);
     }
-    ExitCode::from(anylabel::app::run(cli))
+    ExitCode::from(cli::commands::run(cli))
 }
 
 /// Whether clap stopped for a missing argument, which the bad config may have been meant

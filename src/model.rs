@@ -33,6 +33,13 @@ pub struct ModelConfig {
     pub agnostic: Option<bool>,
 }
 
+impl ModelConfig {
+    /// `[input_height, input_width]`, where the config gives both.
+    pub fn input_size(&self) -> Option<[u32; 2]> {
+        Some([self.input_height?, self.input_width?])
+    }
+}
+
 /// `classes:` as a list of names, or a map from index to name.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(untagged)]

@@ -1,15 +1,13 @@
 //! `anylabel config` and the config file's defaults: precedence (flag > environment > file >
 //! built-in) seen through `config get`/`list` and through a real `infer` run, `set`'s
-//! checks, `unset`, `path`, broken files. Also the man pages in man/, generated from the
-//! clap definitions: `man_pages_are_current` fails when they are stale; regenerate them with
-//! `ANYLABEL_UPDATE_MAN=1 cargo test --release --test config man_pages`.
+//! checks, `unset`, `path`, broken files. (The man pages in man/, generated from the clap
+//! definitions, are checked by the binary's own tests: src/cli/generated.rs.)
 
 mod common;
 
 use std::path::Path;
 
 use assert_cmd::Command;
-use clap::CommandFactory;
 use predicates::prelude::*;
 
 const ENVS: [&str; 10] = [
@@ -433,54 +431,4 @@ fn config_help_documents_every_key_with_its_variable_and_default() {
             st.key
         );
     }
-}
-
-#[test]
-fn man_pages_are_current() {
-    let dir = common::root().join("man");
-    let fresh = tempfile::tempdir().unwrap();
-    clap_mangen::generate_to(anylabel::cli::Cli::command(), fresh.path()).unwrap();
-    let read = |d: &Path| -> std::collections::BTreeMap<String, Vec<u8>> {
-        std::fs::read_dir(d)
-            .map(|rd| {
-                rd.map(|e| e.unwrap())
-                    .filter(|e| e.file_name().to_string_lossy().ends_with(".1"))
-                    .map(|e| {
-                        (
-                            e.file_name().to_string_lossy().into_owned(),
-                            std::fs::read(e.path()).unwrap(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (want, have) = (read(fresh.path()), read(&dir));
-    for page in [
-        "anylabel.1",
-        "anylabel-infer.1",
-        "anylabel-config.1",
-        "anylabel-config-set.1",
-    ] {
-        assert!(want.contains_key(page), "clap_mangen did not write {page}");
-    }
-    if std::env::var_os("ANYLABEL_UPDATE_MAN").is_some() {
-        std::fs::create_dir_all(&dir).unwrap();
-        for old in have.keys() {
-            std::fs::remove_file(dir.join(old)).unwrap();
-        }
-        for (name, bytes) in &want {
-            std::fs::write(dir.join(name), bytes).unwrap();
-        }
-        return;
-    }
-    let stale: Vec<&String> = want
-        .keys()
-        .chain(have.keys())
-        .filter(|k| want.get(*k) != have.get(*k))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "man/{stale:?} do not match the CLI; run ANYLABEL_UPDATE_MAN=1 cargo test --release --test config man_pages"
-    );
 }

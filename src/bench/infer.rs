@@ -20,8 +20,8 @@ use crate::home::Home;
 use crate::letterbox::{Letterbox, Preprocessor};
 use crate::pipeline::{self, CacheRun, EngineSlot, InferOptions, Preprocess, Sink, Summary};
 use crate::record::Record;
+use crate::runtime;
 use crate::scan::Input;
-use crate::{fetch, model, runtime};
 
 struct Discard;
 
@@ -62,23 +62,31 @@ struct Loaded {
     slot: EngineSlot<'static>,
     info: ModelInfo,
     size: [u32; 2],
+    /// `conf`, `iou`, `agnostic` and the classes kept, as `infer` takes them for this
+    /// model (the rest at `infer`'s defaults).
+    settled: InferOptions,
     runtime: RuntimeInfo,
 }
 
+/// Opens the model as `infer` does ([`crate::infer`]), loaded now (the suites time it).
 fn load(opts: &Options) -> Result<Loaded> {
     let home = Home::from_env()?;
-    let source = model::resolve(&opts.model, &home, opts.offline)?;
-    let sha256 = fetch::sha256_file(&source.onnx)?;
-    let start = crate::engine::Start {
-        request: opts.backend.clone(),
+    let model_opts = crate::infer::Options {
+        imgsz: opts.imgsz.map(|s| [s, s]),
+        batch: opts.batches.iter().copied().max().unwrap_or(1),
+        threads: opts.threads,
         precision: opts.precision,
         calib: opts.calib.clone(),
-        threads: opts.threads,
-        batch: opts.batches.iter().copied().max().unwrap_or(1),
-        size_hint: opts.imgsz.map_or([640, 640], |s| [s, s]),
-        sha256: sha256.clone(),
+        ..crate::infer::Options::new(&opts.model, opts.backend.clone())
     };
-    let (engine, facts) = crate::engine::start(&start, &home, opts.offline, &source.onnx)?;
+    let mut model = crate::infer::find(&opts.model, &home, opts.offline)?.open(
+        &model_opts,
+        &home,
+        opts.offline,
+        None,
+    )?;
+    let mut slot = model.engine()?;
+    let backend = Some(slot.get()?.backend.name().to_string());
     let loaded = runtime::loaded().ok_or_else(|| anyhow::anyhow!("ONNX Runtime is not loaded"))?;
     let version = loaded
         .runtime
@@ -86,18 +94,17 @@ fn load(opts: &Options) -> Result<Loaded> {
         .clone()
         .unwrap_or_else(|| "unknown".into());
     let providers = runtime::available_providers()?;
-    let backend = Some(engine.backend.name().to_string());
-    let info = ModelInfo::new(&facts, &source, &sha256)?;
-    let config = source.config.clone().unwrap_or_default();
-    let config_size = match (config.input_height, config.input_width) {
-        (Some(h), Some(w)) => Some([h, w]),
-        _ => None,
-    };
-    let size = info.input_size(opts.imgsz.map(|s| [s, s]).or(config_size))?;
     Ok(Loaded {
-        slot: EngineSlot::Loaded(engine),
-        info,
-        size,
+        slot,
+        info: model.info.clone(),
+        size: model.size,
+        settled: InferOptions {
+            conf: model.conf,
+            iou: model.iou,
+            agnostic: model.agnostic,
+            classes: model.classes()?,
+            ..InferOptions::default()
+        },
         runtime: RuntimeInfo {
             version,
             providers,
@@ -106,14 +113,14 @@ fn load(opts: &Options) -> Result<Loaded> {
     })
 }
 
-fn infer_options(dir: &Path, batch: usize, opts: &super::Options) -> InferOptions {
+fn infer_options(m: &Loaded, batch: usize, opts: &super::Options) -> InferOptions {
     InferOptions {
-        inputs: vec![Input::Dir(dir.to_path_buf())].into(),
+        inputs: vec![Input::Dir(opts.images.clone())].into(),
         batch,
         preprocess: opts.preprocess,
         gpu_decode: opts.gpu_decode,
         workers: opts.workers,
-        ..InferOptions::default()
+        ..m.settled.clone()
     }
 }
 
@@ -160,8 +167,53 @@ fn check_images(dir: &Path) -> Result<()> {
 pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
     check_images(&opts.images)?;
     let mut m = load(opts)?;
+    let what = describe(&m, opts);
+    let (img, tensor) = first_image(&m, opts)?;
+    latency(&mut m, &img, &tensor, &what, opts, out)?;
+
+    // Throughput end to end, by batch size.
+    let batches = if !opts.batches.is_empty() {
+        opts.batches.clone()
+    } else if opts.quick {
+        vec![1, 2, 4]
+    } else {
+        vec![1, 2, 4, 8, 16]
+    };
+    let mut stages = None;
+    for b in batches {
+        let fixed = m.info.batch_size(b);
+        if fixed != b {
+            out.note(
+                Suite::Infer,
+                format!(
+                    "batch {b}: not available here: the model's batch size is fixed at {fixed}"
+                ),
+            );
+            continue;
+        }
+        let (end_to_end, last) = end_to_end(&mut m, b, &what, opts, out)?;
+        // The last round's at the first batch size: the first round warms up this shape.
+        stages.get_or_insert(last);
+        let alone = inference_only(&mut m, b, &img, &tensor, &what, opts, out)?;
+        out.figure(
+            Suite::Infer,
+            format!("end to end / inference only, batch {b}"),
+            100.0 * end_to_end / alone,
+            "%",
+            Better::Higher,
+            format!("throughput, batch {b} as a share of inference only, batch {b}"),
+        );
+    }
+    if let Some(s) = stages {
+        stage_shares(&s, out);
+    }
+    Ok(m.runtime)
+}
+
+/// The model, backend and threads, for each figure's detail.
+fn describe(m: &Loaded, opts: &Options) -> String {
     let [h, w] = m.size;
-    let what = format!(
+    format!(
         "{} at {w}×{h}, ONNX Runtime {} on the {} backend, {}, {}",
         m.info.id,
         m.runtime.version,
@@ -174,9 +226,13 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             0 => "one decode thread per CPU".to_string(),
             n => format!("{n} decode thread{}", if n == 1 { "" } else { "s" }),
         }
-    );
+    )
+}
 
-    // Latency: one image, letterboxed once, run again and again after a warm-up.
+/// The first image of `--images` that decodes, and its letterboxed tensor (one image,
+/// repeated to the model's fixed batch size where it has one).
+fn first_image(m: &Loaded, opts: &Options) -> Result<(crate::decode::RgbImage, Vec<f32>)> {
+    let [h, w] = m.size;
     let first = crate::scan::scan(vec![Input::Dir(opts.images.clone())])
         .flatten()
         .find_map(|item| decode_file(&item.path, &DecodeOptions::default()).ok());
@@ -188,17 +244,31 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
     let mut tensor = vec![0f32; n * plane];
     let lb = Letterbox::new(img.width, img.height, w, h);
     Preprocessor::new().run(&img.pixels, &lb, &mut tensor[..plane])?;
+    Ok((img, tensor))
+}
+
+/// Latency: one image, letterboxed once, run again and again after a warm-up.
+fn latency(
+    m: &mut Loaded,
+    img: &crate::decode::RgbImage,
+    tensor: &[f32],
+    what: &str,
+    opts: &Options,
+    out: &mut Out,
+) -> Result<()> {
+    let [h, w] = m.size;
+    let n = m.info.batch_size(1);
     let shape = [n, 3, h as usize, w as usize];
     let mut buf = Vec::new();
     let engine = m.slot.get()?;
     for _ in 0..3 {
-        engine.run(&tensor, shape, &mut buf)?;
+        engine.run(tensor, shape, &mut buf)?;
     }
     let repeat = if opts.quick { 10 } else { 50 };
     let mut times = Vec::with_capacity(repeat);
     for _ in 0..repeat {
         let mut r = Ok([0; 3]);
-        times.push(median_ms(1, || r = engine.run(&tensor, shape, &mut buf)));
+        times.push(median_ms(1, || r = engine.run(tensor, shape, &mut buf)));
         r?;
     }
     times.sort_by(f64::total_cmp);
@@ -222,172 +292,167 @@ pub(super) fn infer(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
             detail.clone(),
         );
     }
+    Ok(())
+}
 
-    // Throughput end to end, by batch size.
-    let batches = if !opts.batches.is_empty() {
-        opts.batches.clone()
-    } else if opts.quick {
-        vec![1, 2, 4]
-    } else {
-        vec![1, 2, 4, 8, 16]
-    };
+/// Throughput end to end at batch `b` (images/s, the median of the rounds), with the last
+/// round's summary; the model's idle share as a figure too. A round whose records are
+/// not the first's is noted.
+fn end_to_end(
+    m: &mut Loaded,
+    b: usize,
+    what: &str,
+    opts: &Options,
+    out: &mut Out,
+) -> Result<(f64, Summary)> {
+    let io = infer_options(m, b, opts);
     let rounds = if opts.quick { 1 } else { 3 };
-    let mut stages = None;
-    for b in batches {
-        let fixed = m.info.batch_size(b);
-        if fixed != b {
-            out.note(
-                Suite::Infer,
-                format!(
-                    "batch {b}: not available here: the model's batch size is fixed at {fixed}"
-                ),
-            );
-            continue;
-        }
-        let io = infer_options(&opts.images, b, opts);
-        let mut rates = Vec::new();
-        let mut idle = Vec::new();
-        let (mut images, mut gpu_decoded, mut gpu_uploaded, mut by_engine) = (0, 0, 0, 0);
-        let first_batch = stages.is_none();
-        let mut first: Option<Vec<u64>> = None;
-        for round in 1..=rounds {
-            let (s, digests) = run_digested(&mut m, &io)?;
-            match &first {
-                None => first = Some(digests),
-                Some(f) => {
-                    let n = differing(f, &digests);
-                    if n > 0 {
-                        out.note(
-                            Suite::Infer,
-                            format!(
-                                "batch {b}: run {round} gave {n} of {} records unlike run 1's",
-                                f.len()
-                            ),
-                        );
-                    }
+    let mut rates = Vec::new();
+    let mut idle = Vec::new();
+    let mut first: Option<Vec<u64>> = None;
+    let mut last = None;
+    for round in 1..=rounds {
+        let (s, digests) = run_digested(m, &io)?;
+        match &first {
+            None => first = Some(digests),
+            Some(f) => {
+                let n = differing(f, &digests);
+                if n > 0 {
+                    out.note(
+                        Suite::Infer,
+                        format!(
+                            "batch {b}: run {round} gave {n} of {} records unlike run 1's",
+                            f.len()
+                        ),
+                    );
                 }
             }
-            images = s.images;
-            gpu_decoded = s.gpu_decoded;
-            gpu_uploaded = s.gpu_uploaded;
-            by_engine = s.gpu_engine_decoded;
-            rates.push(s.images as f64 / s.elapsed.as_secs_f64());
-            idle.push(100.0 * s.times.starved.as_secs_f64() / s.elapsed.as_secs_f64());
-            if first_batch {
-                stages = Some(s.times); // the last round's: the first one warms up this shape
-            }
         }
-        let end_to_end = median(&mut rates);
+        rates.push(s.images as f64 / s.elapsed.as_secs_f64());
+        idle.push(100.0 * s.times.starved.as_secs_f64() / s.elapsed.as_secs_f64());
+        last = Some(s);
+    }
+    let s = last.expect("one round at least");
+    let end_to_end = median(&mut rates);
+    let runs = if rounds == 1 { "" } else { "s" };
+    out.figure(
+        Suite::Infer,
+        format!("model waiting for batches, batch {b}"),
+        median(&mut idle),
+        "%",
+        Better::Lower,
+        format!(
+            "the share of each run the model stood idle between batches (the pipeline's own \
+             timer, from the first batch on); median of {rounds} run{runs}"
+        ),
+    );
+    out.figure(
+        Suite::Infer,
+        format!("throughput, batch {b}"),
+        end_to_end,
+        "images/s",
+        Better::Higher,
+        format!(
+            "{} images from {}, end to end (walk, decode, letterbox, inference, NMS; \
+             records discarded; letterbox on the {}{}{}); median of {rounds} run{runs}; {what}",
+            s.images,
+            opts.images.display(),
+            match opts.preprocess {
+                Preprocess::Cpu => "CPU",
+                Preprocess::Gpu { .. } => "GPU where it starts",
+            },
+            if opts.gpu_decode {
+                format!(
+                    "; {} of the images decoded by nvJPEG, {} of them by \
+                     the GPU's JPEG engine",
+                    s.gpu_decoded, s.gpu_engine_decoded
+                )
+            } else {
+                String::new()
+            },
+            if s.gpu_uploaded > 0 {
+                format!(
+                    "; {} of the images uploaded by their decode threads",
+                    s.gpu_uploaded
+                )
+            } else {
+                String::new()
+            },
+        ),
+    );
+    Ok((end_to_end, s))
+}
+
+/// The model alone at batch `b`: the same session on a batch letterboxed once, fed the
+/// way `infer` feeds it (and, on a GPU, from page-locked host memory too). The rate of
+/// the first feed, `infer`'s.
+fn inference_only(
+    m: &mut Loaded,
+    b: usize,
+    img: &crate::decode::RgbImage,
+    tensor: &[f32],
+    what: &str,
+    opts: &Options,
+    out: &mut Out,
+) -> Result<f64> {
+    let [h, w] = m.size;
+    let plane = 3 * h as usize * w as usize;
+    let batch_tensor: Vec<f32> = tensor[..plane].repeat(b);
+    let shape = [b, 3, h as usize, w as usize];
+    let engine = m.slot.get()?;
+    let runs = if opts.quick { 2 } else { (32 / b).max(4) };
+    let feeds = feeds(engine.backend, opts.preprocess);
+    let mut alone = None;
+    for &feed in feeds {
+        let (rate, from) = model_alone(engine, feed, &batch_tensor, img, shape, runs)?;
+        let row = match feed {
+            Feed::HostPinned if feeds.len() > 1 => {
+                format!("inference only, batch {b}, from page-locked host memory")
+            }
+            _ => format!("inference only, batch {b}"),
+        };
         out.figure(
             Suite::Infer,
-            format!("model waiting for batches, batch {b}"),
-            median(&mut idle),
-            "%",
-            Better::Lower,
-            format!(
-                "the share of each run the model stood idle between batches (the pipeline's own \
-                 timer, from the first batch on); median of {rounds} run{}",
-                if rounds == 1 { "" } else { "s" }
-            ),
-        );
-        out.figure(
-            Suite::Infer,
-            format!("throughput, batch {b}"),
-            end_to_end,
+            row,
+            rate,
             "images/s",
             Better::Higher,
             format!(
-                "{images} images from {}, end to end (walk, decode, letterbox, inference, NMS; \
-                 records discarded; letterbox on the {}{}{}); median of {rounds} run{}; {what}",
-                opts.images.display(),
-                match opts.preprocess {
-                    Preprocess::Cpu => "CPU",
-                    Preprocess::Gpu { .. } => "GPU where it starts",
-                },
-                if opts.gpu_decode {
-                    format!(
-                        "; {gpu_decoded} of the images decoded by nvJPEG, {by_engine} of them by \
-                         the GPU's JPEG engine"
-                    )
-                } else {
-                    String::new()
-                },
-                if gpu_uploaded > 0 {
-                    format!("; {gpu_uploaded} of the images uploaded by their decode threads")
-                } else {
-                    String::new()
-                },
-                if rounds == 1 { "" } else { "s" }
+                "the session's run alone (input {from}, output back in host memory), batch {b}, \
+                 median of {runs} runs after one warm-up; {what}"
             ),
         );
+        alone.get_or_insert(rate);
+    }
+    Ok(alone.expect("one feed at least"))
+}
 
-        // The model alone at this batch: the same session on a batch letterboxed once, fed
-        // the way `infer` feeds it.
-        let batch_tensor: Vec<f32> = tensor[..plane].repeat(b);
-        let shape = [b, 3, h as usize, w as usize];
-        let engine = m.slot.get()?;
-        let runs = if opts.quick { 2 } else { (32 / b).max(4) };
-        let feeds = feeds(engine.backend, opts.preprocess);
-        let mut alone = None;
-        for &feed in feeds {
-            let (rate, from) = model_alone(engine, feed, &batch_tensor, &img, shape, runs)?;
-            let row = match feed {
-                Feed::HostPinned if feeds.len() > 1 => {
-                    format!("inference only, batch {b}, from page-locked host memory")
-                }
-                _ => format!("inference only, batch {b}"),
-            };
+/// Where the time goes, from a run's own stage timers.
+fn stage_shares(s: &Summary, out: &mut Out) {
+    let t = &s.times;
+    let parts: [(&str, Duration, Better); 6] = [
+        ("decode", t.decode, Better::Lower),
+        ("letterbox", t.letterbox, Better::Lower),
+        ("inference", t.inference, Better::Higher),
+        ("postprocess", t.postprocess, Better::Lower),
+        ("write", t.write, Better::Lower),
+        ("lookup", t.lookup, Better::Lower),
+    ];
+    let total: f64 = parts.iter().map(|p| p.1.as_secs_f64()).sum();
+    if total > 0.0 {
+        for (name, d, better) in parts {
             out.figure(
                 Suite::Infer,
-                row,
-                rate,
-                "images/s",
-                Better::Higher,
-                format!(
-                    "the session's run alone (input {from}, output back in host memory), batch {b}, \
-                     median of {runs} runs after one warm-up; {what}"
-                ),
+                format!("stage share: {name}"),
+                100.0 * d.as_secs_f64() / total,
+                "%",
+                better,
+                "share of the time the stages took (summed over threads: decoding and \
+                 letterboxing run on worker threads beside inference), last run at the \
+                 first batch size; the pipeline's own stage timers",
             );
-            alone.get_or_insert(rate);
-        }
-        let alone = alone.expect("one feed at least");
-        out.figure(
-            Suite::Infer,
-            format!("end to end / inference only, batch {b}"),
-            100.0 * end_to_end / alone,
-            "%",
-            Better::Higher,
-            format!("throughput, batch {b} as a share of inference only, batch {b}"),
-        );
-    }
-
-    // Where the time goes, from the first run's own stage timers.
-    if let Some(t) = stages {
-        let parts: [(&str, Duration, Better); 6] = [
-            ("decode", t.decode, Better::Lower),
-            ("letterbox", t.letterbox, Better::Lower),
-            ("inference", t.inference, Better::Higher),
-            ("postprocess", t.postprocess, Better::Lower),
-            ("write", t.write, Better::Lower),
-            ("lookup", t.lookup, Better::Lower),
-        ];
-        let total: f64 = parts.iter().map(|p| p.1.as_secs_f64()).sum();
-        if total > 0.0 {
-            for (name, d, better) in parts {
-                out.figure(
-                    Suite::Infer,
-                    format!("stage share: {name}"),
-                    100.0 * d.as_secs_f64() / total,
-                    "%",
-                    better,
-                    "share of the time the stages took (summed over threads: decoding and \
-                     letterboxing run on worker threads beside inference), last run at the \
-                     first batch size; the pipeline's own stage timers",
-                );
-            }
         }
     }
-    Ok(m.runtime)
 }
 
 /// How a batch reaches the model.
@@ -484,7 +549,7 @@ fn model_alone(
 pub(super) fn cache(opts: &Options, out: &mut Out) -> Result<RuntimeInfo> {
     check_images(&opts.images)?;
     let mut m = load(opts)?;
-    let io = infer_options(&opts.images, 1, opts);
+    let io = infer_options(&m, 1, opts);
     let rounds = if opts.quick { 1 } else { 3 };
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     let mut images = 0;

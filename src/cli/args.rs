@@ -1,12 +1,15 @@
-//! The command line, as clap parses it. Nothing past `app.rs` sees these types: they are
-//! turned into plain options there.
+//! The command line, as clap parses it: declarative, and the binary's alone. Nothing past
+//! the command layer ([`super::commands`]) sees these types: they are turned into the
+//! library's plain options there (the enums through the `From` conversions of
+//! [`super::convert`]).
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::exit_codes;
-use crate::shard::Shard;
+use anylabel::exit_codes;
+use anylabel::shard::Shard;
+use anylabel::values::{parse_imgsz, parse_pct, parse_square_imgsz, parse_unit};
 
 const ABOUT: &str = "Auto-label folders of images with ONNX detection models, on a CPU or a GPU.";
 
@@ -82,7 +85,7 @@ pub enum Command {
     #[command(after_help = MERGE_AFTER_HELP)]
     Merge(MergeArgs),
     /// Defaults for settings in ~/.anylabeling/config.toml: get, set, unset, list, path.
-    #[command(subcommand, after_help = crate::config::help_table())]
+    #[command(subcommand, after_help = anylabel::config::help_table())]
     Config(ConfigCommand),
 }
 
@@ -90,7 +93,7 @@ pub enum Command {
 pub enum ConfigCommand {
     /// Print a setting's effective value (without flags); where it comes from goes to stderr.
     Get {
-        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(crate::config::KEYS))]
+        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(anylabel::config::KEYS))]
         key: String,
         /// Print `ORIGIN<TAB>VALUE` on stdout (origin: env VAR, file PATH:LINE, or built-in).
         #[arg(long)]
@@ -98,14 +101,14 @@ pub enum ConfigCommand {
     },
     /// Check VALUE as the flag would and write it to the config file.
     Set {
-        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(crate::config::KEYS))]
+        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(anylabel::config::KEYS))]
         key: String,
         #[arg(value_name = "VALUE", allow_hyphen_values = true)]
         value: String,
     },
     /// Remove a setting from the config file.
     Unset {
-        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(crate::config::KEYS))]
+        #[arg(value_name = "KEY", value_parser = clap::builder::PossibleValuesParser::new(anylabel::config::KEYS))]
         key: String,
     },
     /// Print every setting with its effective value and where it comes from.
@@ -414,13 +417,6 @@ pub struct BenchArgs {
     pub backend: BackendArgs,
 }
 
-fn parse_pct(s: &str) -> Result<f64, String> {
-    match s.trim_end_matches('%').parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
-        _ => Err(format!("{s:?} is not a percentage (a number, 0 or more)")),
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct NmsArgs {
     /// A CSV of boxes, a results JSONL file, or - for stdin.
@@ -529,12 +525,12 @@ pub struct FilterArgs {
     pub count: Option<u32>,
 
     /// Select boxes of at least this area: a fraction of the image (0.01), 1%, or 500px.
-    #[arg(long, value_name = "A", value_parser = crate::filter::Area::parse, help_heading = RULE_FLAGS)]
-    pub min_area: Option<crate::filter::Area>,
+    #[arg(long, value_name = "A", value_parser = anylabel::filter::Area::parse, help_heading = RULE_FLAGS)]
+    pub min_area: Option<anylabel::filter::Area>,
 
     /// Select boxes of at most this area: a fraction of the image (0.1), 10%, or 5000px.
-    #[arg(long, value_name = "A", value_parser = crate::filter::Area::parse, help_heading = RULE_FLAGS)]
-    pub max_area: Option<crate::filter::Area>,
+    #[arg(long, value_name = "A", value_parser = anylabel::filter::Area::parse, help_heading = RULE_FLAGS)]
+    pub max_area: Option<anylabel::filter::Area>,
 
     /// A rule file (JSON; see docs/filter.md).
     #[arg(long, value_name = "FILE", help_heading = RULE_FLAGS)]
@@ -665,7 +661,7 @@ pub struct PreloadArgs {
     pub workers: usize,
 
     /// Images with more pixels than this count as undecodable, as in `infer`.
-    #[arg(long, value_name = "N", default_value_t = crate::decode::DEFAULT_MAX_PIXELS)]
+    #[arg(long, value_name = "N", default_value_t = anylabel::decode::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
 }
 
@@ -677,7 +673,7 @@ pub enum CacheCommand {
     Verify,
     /// Evict the least recently used results until the cache is at most SIZE (e.g. 500MB, 2GB).
     Prune {
-        #[arg(long, value_name = "SIZE", value_parser = crate::cache::parse_size)]
+        #[arg(long, value_name = "SIZE", value_parser = anylabel::cache::parse_size)]
         max_size: u64,
     },
     /// Delete everything in the cache.
@@ -813,7 +809,7 @@ pub struct InferArgs {
     pub prefetch: Option<u32>,
 
     /// Refuse images with more pixels than this, before decoding them (decompression bombs).
-    #[arg(long, value_name = "N", default_value_t = crate::decode::DEFAULT_MAX_PIXELS)]
+    #[arg(long, value_name = "N", default_value_t = anylabel::decode::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
 
     /// Decode every JPEG at full size. By default a JPEG at least three times the size it is
@@ -932,19 +928,6 @@ pub enum PreprocessAt {
     Gpu,
 }
 
-impl Default for BackendArgs {
-    fn default() -> Self {
-        BackendArgs {
-            backend: Backend::Auto,
-            device: 0,
-            precision: Precision::Fp32,
-            calib: None,
-            preprocess: PreprocessAt::Auto,
-            decode: DecodeAt::Cpu,
-        }
-    }
-}
-
 const DOCTOR_AFTER_HELP: &str = "\
 Checks, without running a model: the ONNX Runtime library anylabel would use (path,
 version, the providers it was built with), the NVIDIA driver and GPUs, each library the
@@ -1003,54 +986,6 @@ pub enum ModelsCommand {
     },
 }
 
-/// A number in 0..=1.
-pub fn parse_unit(s: &str) -> Result<f32, String> {
-    let v: f32 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if !(0.0..=1.0).contains(&v) {
-        return Err(format!("{v} is outside 0..1"));
-    }
-    Ok(v)
-}
-
-/// `640` or `480,640` (height, width), each a positive multiple of 32 at most 8192.
-pub fn parse_imgsz(s: &str) -> Result<[u32; 2], String> {
-    let parts: Vec<&str> = s.split([',', 'x']).map(str::trim).collect();
-    let nums: Vec<u32> = parts
-        .iter()
-        .map(|p| {
-            p.parse::<u32>()
-                .map_err(|_| format!("'{s}' is not N or H,W"))
-        })
-        .collect::<Result<_, _>>()?;
-    let [h, w] = match nums.as_slice() {
-        [n] => [*n, *n],
-        [h, w] => [*h, *w],
-        _ => return Err(format!("'{s}' is not N or H,W")),
-    };
-    for v in [h, w] {
-        check_side(v)?;
-    }
-    Ok([h, w])
-}
-
-/// `640`: one side of a square input size, checked as [`parse_imgsz`] checks each side.
-pub fn parse_square_imgsz(s: &str) -> Result<u32, String> {
-    let v: u32 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a whole number"))?;
-    check_side(v)?;
-    Ok(v)
-}
-
-/// A side of the model's input: a positive multiple of 32, at most 8192.
-fn check_side(v: u32) -> Result<(), String> {
-    if v == 0 || v > 8192 || !v.is_multiple_of(32) {
-        return Err(format!("{v} is not a multiple of 32 between 32 and 8192"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1059,19 +994,5 @@ mod tests {
     #[test]
     fn the_cli_is_well_formed() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn parses_sizes_and_thresholds() {
-        assert_eq!(parse_imgsz("640"), Ok([640, 640]));
-        assert_eq!(parse_imgsz("480,640"), Ok([480, 640]));
-        assert!(parse_imgsz("641").is_err());
-        assert!(parse_imgsz("a").is_err());
-        assert_eq!(parse_square_imgsz("320"), Ok(320));
-        for bad in ["321", "100000", "0", "8224", "320,320", "a"] {
-            assert!(parse_square_imgsz(bad).is_err(), "{bad}");
-        }
-        assert!(parse_unit("1.5").is_err());
-        assert_eq!(parse_unit("0.3"), Ok(0.3));
     }
 }
