@@ -985,3 +985,25 @@ fn a_trace_log_is_a_timeline_that_bench_timeline_reads() {
     assert!(text.contains("18 images decoded on the CPU"), "{text}");
     assert!(text.contains("model runs: first ended"), "{text}");
 }
+
+/// The records of the fixtures, byte for byte as anylabel wrote them before the redesign
+/// of issue 21 (9f9cd2f, `infer fixtures/images --model nudenet-320n --threads 1`): a
+/// change to the code's shape that changes a result fails here. A deliberate change of
+/// results regenerates the file with the same command and says why in its commit.
+#[test]
+fn the_fixtures_give_the_same_bytes_as_before_the_redesign() {
+    let golden = common::root().join("tests/golden/fixtures-nudenet-320n.jsonl");
+    let out = anylabel()
+        .arg("infer")
+        .arg(common::fixtures())
+        .args(["--model", "nudenet-320n", "--threads", "1"])
+        .output()
+        .unwrap();
+    let want = std::fs::read(&golden).unwrap();
+    assert!(
+        out.stdout == want,
+        "infer on the fixtures differs from {}:\n{}",
+        golden.display(),
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -37,7 +37,7 @@
 //! | head → NMS → original pixels | `post.rs` | the calling thread's pool |
 //! | cache writes, records to the [`Sink`], in scan order | `write.rs` | the calling thread |
 //!
-//! `run` below wires them together.
+//! `run` below wires them together; `tests.rs` runs them on a fake [`Model`].
 
 // The stages, in the order an image goes through them.
 mod batch;
@@ -47,6 +47,8 @@ mod feed;
 mod lookup;
 mod model;
 mod post;
+#[cfg(test)]
+mod tests;
 mod write;
 
 pub use lookup::CacheRun;
