@@ -964,7 +964,7 @@ fn a_trace_log_is_a_timeline_that_bench_timeline_reads() {
     assert_eq!(decoded, 18, "{log}");
     for thread in ["main", "batcher"] {
         assert!(
-            log.contains(&format!(" {thread} [anylabel::pipeline]")),
+            log.contains(&format!(" {thread} [anylabel::pipeline")),
             "{log}"
         );
     }
